@@ -1,0 +1,58 @@
+//! The command line: flags and subcommands, as users and CI pipelines type them.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure (a step failed: see the message)
+  2  bad usage or invalid configuration";
+
+/// Deploy an Exosphere application to AWS: validate its config, push its images, bootstrap
+/// state and DNS, render Terraform and apply it.
+#[derive(Debug, Parser)]
+#[command(name = "exo-deploy", version, after_help = EXIT_CODES, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The app's folder (holding application.yml)
+    #[arg(short = 'C', long, global = true, default_value = ".", value_name = "DIR")]
+    pub app_dir: PathBuf,
+
+    /// The environment to deploy (default: the only one defined)
+    #[arg(short, long, global = true, env = "EXO_DEPLOY_ENV", value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// Where to write Terraform (default: <app>/.exo-deploy/<env>/)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Print one JSON object per event on stdout, for CI; human output stays on stderr
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Answer yes to confirmations (needed without a terminal)
+    #[arg(long, global = true)]
+    pub yes: bool,
+
+    /// Validate, render and print the plan; change nothing remote
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Destroy the app's infrastructure (the state bucket and hosted zone stay)
+    #[arg(long, conflicts_with = "nuke")]
+    pub teardown: bool,
+
+    /// Teardown, then also remove the hosted zone, state bucket and image repositories
+    #[arg(long)]
+    pub nuke: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config and write the Terraform directory, nothing else
+    Render,
+}

@@ -1,0 +1,240 @@
+//! One diagnostic type for everything wrong with an app's configuration, whether serde-saphyr
+//! could not read a file or the model found a value it cannot accept. Each points at a file,
+//! line and column and carries a help text saying how to fix it; a run collects all of them and
+//! reports them together as [`ConfigErrors`].
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use serde_saphyr::Location;
+
+/// A config file as read from disk, shared by every diagnostic that points into it.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Where the file is on disk.
+    pub path: PathBuf,
+    /// The name shown to users: the path relative to the app directory.
+    pub name: String,
+    /// The file's text.
+    pub text: Arc<String>,
+    source: Arc<NamedSource<Arc<String>>>,
+}
+
+impl SourceFile {
+    /// A file read from `path`, shown to users as `name`.
+    pub fn new(path: PathBuf, name: String, text: String) -> Self {
+        let text = Arc::new(text);
+        let source = Arc::new(NamedSource::new(&name, Arc::clone(&text)));
+        SourceFile { path, name, text, source }
+    }
+}
+
+/// A place in a [`SourceFile`]: the span of a YAML node.
+#[derive(Debug, Clone)]
+pub struct Place {
+    file: SourceFile,
+    span: Option<(usize, usize)>,
+    line: u64,
+    column: u64,
+}
+
+impl Place {
+    /// The place of a YAML node, from the location serde-saphyr recorded for it.
+    pub fn at(file: &SourceFile, location: &Location) -> Self {
+        let span = location.span();
+        let offset = span.byte_offset().map(|o| o as usize);
+        let len = span.byte_len().map(|l| l as usize).unwrap_or(0);
+        Place {
+            file: file.clone(),
+            span: offset.map(|o| (o.min(file.text.len()), len)),
+            line: location.line(),
+            column: location.column(),
+        }
+    }
+
+    /// The whole file, when no finer place is known (a missing key, an empty file).
+    pub fn file(file: &SourceFile) -> Self {
+        Place { file: file.clone(), span: None, line: 0, column: 0 }
+    }
+}
+
+/// One thing wrong with the configuration.
+#[derive(Debug, Clone)]
+pub struct ConfigDiagnostic {
+    /// What is wrong, as one sentence.
+    pub message: String,
+    /// The short text under the caret.
+    pub label: String,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// Where it is; `None` for problems with no file (a missing `application.yml`).
+    pub place: Option<Place>,
+    /// The file path when there is no place with text to show.
+    pub path: Option<PathBuf>,
+}
+
+impl ConfigDiagnostic {
+    /// A diagnostic at a place in a file.
+    pub fn at(place: Place, message: impl Into<String>, label: impl Into<String>) -> Self {
+        ConfigDiagnostic {
+            message: message.into(),
+            label: label.into(),
+            help: None,
+            place: Some(place),
+            path: None,
+        }
+    }
+
+    /// A diagnostic about a path that could not be read at all.
+    pub fn for_path(path: PathBuf, message: impl Into<String>) -> Self {
+        ConfigDiagnostic {
+            message: message.into(),
+            label: String::new(),
+            help: None,
+            place: None,
+            path: Some(path),
+        }
+    }
+
+    /// Adds how to fix it.
+    #[must_use]
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// `file:line:column` (or the file alone) for plain-text and JSON output.
+    pub fn location(&self) -> String {
+        match (&self.place, &self.path) {
+            (Some(p), _) if p.line > 0 => format!("{}:{}:{}", p.file.name, p.line, p.column),
+            (Some(p), _) => p.file.name.clone(),
+            (None, Some(path)) => path.display().to_string(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The file name, line and column as separate values, for `--json`.
+    pub fn position(&self) -> (Option<String>, Option<u64>, Option<u64>) {
+        match &self.place {
+            Some(p) if p.line > 0 => (Some(p.file.name.clone()), Some(p.line), Some(p.column)),
+            Some(p) => (Some(p.file.name.clone()), None, None),
+            None => (self.path.as_ref().map(|p| p.display().to_string()), None, None),
+        }
+    }
+}
+
+impl fmt::Display for ConfigDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.place, &self.path) {
+            (Some(_), _) => write!(f, "{}: {}", self.location(), self.message),
+            (None, Some(_)) => write!(f, "{}: {}", self.location(), self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigDiagnostic {}
+
+impl Diagnostic for ConfigDiagnostic {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.place.as_ref().filter(|p| p.span.is_some()).map(|p| &p.file.source as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let (offset, len) = self.place.as_ref()?.span?;
+        let label = (!self.label.is_empty()).then(|| self.label.clone());
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            label,
+            SourceSpan::new(offset.into(), len),
+        ))))
+    }
+}
+
+/// Every problem found in one run, reported together.
+#[derive(Debug, thiserror::Error)]
+#[error("the app's configuration has {}", count(.diagnostics.len()))]
+pub struct ConfigErrors {
+    /// The problems, in file order.
+    pub diagnostics: Vec<ConfigDiagnostic>,
+}
+
+fn count(n: usize) -> String {
+    if n == 1 { "1 error".to_string() } else { format!("{n} errors") }
+}
+
+impl Diagnostic for ConfigErrors {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new("exo_deploy::config"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new("fix the errors above and run again; docs/config.md describes every key"))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        Some(Box::new(self.diagnostics.iter().map(|d| d as &dyn Diagnostic)))
+    }
+}
+
+impl From<ConfigDiagnostic> for ConfigErrors {
+    fn from(d: ConfigDiagnostic) -> Self {
+        ConfigErrors { diagnostics: vec![d] }
+    }
+}
+
+/// Collects diagnostics while resolving, so a run reports all of them together.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    list: Vec<ConfigDiagnostic>,
+}
+
+impl Diagnostics {
+    /// Records one problem.
+    pub fn push(&mut self, d: ConfigDiagnostic) {
+        self.list.push(d);
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// `Ok(value)` when nothing was recorded, else every recorded problem.
+    pub fn finish<T>(self, value: T) -> Result<T, ConfigErrors> {
+        if self.list.is_empty() { Ok(value) } else { Err(ConfigErrors { diagnostics: self.list }) }
+    }
+
+    /// Moves another collection's problems into this one.
+    pub fn extend(&mut self, other: ConfigErrors) {
+        self.list.extend(other.diagnostics);
+    }
+}
+
+/// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_suggests_typos_and_nothing_for_strangers() {
+        let keys = ["location", "docker-image", "namespace"];
+        assert_eq!(closest("locaton", keys), Some("location"));
+        assert_eq!(closest("docker_image", keys), Some("docker-image"));
+        assert_eq!(closest("zzz", keys), None);
+    }
+}

@@ -1,0 +1,124 @@
+//! The later Exosphere format: `remote.environments`, a flat `services` map, and a
+//! `service.yml` whose `type` is `public`, `private` or `worker`.
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::common::{
+    Entries, Messages, Scalar, Secrets, aws_environment_settings, service_deploy_settings,
+};
+
+/// `application.yml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AppFile {
+    pub name: Spanned<String>,
+    pub version: Option<Spanned<Scalar>>,
+    pub remote: Spanned<Remote>,
+    pub services: Spanned<Entries<ServiceRef>>,
+    pub description: Option<IgnoredAny>,
+    pub local: Option<IgnoredAny>,
+    pub development: Option<IgnoredAny>,
+}
+
+/// `remote`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remote {
+    #[serde(default)]
+    pub dependencies: Entries<Dependency>,
+    pub environments: Spanned<Entries<Environment>>,
+}
+
+/// `remote.dependencies.<id>`; `exocom` is the bus.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Dependency {
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    pub template_config: Option<TemplateConfig>,
+}
+
+/// `remote.dependencies.<id>.template-config`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TemplateConfig {
+    pub version: Option<Spanned<Scalar>>,
+}
+
+aws_environment_settings! {
+    /// `remote.environments.<env>`.
+    pub struct Environment {
+        pub url: Option<Spanned<String>>,
+        #[serde(default)]
+        pub environment_variables: Entries<Spanned<Scalar>>,
+        #[serde(default)]
+        pub secrets: Secrets,
+    }
+}
+
+/// `services.<role>`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServiceRef {
+    pub location: Option<Spanned<String>>,
+    pub docker_image: Option<Spanned<String>>,
+}
+
+/// A service's `service.yml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServiceFile {
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    pub production: Option<Production>,
+    pub remote: Option<RemoteService>,
+    #[serde(default)]
+    pub dependency_data: DependencyData,
+    pub description: Option<IgnoredAny>,
+    pub author: Option<IgnoredAny>,
+    pub local: Option<IgnoredAny>,
+    pub development: Option<IgnoredAny>,
+    pub startup: Option<IgnoredAny>,
+    pub setup: Option<IgnoredAny>,
+    pub tests: Option<IgnoredAny>,
+    pub docker: Option<IgnoredAny>,
+}
+
+/// `production` in service.yml.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Production {
+    pub port: Option<Spanned<u32>>,
+    pub health_check: Option<Spanned<String>>,
+}
+
+service_deploy_settings! {
+    /// `remote` in service.yml.
+    pub struct RemoteService {
+        pub cpu: Option<Spanned<u32>>,
+        pub memory: Option<Spanned<u32>>,
+        #[serde(default)]
+        pub environments: Entries<ServiceEnvironment>,
+    }
+}
+
+/// `remote.environments.<env>` in service.yml.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServiceEnvironment {
+    pub url: Option<Spanned<String>>,
+    #[serde(default)]
+    pub environment_variables: Entries<Spanned<Scalar>>,
+    #[serde(default)]
+    pub secrets: Secrets,
+}
+
+/// `dependency-data`: what each remote dependency needs from this service. Only ExoCom's
+/// entry is read; the others belong to their templates.
+#[derive(Debug, Default, Deserialize)]
+pub struct DependencyData {
+    #[serde(default)]
+    pub exocom: Messages,
+}

@@ -1,0 +1,330 @@
+//! The halfway point of resolution: both config generations are mapped, field by field, into
+//! one draft shape that still carries every value's place in its file. The shared validator in
+//! `resolve.rs` then turns a draft into the model, so each rule is written once.
+
+use std::path::PathBuf;
+
+use serde_saphyr::Spanned;
+
+use crate::config::common::{Autoscaling as RawAutoscaling, Entries, Instances, Scalar, Secrets};
+use crate::config::{ConfigErrors, Loaded, Place, SourceFile, later, original};
+use crate::model::{Format, ServiceKind};
+
+/// A value and where it was written.
+#[derive(Debug, Clone)]
+pub struct Field<T> {
+    pub value: T,
+    pub place: Place,
+}
+
+impl<T: Clone> Field<T> {
+    pub fn of(file: &SourceFile, s: &Spanned<T>) -> Self {
+        Field { value: s.value.clone(), place: Place::at(file, &s.referenced) }
+    }
+}
+
+fn text(file: &SourceFile, s: &Spanned<Scalar>) -> Field<String> {
+    Field { value: s.value.0.clone(), place: Place::at(file, &s.referenced) }
+}
+
+fn opt<T: Clone>(file: &SourceFile, s: &Option<Spanned<T>>) -> Option<Field<T>> {
+    s.as_ref().map(|s| Field::of(file, s))
+}
+
+/// Name/value pairs with their places.
+pub type Pairs = Vec<(Field<String>, Field<String>)>;
+/// Secret names with their optional references.
+pub type SecretPairs = Vec<(Field<String>, Option<Field<String>>)>;
+
+fn pairs(file: &SourceFile, e: &Entries<Spanned<Scalar>>) -> Pairs {
+    e.0.iter().map(|(k, v)| (Field::of(file, k), text(file, v))).collect()
+}
+
+fn secrets(file: &SourceFile, s: &Secrets) -> SecretPairs {
+    s.0.iter().map(|(k, v)| (Field::of(file, k), opt(file, v))).collect()
+}
+
+#[derive(Debug)]
+pub struct AppDraft {
+    pub format: Format,
+    pub dir: PathBuf,
+    pub app_file: SourceFile,
+    pub name: Field<String>,
+    pub version: Option<Field<String>>,
+    pub bus_kind: Option<Field<String>>,
+    pub bus_version: Option<Field<String>>,
+    /// Every environment's name, and the place of the `environments` mapping.
+    pub env_names: Vec<Field<String>>,
+    /// The selected environment's name.
+    pub env_name: Field<String>,
+    pub env: EnvDraft,
+    pub services: Vec<ServiceDraft>,
+}
+
+#[derive(Debug, Default)]
+pub struct EnvDraft {
+    pub domain: Option<Field<String>>,
+    pub region: Option<Field<String>>,
+    pub account_id: Option<Field<String>>,
+    pub ssl_certificate_arn: Option<Field<String>>,
+    pub remote_state_store: Option<Field<String>>,
+    pub hosted_zone_id: Option<Field<String>>,
+    pub public_cluster_size: Option<Field<String>>,
+    pub private_cluster_size: Option<Field<String>>,
+    pub public_cluster_instances: Option<(Field<u32>, Field<u32>)>,
+    pub private_cluster_instances: Option<(Field<u32>, Field<u32>)>,
+    pub availability_zones: Option<Field<u32>>,
+    pub nat_gateways: Option<Field<String>>,
+    pub vpc_cidr: Option<Field<String>>,
+    pub log_retention_days: Option<Field<u32>>,
+    pub environment_variables: Pairs,
+    pub secrets: SecretPairs,
+}
+
+#[derive(Debug)]
+pub struct ServiceDraft {
+    pub role: Field<String>,
+    /// The kind, or where an unknown kind was written.
+    pub kind: Result<ServiceKind, Option<Field<String>>>,
+    pub dir: Option<PathBuf>,
+    pub location: Option<Field<String>>,
+    pub docker_image: Option<Field<String>>,
+    pub namespace: Option<Field<String>>,
+    /// The service.yml, when it has one.
+    pub file: Option<SourceFile>,
+    pub port: Option<Field<u32>>,
+    pub url: Option<Field<String>>,
+    pub health_check: Option<Field<String>>,
+    pub cpu: Option<Field<u32>>,
+    pub memory: Option<Field<u32>>,
+    pub desired_count: Option<Field<u32>>,
+    pub autoscaling: Option<(Field<u32>, Field<u32>, Option<Field<u32>>)>,
+    pub environment_variables: Pairs,
+    pub secrets: SecretPairs,
+    pub sends: Vec<Field<String>>,
+    pub receives: Vec<Field<String>>,
+}
+
+impl ServiceDraft {
+    fn new(role: Field<String>, kind: Result<ServiceKind, Option<Field<String>>>) -> Self {
+        ServiceDraft {
+            role,
+            kind,
+            dir: None,
+            location: None,
+            docker_image: None,
+            namespace: None,
+            file: None,
+            port: None,
+            url: None,
+            health_check: None,
+            cpu: None,
+            memory: None,
+            desired_count: None,
+            autoscaling: None,
+            environment_variables: Vec::new(),
+            secrets: Vec::new(),
+            sends: Vec::new(),
+            receives: Vec::new(),
+        }
+    }
+
+    /// The place to point at for a problem with the service as a whole.
+    pub fn place(&self) -> Place {
+        match &self.file {
+            Some(f) => Place::file(f),
+            None => self.role.place.clone(),
+        }
+    }
+}
+
+fn instances(file: &SourceFile, i: &Option<Instances>) -> Option<(Field<u32>, Field<u32>)> {
+    i.as_ref().map(|i| (Field::of(file, &i.min), Field::of(file, &i.max)))
+}
+
+fn autoscaling(
+    file: &SourceFile,
+    a: &Option<RawAutoscaling>,
+) -> Option<(Field<u32>, Field<u32>, Option<Field<u32>>)> {
+    a.as_ref().map(|a| (Field::of(file, &a.min), Field::of(file, &a.max), opt(file, &a.cpu_target)))
+}
+
+fn names(file: &SourceFile, v: &Option<Vec<Spanned<String>>>) -> Vec<Field<String>> {
+    v.iter().flatten().map(|s| Field::of(file, s)).collect()
+}
+
+/// Fills the environment settings shared by both formats (one macro declares them for both).
+macro_rules! fill_env {
+    ($file:expr, $src:expr, $env:expr) => {{
+        let (f, s, e) = ($file, $src, $env);
+        e.region = opt(f, &s.region);
+        e.account_id = s.account_id.as_ref().map(|a| text(f, a));
+        e.ssl_certificate_arn = opt(f, &s.ssl_certificate_arn);
+        e.remote_state_store = opt(f, &s.remote_state_store);
+        e.hosted_zone_id = opt(f, &s.hosted_zone_id);
+        e.public_cluster_size = opt(f, &s.public_cluster_size);
+        e.private_cluster_size = opt(f, &s.private_cluster_size);
+        e.public_cluster_instances = instances(f, &s.public_cluster_instances);
+        e.private_cluster_instances = instances(f, &s.private_cluster_instances);
+        e.availability_zones = opt(f, &s.availability_zones);
+        e.nat_gateways = opt(f, &s.nat_gateways);
+        e.vpc_cidr = opt(f, &s.vpc_cidr);
+        e.log_retention_days = opt(f, &s.log_retention_days);
+    }};
+}
+
+/// Fills the service settings shared by both formats.
+macro_rules! fill_service {
+    ($file:expr, $src:expr, $svc:expr) => {{
+        let (f, s, d) = ($file, $src, $svc);
+        d.desired_count = opt(f, &s.desired_count);
+        d.autoscaling = autoscaling(f, &s.autoscaling);
+        d.environment_variables.extend(pairs(f, &s.environment_variables));
+        d.secrets.extend(secrets(f, &s.secrets));
+    }};
+}
+
+type EnvSelector<'a> = &'a dyn Fn(&[Field<String>], &Place) -> Result<usize, ConfigErrors>;
+
+/// The original format's draft for the selected environment.
+pub fn from_original(
+    l: &Loaded<original::AppFile, original::ServiceFile>,
+    select: EnvSelector<'_>,
+) -> Result<AppDraft, ConfigErrors> {
+    let f = &l.app_file;
+    let a = &l.app;
+    let env_names: Vec<Field<String>> = a.environments.value.0.iter().map(|(k, _)| Field::of(f, k)).collect();
+    let envs_place = Place::at(f, &a.environments.referenced);
+    let index = select(&env_names, &envs_place)?;
+    let (_, raw_env) = &a.environments.value.0[index];
+    let mut env = EnvDraft { domain: opt(f, &raw_env.domain), ..EnvDraft::default() };
+    if let Some(aws) = raw_env.providers.as_ref().and_then(|p| p.value.aws.as_ref()) {
+        fill_env!(f, aws, &mut env);
+    }
+    env.environment_variables = pairs(f, &raw_env.environment_variables);
+    env.secrets = secrets(f, &raw_env.secrets);
+
+    let groups = &a.services.value;
+    let grouped = [
+        (ServiceKind::Public, &groups.public),
+        (ServiceKind::Private, &groups.private),
+        (ServiceKind::Worker, &groups.worker),
+    ];
+    let mut services = Vec::new();
+    for (kind, entries) in grouped {
+        for (role, r) in &entries.0 {
+            let mut d = ServiceDraft::new(Field::of(f, role), Ok(kind));
+            d.location = opt(f, &r.location);
+            d.docker_image = opt(f, &r.docker_image);
+            d.namespace = opt(f, &r.namespace);
+            if let Some(loaded) = l.services.get(&role.value) {
+                let sf = &loaded.file;
+                let s = &loaded.service;
+                d.dir = Some(loaded.dir.clone());
+                d.file = Some(sf.clone());
+                d.sends = names(sf, &s.messages.sends);
+                d.receives = names(sf, &s.messages.receives);
+                if let Some(p) = &s.production {
+                    d.url = opt(sf, &p.url);
+                    d.health_check = opt(sf, &p.health_check);
+                    if let Some(aws) = &p.aws {
+                        d.cpu = opt(sf, &aws.cpu);
+                        d.memory = opt(sf, &aws.memory);
+                        d.port = opt(sf, &aws.public_port);
+                    }
+                    fill_service!(sf, p, &mut d);
+                }
+            }
+            services.push(d);
+        }
+    }
+    Ok(AppDraft {
+        format: Format::Original,
+        dir: l.dir.clone(),
+        app_file: f.clone(),
+        name: Field::of(f, &a.name),
+        version: a.version.as_ref().map(|v| text(f, v)),
+        bus_kind: a.bus.as_ref().map(|b| Field::of(f, &b.kind)),
+        bus_version: a.bus.as_ref().map(|b| text(f, &b.version)),
+        env_name: env_names[index].clone(),
+        env_names,
+        env,
+        services,
+    })
+}
+
+/// The later format's draft for the selected environment.
+pub fn from_later(
+    l: &Loaded<later::AppFile, later::ServiceFile>,
+    select: EnvSelector<'_>,
+    unknown_env: &dyn Fn(&Field<String>, &[Field<String>]) -> crate::config::ConfigDiagnostic,
+) -> Result<AppDraft, ConfigErrors> {
+    let f = &l.app_file;
+    let a = &l.app;
+    let remote = &a.remote.value;
+    let env_names: Vec<Field<String>> = remote.environments.value.0.iter().map(|(k, _)| Field::of(f, k)).collect();
+    let envs_place = Place::at(f, &remote.environments.referenced);
+    let index = select(&env_names, &envs_place)?;
+    let (env_key, raw_env) = &remote.environments.value.0[index];
+    let mut env = EnvDraft { domain: opt(f, &raw_env.url), ..EnvDraft::default() };
+    fill_env!(f, raw_env, &mut env);
+    env.environment_variables = pairs(f, &raw_env.environment_variables);
+    env.secrets = secrets(f, &raw_env.secrets);
+
+    let mut diags = crate::config::Diagnostics::default();
+    let mut services = Vec::new();
+    for (role, r) in &a.services.value.0 {
+        let mut d = ServiceDraft::new(Field::of(f, role), Err(None));
+        d.location = opt(f, &r.location);
+        d.docker_image = opt(f, &r.docker_image);
+        if let Some(loaded) = l.services.get(&role.value) {
+            let sf = &loaded.file;
+            let s = &loaded.service;
+            d.dir = Some(loaded.dir.clone());
+            d.file = Some(sf.clone());
+            d.kind = match &s.kind {
+                Some(k) => ServiceKind::parse(&k.value).ok_or_else(|| Some(Field::of(sf, k))),
+                None => Err(None),
+            };
+            d.sends = names(sf, &s.dependency_data.exocom.sends);
+            d.receives = names(sf, &s.dependency_data.exocom.receives);
+            if let Some(p) = &s.production {
+                d.port = opt(sf, &p.port);
+                d.health_check = opt(sf, &p.health_check);
+            }
+            if let Some(remote) = &s.remote {
+                d.cpu = opt(sf, &remote.cpu);
+                d.memory = opt(sf, &remote.memory);
+                fill_service!(sf, remote, &mut d);
+                for (name, per_env) in &remote.environments.0 {
+                    if name.value == env_key.value {
+                        d.url = opt(sf, &per_env.url);
+                        d.environment_variables.extend(pairs(sf, &per_env.environment_variables));
+                        d.secrets.extend(secrets(sf, &per_env.secrets));
+                    } else if !env_names.iter().any(|n| n.value == name.value) {
+                        diags.push(unknown_env(&Field::of(sf, name), &env_names));
+                    }
+                }
+            }
+        }
+        services.push(d);
+    }
+    diags.finish(AppDraft {
+        format: Format::Later,
+        dir: l.dir.clone(),
+        app_file: f.clone(),
+        name: Field::of(f, &a.name),
+        version: a.version.as_ref().map(|v| text(f, v)),
+        bus_kind: remote.dependencies.0.iter().find(|(k, _)| k.value == "exocom").and_then(|(_, d)| opt(f, &d.kind)),
+        bus_version: remote
+            .dependencies
+            .0
+            .iter()
+            .find(|(k, d)| k.value == "exocom" || d.kind.as_ref().is_some_and(|t| t.value == "exocom"))
+            .and_then(|(_, d)| d.template_config.as_ref()?.version.as_ref().map(|v| text(f, v))),
+        env_name: env_names[index].clone(),
+        env_names,
+        env,
+        services,
+    })
+}

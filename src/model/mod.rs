@@ -1,0 +1,232 @@
+//! Stage 2: the resolved model, which is what the rest of exo-deploy believes about an app.
+//! Both config generations resolve into these types; defaults, inheritance (environment-wide
+//! variables and secrets flow into every service) and all cross-field checks happen in
+//! [`resolve`], and nowhere else.
+
+mod draft;
+mod resolve;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use resolve::{default_state_bucket, resolve};
+
+/// Default ExoCom version when the config names none.
+pub const DEFAULT_EXOCOM_VERSION: &str = "0.27.0";
+/// The port ExoCom listens on, passed to services as `EXOCOM_PORT`.
+pub const EXOCOM_PORT: u16 = 3100;
+
+/// An app, resolved for one environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct App {
+    /// The app's name: a lowercase DNS label.
+    pub name: String,
+    /// `version` from application.yml, or `0.0.0`.
+    pub version: String,
+    /// Which config generation it was written in.
+    pub format: Format,
+    /// The app folder.
+    pub dir: PathBuf,
+    /// The ExoCom message bus.
+    pub bus: Bus,
+    /// The environment being deployed.
+    pub env: Environment,
+    /// Every environment's name, in file order.
+    pub environments: Vec<String>,
+    /// The services, sorted by role.
+    pub services: Vec<Service>,
+}
+
+impl App {
+    /// The services of one kind, in role order.
+    pub fn services_of(&self, kind: ServiceKind) -> impl Iterator<Item = &Service> {
+        self.services.iter().filter(move |s| s.kind == kind)
+    }
+}
+
+/// The config generation an app was written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// The original exo-deploy format (`environments`, grouped services).
+    Original,
+    /// The later Exosphere format (`remote`, flat services).
+    Later,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Original => "original exo-deploy format",
+            Format::Later => "later Exosphere format",
+        })
+    }
+}
+
+/// The ExoCom message bus.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bus {
+    /// The ExoCom image tag.
+    pub version: String,
+}
+
+/// One deployment environment's settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Environment {
+    /// The environment's name: a lowercase DNS label.
+    pub name: String,
+    /// The AWS region.
+    pub region: String,
+    /// The AWS account the environment must be deployed to, when the config names one.
+    pub account_id: Option<String>,
+    /// The DNS zone the app's urls live in; `None` for apps without public services.
+    pub domain: Option<String>,
+    /// An ACM certificate for HTTPS on the load balancer.
+    pub ssl_certificate_arn: Option<String>,
+    /// The S3 bucket for Terraform state, when configured (else derived at bootstrap).
+    pub state_bucket: Option<String>,
+    /// A hosted zone to use, when several share the domain's name.
+    pub hosted_zone_id: Option<String>,
+    /// The cluster public services run on.
+    pub public_cluster: Cluster,
+    /// The cluster private services, workers and ExoCom run on.
+    pub private_cluster: Cluster,
+    /// How many availability zones the VPC spans.
+    pub availability_zones: u32,
+    /// NAT gateways: one shared, or one per availability zone.
+    pub nat_gateways: NatGateways,
+    /// The VPC's CIDR block.
+    pub vpc_cidr: String,
+    /// How long container logs are kept.
+    pub log_retention_days: u32,
+}
+
+/// An ECS cluster's Auto Scaling group.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Cluster {
+    /// The EC2 instance type.
+    pub instance_type: String,
+    /// Fewest instances.
+    pub min: u32,
+    /// Most instances.
+    pub max: u32,
+}
+
+/// How NAT gateways are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NatGateways {
+    /// One NAT gateway shared by all private subnets (cheaper).
+    Single,
+    /// One per availability zone (survives the loss of a zone).
+    PerAz,
+}
+
+/// What a service is for, which decides how it is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceKind {
+    /// Reached from the internet through the load balancer at its url.
+    Public,
+    /// Reached inside the VPC only, at `<role>.<app>.internal`.
+    Private,
+    /// Reached by nobody: talks over ExoCom only.
+    Worker,
+}
+
+impl ServiceKind {
+    /// The names users write.
+    pub const NAMES: [&'static str; 3] = ["public", "private", "worker"];
+
+    /// Parses a user-written kind.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "public" => Some(ServiceKind::Public),
+            "private" => Some(ServiceKind::Private),
+            "worker" => Some(ServiceKind::Worker),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ServiceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(Self::NAMES[*self as usize])
+    }
+}
+
+/// One service of the app.
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    /// The service's role: a lowercase DNS label, unique in the app.
+    pub role: String,
+    /// Public, private or worker.
+    pub kind: ServiceKind,
+    /// Where its image comes from.
+    pub image: ImageSource,
+    /// The container port, for public and private services that listen.
+    pub port: Option<u16>,
+    /// The public host name, for public services.
+    pub url: Option<String>,
+    /// The path the load balancer checks.
+    pub health_check: String,
+    /// CPU units (1024 = one vCPU).
+    pub cpu: u32,
+    /// Memory in MiB.
+    pub memory: u32,
+    /// Tasks to run (the autoscaling minimum when autoscaling is on).
+    pub desired_count: u32,
+    /// Target tracking on CPU, when configured.
+    pub autoscaling: Option<Autoscaling>,
+    /// Plain environment variables, environment-wide ones first overridden by the service's.
+    pub environment: BTreeMap<String, String>,
+    /// Secrets as references, never values.
+    pub secrets: BTreeMap<String, SecretRef>,
+    /// ExoCom messages the service sends.
+    pub sends: Vec<String>,
+    /// ExoCom messages the service receives.
+    pub receives: Vec<String>,
+    /// The ExoCom namespace (original format).
+    pub namespace: Option<String>,
+}
+
+/// Where a service's image comes from.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum ImageSource {
+    /// Built from a Dockerfile in the service folder and pushed.
+    Build {
+        /// The build context.
+        context: PathBuf,
+    },
+    /// An image that already exists in a registry, used as is.
+    Prebuilt {
+        /// The image reference.
+        image: String,
+    },
+}
+
+/// ECS service autoscaling on average CPU.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Autoscaling {
+    /// Fewest tasks.
+    pub min: u32,
+    /// Most tasks.
+    pub max: u32,
+    /// Target average CPU utilisation, percent.
+    pub cpu_target: u32,
+}
+
+/// Where a secret's value lives. exo-deploy only ever handles the reference.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", tag = "store", content = "name")]
+pub enum SecretRef {
+    /// An SSM Parameter Store parameter name (starting with `/`) or ARN.
+    Ssm(String),
+    /// A Secrets Manager secret name or ARN.
+    SecretsManager(String),
+}

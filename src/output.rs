@@ -1,0 +1,156 @@
+//! What users see: human text on stderr, or with `--json` one JSON object per event on stdout
+//! (so pipelines can parse stdout while people read stderr).
+
+use std::io::{IsTerminal, Write};
+
+use serde_json::{Value, json};
+
+use crate::Error;
+use crate::model::{App, ImageSource, ServiceKind};
+use crate::plan::Step;
+
+/// Where events go.
+#[derive(Debug, Clone, Copy)]
+pub struct Reporter {
+    json: bool,
+}
+
+impl Reporter {
+    pub fn new(json: bool) -> Self {
+        Reporter { json }
+    }
+
+    /// One machine-readable event (a no-op without `--json`).
+    pub fn event(&self, event: &str, mut fields: Value) {
+        if !self.json {
+            return;
+        }
+        if let Value::Object(map) = &mut fields {
+            map.insert("event".into(), json!(event));
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{fields}");
+    }
+
+    /// A line for people (always on stderr).
+    pub fn say(&self, text: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    }
+
+    /// The resolved app, as a summary.
+    pub fn app(&self, app: &App) {
+        let env = &app.env;
+        self.event("app", json!({ "app": app.name, "version": app.version, "format": app.format, "env": env.name,
+            "region": env.region, "services": app.services }));
+        let mut text = format!(
+            "{} {} ({}), environment `{}` in {}\n",
+            app.name,
+            app.version,
+            app.format,
+            env.name,
+            if env.region.is_empty() { "?" } else { &env.region }
+        );
+        let width = app.services.iter().map(|s| s.role.len()).max().unwrap_or(0).max(6);
+        text.push_str("  services:\n");
+        let scheme = if env.ssl_certificate_arn.is_some() { "https" } else { "http" };
+        for s in &app.services {
+            let reach = match s.kind {
+                ServiceKind::Public => format!("{scheme}://{} → :{}", s.url.as_deref().unwrap_or("?"), s.port.unwrap_or(0)),
+                ServiceKind::Private => format!("{}.{}{}", s.role, crate::render::private_domain(app), s.port.map(|p| format!(":{p}")).unwrap_or_default()),
+                ServiceKind::Worker => "over ExoCom only".to_string(),
+            };
+            let image = match &s.image {
+                ImageSource::Build { context } => format!("build {}", relative(app, context)),
+                ImageSource::Prebuilt { image } => format!("image {image}"),
+            };
+            let count = match &s.autoscaling {
+                Some(a) => format!("{}–{} tasks at {}% CPU", a.min, a.max, a.cpu_target),
+                None => format!("{} task{}", s.desired_count, if s.desired_count == 1 { "" } else { "s" }),
+            };
+            text.push_str(&format!(
+                "    {:<width$}  {:<7}  {reach}\n    {:<width$}           {image}; {} CPU units, {} MiB; {count}\n",
+                s.role, s.kind.to_string(), "", s.cpu, s.memory
+            ));
+        }
+        text.push_str(&format!("  bus: ExoCom {} at exocom.{}\n", app.bus.version, crate::render::private_domain(app)));
+        let has_public = app.services_of(ServiceKind::Public).next().is_some();
+        if has_public {
+            let c = &env.public_cluster;
+            text.push_str(&format!("  public cluster: {} × {}–{}\n", c.instance_type, c.min, c.max));
+        }
+        let c = &env.private_cluster;
+        text.push_str(&format!("  private cluster: {} × {}–{}\n", c.instance_type, c.min, c.max));
+        text.push_str(&format!(
+            "  network: {} over {} availability zones, {} NAT gateway{}",
+            env.vpc_cidr,
+            env.availability_zones,
+            if env.nat_gateways == crate::model::NatGateways::PerAz { "one" } else { "a shared" },
+            if env.nat_gateways == crate::model::NatGateways::PerAz { " per zone" } else { "" }
+        ));
+        self.say(&text);
+    }
+
+    /// The plan's steps.
+    pub fn plan(&self, steps: &[Step], dry_run: bool) {
+        self.event("plan", json!({ "dry_run": dry_run, "steps": steps }));
+        let mut text = String::from(if dry_run { "plan (dry run: nothing is done):\n" } else { "plan:\n" });
+        for (i, step) in steps.iter().enumerate() {
+            text.push_str(&format!("  {:>2}. {step}\n", i + 1));
+        }
+        self.say(text.trim_end());
+    }
+
+    /// A finished error.
+    pub fn error(&self, error: &Error) {
+        if self.json {
+            match error {
+                Error::Config(errors) => {
+                    for d in &errors.diagnostics {
+                        let (file, line, column) = d.position();
+                        self.event("error", json!({ "kind": "config", "file": file, "line": line, "column": column,
+                            "message": d.message, "help": d.help }));
+                    }
+                }
+                other => self.event("error", json!({ "kind": other.kind(), "message": other.to_string() })),
+            }
+        }
+        let report = match error {
+            Error::Config(e) => format!("{:?}", miette::Report::new(ConfigReport(e.diagnostics.clone()))),
+            other => format!("{:?}", miette::Report::msg(other.to_string())),
+        };
+        self.say(report.trim_end());
+    }
+}
+
+/// Wraps the config errors for miette so the report owns them.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", crate::config::ConfigErrors { diagnostics: self.0.clone() })]
+struct ConfigReport(Vec<crate::config::ConfigDiagnostic>);
+
+impl miette::Diagnostic for ConfigReport {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("fix the errors above and run again; docs/config.md describes every key"))
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        Some(Box::new(self.0.iter().map(|d| d as &dyn miette::Diagnostic)))
+    }
+}
+
+fn relative(app: &App, path: &std::path::Path) -> String {
+    let rel = path.strip_prefix(&app.dir).unwrap_or(path).display().to_string();
+    if rel.is_empty() { ".".into() } else { format!("{}/", rel.trim_start_matches("./").trim_end_matches('/')) }
+}
+
+/// Sets up miette's report style: colours only on a terminal and without `NO_COLOR`.
+pub fn install_report_style() {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = miette::set_hook(Box::new(move |_| {
+        let opts = miette::MietteHandlerOpts::new().terminal_links(false).force_graphical(true);
+        let opts = if color {
+            opts
+        } else {
+            opts.color(false).unicode(true).width(100).graphical_theme(miette::GraphicalTheme::unicode_nocolor())
+        };
+        Box::new(opts.build())
+    }));
+}

@@ -1,0 +1,186 @@
+//! Stage 4: the model → a Terraform directory. Pure: no network, no Docker, no clock, so the
+//! same model always gives the same bytes. The root files come from the Tera templates under
+//! `templates/root/`, each fed by its own context struct; our Terraform modules under
+//! `terraform-modules/` are embedded in the binary and copied beside them, so applying needs
+//! no module download.
+
+mod context;
+pub mod hcl;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use include_dir::{Dir, include_dir};
+use tera::{Kwargs, State, Tera};
+
+use crate::model::{App, ImageSource};
+
+pub use context::{EXOCOM_ROLE, private_domain};
+
+/// The root module's templates, by the file they render to.
+pub const ROOT_TEMPLATES: [(&str, &str); 5] = [
+    ("versions.tf", include_str!("../../templates/root/versions.tf.tera")),
+    ("backend.tf", include_str!("../../templates/root/backend.tf.tera")),
+    ("variables.tf", include_str!("../../templates/root/variables.tf.tera")),
+    ("main.tf", include_str!("../../templates/root/main.tf.tera")),
+    ("outputs.tf", include_str!("../../templates/root/outputs.tf.tera")),
+];
+
+/// Our Terraform modules, copied to `modules/` in the output.
+pub static MODULES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/terraform-modules");
+
+/// The file holding values that change between deploys (image digests, the zone id).
+pub const TFVARS_FILE: &str = "terraform.tfvars.json";
+
+/// Errors of the render stage: all of them are bugs or disk problems, never user input.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RenderError {
+    /// A template failed: a bug, since contexts are typed.
+    #[error("rendering {file} failed; this is a bug in exo-deploy: {message}")]
+    Template { file: String, message: String },
+    /// Writing the output failed.
+    #[error("cannot write {path}: {source}")]
+    #[diagnostic(help("check that the output folder is writable, or choose another with --out"))]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// Values only known at deploy time; everything else comes from the model.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Image reference by role, for services whose image was pushed (by digest).
+    pub images: BTreeMap<String, String>,
+    /// The hosted zone, once bootstrap found or created it.
+    pub hosted_zone_id: Option<String>,
+    /// The state bucket, when known (configured, or derived from the account).
+    pub state_bucket: Option<String>,
+}
+
+/// A rendered directory, as relative paths and contents, sorted by path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub files: Vec<(PathBuf, String)>,
+}
+
+fn tera() -> &'static Tera {
+    static TERA: OnceLock<Tera> = OnceLock::new();
+    TERA.get_or_init(|| {
+        let mut tera = Tera::new();
+        tera.autoescape_on(Vec::<&str>::new());
+        tera.register_filter("hcl", |s: &str, _: Kwargs, _: &State| hcl::quote(s));
+        tera.register_filter("hcl_map", |m: &tera::Map, kwargs: Kwargs, _: &State| {
+            let indent = kwargs.get::<i64>("indent").ok().flatten().unwrap_or(0).max(0) as usize;
+            let values: BTreeMap<String, String> = m
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                .collect();
+            hcl::map(&values, indent)
+        });
+        for (name, text) in ROOT_TEMPLATES {
+            if let Err(e) = tera.add_raw_template(name, text) {
+                // The templates are compiled into the binary and covered by every snapshot test.
+                panic!("template {name} does not parse; this is a bug in exo-deploy: {e}");
+            }
+        }
+        tera
+    })
+}
+
+/// The image each service runs: pushed digests from `inputs`, prebuilt references as written,
+/// and `""` for images not pushed yet (the root module refuses to plan with those).
+pub fn images(app: &App, inputs: &Inputs) -> BTreeMap<String, String> {
+    let mut images = BTreeMap::new();
+    images.insert(context::EXOCOM_ROLE.to_string(), context::exocom_image(app));
+    for s in &app.services {
+        let image = match (&s.image, inputs.images.get(&s.role)) {
+            (_, Some(pushed)) => pushed.clone(),
+            (ImageSource::Prebuilt { image }, None) => image.clone(),
+            (ImageSource::Build { .. }, None) => String::new(),
+        };
+        images.insert(s.role.clone(), image);
+    }
+    images
+}
+
+/// Renders every file of the app's Terraform directory.
+pub fn render(app: &App, inputs: &Inputs) -> Result<Rendered, RenderError> {
+    let ctx = context::Root::new(app, inputs);
+    let tctx = tera::Context::from_serialize(&ctx).map_err(|e| RenderError::Template {
+        file: "context".into(),
+        message: e.to_string(),
+    })?;
+    let mut files = Vec::new();
+    for (name, _) in ROOT_TEMPLATES {
+        let text = tera().render(name, &tctx).map_err(|e| RenderError::Template {
+            file: name.to_string(),
+            message: format!("{e:?}"),
+        })?;
+        files.push((PathBuf::from(name), text));
+    }
+    let tfvars = serde_json::json!({
+        "images": images(app, inputs),
+        "hosted_zone_id": inputs.hosted_zone_id.clone().or_else(|| app.env.hosted_zone_id.clone()),
+    });
+    let tfvars = serde_json::to_string_pretty(&tfvars).map_err(|e| RenderError::Template {
+        file: TFVARS_FILE.into(),
+        message: e.to_string(),
+    })?;
+    files.push((PathBuf::from(TFVARS_FILE), tfvars + "\n"));
+    collect_modules(&MODULES, Path::new("modules"), &mut files);
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Rendered { files })
+}
+
+fn collect_modules(dir: &Dir<'_>, prefix: &Path, out: &mut Vec<(PathBuf, String)>) {
+    for file in dir.files() {
+        if let Some(text) = file.contents_utf8() {
+            out.push((prefix.join(file.path()), text.to_string()));
+        }
+    }
+    for sub in dir.dirs() {
+        collect_modules(sub, prefix, out);
+    }
+}
+
+impl Rendered {
+    /// Writes the files under `out`, replacing what a previous render wrote there. Terraform's
+    /// own files (`.terraform/`, the lock file, plans, logs) are left alone.
+    pub fn write(&self, out: &Path) -> Result<(), RenderError> {
+        let err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| RenderError::Write { path, source }
+        };
+        fs::create_dir_all(out).map_err(err(out))?;
+        let modules = out.join("modules");
+        if modules.exists() {
+            fs::remove_dir_all(&modules).map_err(err(&modules))?;
+        }
+        for entry in fs::read_dir(out).map_err(err(out))? {
+            let path = entry.map_err(err(out))?.path();
+            let stale = path.extension().is_some_and(|e| e == "tf")
+                && !self.files.iter().any(|(rel, _)| out.join(rel) == path);
+            if stale {
+                fs::remove_file(&path).map_err(err(&path))?;
+            }
+        }
+        for (rel, text) in &self.files {
+            let path = out.join(rel);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(err(parent))?;
+            }
+            fs::write(&path, text).map_err(err(&path))?;
+        }
+        Ok(())
+    }
+
+    /// All files as one text with a `==== path ====` header each, for snapshots and review.
+    pub fn combined(&self) -> String {
+        let mut out = String::new();
+        for (path, text) in &self.files {
+            out.push_str(&format!("==== {} ====\n{text}", path.display()));
+        }
+        out
+    }
+}

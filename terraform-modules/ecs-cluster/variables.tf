@@ -1,0 +1,40 @@
+variable "name" {
+  description = "The cluster's name"
+  type        = string
+}
+
+variable "instance_type" {
+  description = "EC2 instance type of the cluster's Auto Scaling group"
+  type        = string
+}
+
+variable "min_size" {
+  description = "Fewest instances"
+  type        = number
+}
+
+variable "max_size" {
+  description = "Most instances"
+  type        = number
+}
+
+variable "vpc_id" {
+  description = "The VPC the instances run in"
+  type        = string
+}
+
+variable "vpc_cidr" {
+  description = "The VPC's CIDR block: instances may reach anything inside it"
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets the instances run in"
+  type        = list(string)
+}
+
+variable "tags" {
+  description = "Tags added to every resource"
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,394 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  full_name  = "${var.prefix}-${var.name}"
+  arn_prefix = "arn:${data.aws_partition.current.partition}"
+  where      = "${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
+
+  # ECS accepts a name or an ARN in valueFrom; IAM needs ARNs.
+  secret_arns = {
+    for k, s in var.secrets : k => (
+      startswith(s.name, "arn:") ? s.name :
+      s.store == "ssm" ? "${local.arn_prefix}:ssm:${local.where}:parameter${s.name}" :
+      "${local.arn_prefix}:secretsmanager:${local.where}:secret:${s.name}"
+    )
+  }
+  ssm_arns     = [for k, s in var.secrets : local.secret_arns[k] if s.store == "ssm"]
+  secrets_arns = [for k, s in var.secrets : (startswith(s.name, "arn:") ? s.name : "${local.secret_arns[k]}-??????") if s.store == "secretsmanager"]
+
+  port_mappings = var.port == null ? [] : [{ containerPort = var.port, protocol = "tcp" }]
+  discoverable  = var.discovery_namespace_id != null
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/exo-deploy/${var.prefix}/${var.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+
+  tags = var.tags
+}
+
+# Pulls the image, writes logs and reads this service's secrets: nothing else.
+resource "aws_iam_role" "execution" {
+  name_prefix = "${substr(local.full_name, 0, 30)}-exec-"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "${local.arn_prefix}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+resource "aws_iam_role_policy" "secrets" {
+  count = length(var.secrets) > 0 ? 1 : 0
+
+  name = "read-secrets"
+  role = aws_iam_role.execution.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      length(local.ssm_arns) > 0 ? [{ Effect = "Allow", Action = ["ssm:GetParameters"], Resource = local.ssm_arns }] : [],
+      length(local.secrets_arns) > 0 ? [{ Effect = "Allow", Action = ["secretsmanager:GetSecretValue"], Resource = local.secrets_arns }] : [],
+    )
+  })
+}
+
+# The application's own identity: starts with no permissions.
+resource "aws_iam_role" "task" {
+  name_prefix = "${substr(local.full_name, 0, 30)}-task-"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = {
+        ArnLike = { "aws:SourceArn" = "${local.arn_prefix}:ecs:${local.where}:*" }
+      }
+    }]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_ecs_task_definition" "this" {
+  #checkov:skip=CKV_AWS_336:Exosphere services commonly write to their filesystem; a read-only root is not yet an exo-deploy option (docs/security.md)
+  family                   = local.full_name
+  network_mode             = "awsvpc"
+  requires_compatibilities = ["EC2"]
+  cpu                      = tostring(var.cpu)
+  memory                   = tostring(var.memory)
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+
+  container_definitions = jsonencode([{
+    name         = var.name
+    image        = var.image
+    essential    = true
+    cpu          = var.cpu
+    memory       = var.memory
+    privileged   = false
+    portMappings = local.port_mappings
+    environment  = [for k in sort(keys(var.environment)) : { name = k, value = var.environment[k] }]
+    secrets      = [for k in sort(keys(local.secret_arns)) : { name = k, valueFrom = local.secret_arns[k] }]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this.name
+        awslogs-region        = data.aws_region.current.region
+        awslogs-stream-prefix = var.name
+      }
+    }
+  }])
+
+  tags = var.tags
+}
+
+resource "aws_security_group" "this" {
+  name_prefix = "${local.full_name}-"
+  description = "Tasks of ${local.full_name}"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = local.full_name })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_load_balancer" {
+  count = var.public ? 1 : 0
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "From the load balancer"
+  ip_protocol                  = "tcp"
+  from_port                    = var.port
+  to_port                      = var.port
+  referenced_security_group_id = var.lb_security_group_id
+
+  tags = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_vpc" {
+  count = !var.public && var.port != null ? 1 : 0
+
+  security_group_id = aws_security_group.this.id
+  description       = "From inside the VPC"
+  ip_protocol       = "tcp"
+  from_port         = var.port
+  to_port           = var.port
+  cidr_ipv4         = var.vpc_cidr
+
+  tags = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "https" {
+  security_group_id = aws_security_group.this.id
+  description       = "HTTPS to AWS APIs and the internet"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+
+  tags = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "vpc" {
+  security_group_id = aws_security_group.this.id
+  description       = "ExoCom and private services inside the VPC"
+  ip_protocol       = "tcp"
+  from_port         = 0
+  to_port           = 65535
+  cidr_ipv4         = var.vpc_cidr
+
+  tags = var.tags
+}
+
+resource "aws_lb_target_group" "this" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; traffic to tasks stays inside the VPC
+  count = var.public ? 1 : 0
+
+  name_prefix          = "exo-"
+  port                 = var.port
+  protocol             = "HTTP"
+  target_type          = "ip"
+  vpc_id               = var.vpc_id
+  deregistration_delay = 30
+
+  health_check {
+    enabled             = true
+    path                = var.health_check_path
+    matcher             = "200-399"
+    interval            = 15
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+
+  tags = merge(var.tags, { Name = local.full_name })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_lb_listener_rule" "this" {
+  count = var.public ? 1 : 0
+
+  listener_arn = var.listener_arn
+  priority     = var.listener_rule_priority
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.this[0].arn
+  }
+
+  condition {
+    host_header {
+      values = [var.host]
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_route53_record" "this" {
+  count = var.public ? 1 : 0
+
+  zone_id = var.hosted_zone_id
+  name    = var.host
+  type    = "A"
+
+  alias {
+    name                   = var.lb_dns_name
+    zone_id                = var.lb_zone_id
+    evaluate_target_health = true
+  }
+}
+
+resource "aws_service_discovery_service" "this" {
+  count = local.discoverable ? 1 : 0
+
+  name = var.name
+
+  dns_config {
+    namespace_id   = var.discovery_namespace_id
+    routing_policy = "MULTIVALUE"
+
+    dns_records {
+      ttl  = 10
+      type = "A"
+    }
+  }
+
+  tags = var.tags
+}
+
+# Two variants of one service, so that autoscaling owns the task count when it is on and the
+# config owns it when it is off. Exactly one of them exists.
+resource "aws_ecs_service" "fixed" {
+  count = var.autoscaling == null ? 1 : 0
+
+  name                   = var.name
+  cluster                = var.cluster_arn
+  task_definition        = aws_ecs_task_definition.this.arn
+  desired_count          = var.desired_count
+  enable_execute_command = false
+  propagate_tags         = "SERVICE"
+
+  capacity_provider_strategy {
+    capacity_provider = var.capacity_provider_name
+    weight            = 1
+  }
+
+  network_configuration {
+    subnets          = var.subnet_ids
+    security_groups  = [aws_security_group.this.id]
+    assign_public_ip = false
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  dynamic "load_balancer" {
+    for_each = var.public ? [1] : []
+
+    content {
+      target_group_arn = aws_lb_target_group.this[0].arn
+      container_name   = var.name
+      container_port   = var.port
+    }
+  }
+
+  dynamic "service_registries" {
+    for_each = local.discoverable ? [1] : []
+
+    content {
+      registry_arn = aws_service_discovery_service.this[0].arn
+    }
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_lb_listener_rule.this]
+}
+
+resource "aws_ecs_service" "autoscaled" {
+  count = var.autoscaling == null ? 0 : 1
+
+  name                   = var.name
+  cluster                = var.cluster_arn
+  task_definition        = aws_ecs_task_definition.this.arn
+  desired_count          = var.desired_count
+  enable_execute_command = false
+  propagate_tags         = "SERVICE"
+
+  capacity_provider_strategy {
+    capacity_provider = var.capacity_provider_name
+    weight            = 1
+  }
+
+  network_configuration {
+    subnets          = var.subnet_ids
+    security_groups  = [aws_security_group.this.id]
+    assign_public_ip = false
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  dynamic "load_balancer" {
+    for_each = var.public ? [1] : []
+
+    content {
+      target_group_arn = aws_lb_target_group.this[0].arn
+      container_name   = var.name
+      container_port   = var.port
+    }
+  }
+
+  dynamic "service_registries" {
+    for_each = local.discoverable ? [1] : []
+
+    content {
+      registry_arn = aws_service_discovery_service.this[0].arn
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    ignore_changes = [desired_count]
+  }
+
+  depends_on = [aws_lb_listener_rule.this]
+}
+
+resource "aws_appautoscaling_target" "this" {
+  count = var.autoscaling == null ? 0 : 1
+
+  service_namespace  = "ecs"
+  scalable_dimension = "ecs:service:DesiredCount"
+  resource_id        = "service/${split("/", var.cluster_arn)[1]}/${aws_ecs_service.autoscaled[0].name}"
+  min_capacity       = var.autoscaling.min
+  max_capacity       = var.autoscaling.max
+
+  tags = var.tags
+}
+
+resource "aws_appautoscaling_policy" "cpu" {
+  count = var.autoscaling == null ? 0 : 1
+
+  name               = "${local.full_name}-cpu"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.this[0].service_namespace
+  scalable_dimension = aws_appautoscaling_target.this[0].scalable_dimension
+  resource_id        = aws_appautoscaling_target.this[0].resource_id
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = var.autoscaling.cpu_target
+    scale_in_cooldown  = 120
+    scale_out_cooldown = 60
+
+    predefined_metric_specification {
+      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+    }
+  }
+}

@@ -1,0 +1,163 @@
+variable "name" {
+  description = "The service's role, unique in the app"
+  type        = string
+}
+
+variable "prefix" {
+  description = "The app and environment, as `<app>-<env>`: names every resource"
+  type        = string
+}
+
+variable "cluster_arn" {
+  description = "The ECS cluster the service runs on"
+  type        = string
+}
+
+variable "capacity_provider_name" {
+  description = "The cluster's capacity provider"
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "The VPC the tasks run in"
+  type        = string
+}
+
+variable "vpc_cidr" {
+  description = "The VPC's CIDR block"
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets the tasks run in"
+  type        = list(string)
+}
+
+variable "image" {
+  description = "The container image, by digest where exo-deploy pushed it"
+  type        = string
+}
+
+variable "cpu" {
+  description = "CPU units for the task (1024 = one vCPU)"
+  type        = number
+}
+
+variable "memory" {
+  description = "Memory for the task, MiB"
+  type        = number
+}
+
+variable "port" {
+  description = "The port the container listens on; null for workers"
+  type        = number
+  default     = null
+}
+
+variable "desired_count" {
+  description = "Tasks to run (the starting count when autoscaling is on)"
+  type        = number
+  default     = 1
+}
+
+variable "autoscaling" {
+  description = "Target tracking on average CPU; null keeps desired_count fixed"
+  type = object({
+    min        = number
+    max        = number
+    cpu_target = number
+  })
+  default = null
+}
+
+variable "environment" {
+  description = "Plain environment variables of the container"
+  type        = map(string)
+  default     = {}
+}
+
+variable "secrets" {
+  description = "Secrets by variable name: where the value lives (`ssm` or `secretsmanager`) and its name or ARN. Never values."
+  type = map(object({
+    store = string
+    name  = string
+  }))
+  default = {}
+}
+
+variable "public" {
+  description = "Whether the service is reached through the load balancer at `host`"
+  type        = bool
+  default     = false
+}
+
+variable "host" {
+  description = "The public host name (public services)"
+  type        = string
+  default     = null
+}
+
+variable "listener_arn" {
+  description = "The load balancer listener to attach the host rule to (public services)"
+  type        = string
+  default     = null
+}
+
+variable "listener_rule_priority" {
+  description = "The host rule's priority, unique per listener (public services)"
+  type        = number
+  default     = null
+}
+
+variable "lb_security_group_id" {
+  description = "The load balancer's security group (public services)"
+  type        = string
+  default     = null
+}
+
+variable "lb_dns_name" {
+  description = "The load balancer's DNS name, for the alias record (public services)"
+  type        = string
+  default     = null
+}
+
+variable "lb_zone_id" {
+  description = "The load balancer's canonical hosted zone, for the alias record (public services)"
+  type        = string
+  default     = null
+}
+
+variable "hosted_zone_id" {
+  description = "The app's Route53 hosted zone (public services)"
+  type        = string
+  default     = null
+}
+
+variable "health_check_path" {
+  description = "The path the load balancer checks (public services)"
+  type        = string
+  default     = "/"
+}
+
+variable "discovery_namespace_id" {
+  description = "The private DNS namespace to register in, so others find the service at `<name>.<namespace>`; null for none"
+  type        = string
+  default     = null
+}
+
+variable "log_retention_days" {
+  description = "How long container logs are kept"
+  type        = number
+  default     = 365
+}
+
+variable "kms_key_arn" {
+  description = "KMS key that encrypts the log group"
+  type        = string
+}
+
+variable "tags" {
+  description = "Tags added to every resource"
+  type        = map(string)
+  default     = {}
+}
