@@ -13,7 +13,7 @@ Exit codes:
 /// Deploy an Exosphere application to AWS: validate its config, push its images, bootstrap
 /// state and DNS, render Terraform and apply it.
 #[derive(Debug, Parser)]
-#[command(name = "exo-deploy", version, after_help = EXIT_CODES, args_conflicts_with_subcommands = true)]
+#[command(name = "exo-deploy", version, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -49,6 +49,23 @@ pub struct Cli {
     /// Teardown, then also remove the hosted zone, state bucket and image repositories
     #[arg(long)]
     pub nuke: bool,
+}
+
+impl Cli {
+    /// Parses the process's arguments; usage errors exit with code 2.
+    pub fn parse_args() -> Self {
+        use clap::CommandFactory;
+        let cli = Cli::parse();
+        if cli.command.is_some() && (cli.dry_run || cli.teardown || cli.nuke) {
+            Cli::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "--dry-run, --teardown and --nuke go with the bare command, not with a subcommand",
+                )
+                .exit();
+        }
+        cli
+    }
 }
 
 #[derive(Debug, Subcommand)]

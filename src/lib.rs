@@ -14,7 +14,6 @@ pub mod render;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use serde_json::json;
 
 use crate::cli::{Cli, Command};
@@ -58,7 +57,7 @@ impl Error {
 
 /// Runs exo-deploy with the process's arguments and returns its exit code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     output::install_report_style();
     let reporter = Reporter::new(cli.json);
     match execute(&cli, &reporter) {

@@ -114,25 +114,16 @@ impl Reporter {
                 other => self.event("error", json!({ "kind": other.kind(), "message": other.to_string() })),
             }
         }
-        let report = match error {
-            Error::Config(e) => format!("{:?}", miette::Report::new(ConfigReport(e.diagnostics.clone()))),
-            other => format!("{:?}", miette::Report::msg(other.to_string())),
-        };
-        self.say(report.trim_end());
-    }
-}
-
-/// Wraps the config errors for miette so the report owns them.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", crate::config::ConfigErrors { diagnostics: self.0.clone() })]
-struct ConfigReport(Vec<crate::config::ConfigDiagnostic>);
-
-impl miette::Diagnostic for ConfigReport {
-    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new("fix the errors above and run again; docs/config.md describes every key"))
-    }
-    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        Some(Box::new(self.0.iter().map(|d| d as &dyn miette::Diagnostic)))
+        match error {
+            Error::Config(e) => {
+                for d in &e.diagnostics {
+                    self.say(&format!("{}\n", format!("{:?}", miette::Report::new(d.clone())).trim_end()));
+                }
+                let them = if e.diagnostics.len() == 1 { "it" } else { "them" };
+                self.say(&format!("error: {e}; fix {them} and run again (docs/config.md describes every key)"));
+            }
+            other => self.say(&format!("error: {other}")),
+        }
     }
 }
 

@@ -44,7 +44,10 @@ impl Place {
     /// The place of a YAML node, from the location serde-saphyr recorded for it.
     pub fn at(file: &SourceFile, location: &Location) -> Self {
         let span = location.span();
-        let offset = span.byte_offset().map(|o| o as usize);
+        let offset = span
+            .byte_offset()
+            .map(|o| o as usize)
+            .or_else(|| offset_of(&file.text, location.line(), location.column()));
         let len = span.byte_len().map(|l| l as usize).unwrap_or(0);
         Place {
             file: file.clone(),
@@ -58,6 +61,17 @@ impl Place {
     pub fn file(file: &SourceFile) -> Self {
         Place { file: file.clone(), span: None, line: 0, column: 0 }
     }
+}
+
+/// The byte offset of a 1-based line and column (in characters), when the text has them.
+fn offset_of(text: &str, line: u64, column: u64) -> Option<usize> {
+    if line == 0 {
+        return None;
+    }
+    let start: usize = text.split_inclusive('\n').take(line as usize - 1).map(str::len).sum();
+    let rest = text.get(start..)?;
+    let col = rest.char_indices().nth(column.saturating_sub(1) as usize).map_or(rest.len(), |(i, _)| i);
+    Some(start + col)
 }
 
 /// One thing wrong with the configuration.
@@ -125,12 +139,23 @@ impl ConfigDiagnostic {
     }
 }
 
+impl ConfigDiagnostic {
+    /// `file:line:column: message`, for one-line output.
+    pub fn one_line(&self) -> String {
+        match self.location() {
+            loc if loc.is_empty() => self.message.clone(),
+            loc => format!("{loc}: {}", self.message),
+        }
+    }
+}
+
+/// The message alone when a snippet shows the place, else with the place in front.
 impl fmt::Display for ConfigDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.place, &self.path) {
-            (Some(_), _) => write!(f, "{}: {}", self.location(), self.message),
-            (None, Some(_)) => write!(f, "{}: {}", self.location(), self.message),
-            (None, None) => f.write_str(&self.message),
+        if self.place.as_ref().is_some_and(|p| p.span.is_some()) {
+            f.write_str(&self.message)
+        } else {
+            f.write_str(&self.one_line())
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct Loaded<A, S> {
     pub app_file: SourceFile,
     /// Each service with a `location`, by role: its folder and parsed service.yml.
     pub services: BTreeMap<String, LoadedService<S>>,
+    /// Problems with single services (a missing folder, a service.yml that does not parse):
+    /// reported together with whatever else resolution finds.
+    pub problems: Vec<ConfigDiagnostic>,
 }
 
 /// One service's folder and its parsed service.yml.
@@ -65,13 +68,13 @@ pub fn load(dir: &Path) -> Result<RawApp, ConfigErrors> {
         let refs = app.services.value.public.0.iter();
         let refs = refs.chain(&app.services.value.private.0).chain(&app.services.value.worker.0);
         let locations = refs.filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
-        let services = load_services(dir, &app_file, locations)?;
-        Ok(RawApp::Original(Loaded { dir: dir.to_path_buf(), app, app_file, services }))
+        let (services, problems) = load_services(dir, &app_file, locations);
+        Ok(RawApp::Original(Loaded { dir: dir.to_path_buf(), app, app_file, services, problems }))
     } else if keys.contains_key("remote") {
         let app: later::AppFile = parse(&app_file)?;
         let locations = app.services.value.0.iter().filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
-        let services = load_services(dir, &app_file, locations)?;
-        Ok(RawApp::Later(Loaded { dir: dir.to_path_buf(), app, app_file, services }))
+        let (services, problems) = load_services(dir, &app_file, locations);
+        Ok(RawApp::Later(Loaded { dir: dir.to_path_buf(), app, app_file, services, problems }))
     } else {
         Err(ConfigDiagnostic::at(
             Place::file(&app_file),
@@ -87,8 +90,8 @@ fn load_services<'a, S: DeserializeOwned>(
     dir: &Path,
     app_file: &SourceFile,
     locations: impl Iterator<Item = (&'a Spanned<String>, &'a Spanned<String>)>,
-) -> Result<BTreeMap<String, LoadedService<S>>, ConfigErrors> {
-    let mut diags = Diagnostics::default();
+) -> (BTreeMap<String, LoadedService<S>>, Vec<ConfigDiagnostic>) {
+    let mut diags = Vec::new();
     let mut services = BTreeMap::new();
     for (role, location) in locations {
         let service_dir = clean_join(dir, &location.value);
@@ -123,10 +126,10 @@ fn load_services<'a, S: DeserializeOwned>(
             Ok(service) => {
                 services.insert(role.value.clone(), LoadedService { dir: service_dir, service, file });
             }
-            Err(e) => diags.extend(e),
+            Err(e) => diags.extend(e.diagnostics),
         }
     }
-    diags.finish(services)
+    (services, diags)
 }
 
 /// `dir/rel` without `.` components, so paths read well in messages and plans.

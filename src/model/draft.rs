@@ -59,6 +59,8 @@ pub struct AppDraft {
     pub env_name: Field<String>,
     pub env: EnvDraft,
     pub services: Vec<ServiceDraft>,
+    /// Problems already found while loading and drafting.
+    pub problems: Vec<crate::config::ConfigDiagnostic>,
 }
 
 #[derive(Debug, Default)]
@@ -250,6 +252,7 @@ pub fn from_original(
         env_names,
         env,
         services,
+        problems: l.problems.clone(),
     })
 }
 
@@ -271,7 +274,7 @@ pub fn from_later(
     env.environment_variables = pairs(f, &raw_env.environment_variables);
     env.secrets = secrets(f, &raw_env.secrets);
 
-    let mut diags = crate::config::Diagnostics::default();
+    let mut problems = l.problems.clone();
     let mut services = Vec::new();
     for (role, r) in &a.services.value.0 {
         let mut d = ServiceDraft::new(Field::of(f, role), Err(None));
@@ -302,14 +305,14 @@ pub fn from_later(
                         d.environment_variables.extend(pairs(sf, &per_env.environment_variables));
                         d.secrets.extend(secrets(sf, &per_env.secrets));
                     } else if !env_names.iter().any(|n| n.value == name.value) {
-                        diags.push(unknown_env(&Field::of(sf, name), &env_names));
+                        problems.push(unknown_env(&Field::of(sf, name), &env_names));
                     }
                 }
             }
         }
         services.push(d);
     }
-    diags.finish(AppDraft {
+    Ok(AppDraft {
         format: Format::Later,
         dir: l.dir.clone(),
         app_file: f.clone(),
@@ -326,5 +329,6 @@ pub fn from_later(
         env_names,
         env,
         services,
+        problems,
     })
 }

@@ -112,6 +112,9 @@ impl Resolver {
     }
 
     fn app(mut self, d: AppDraft) -> Result<App, ConfigErrors> {
+        for p in &d.problems {
+            self.diags.push(p.clone());
+        }
         self.check(&d.name, "app name", |s| v::dns_label(s, MAX_APP_NAME));
         self.check(&d.env_name, "environment name", |s| v::dns_label(s, MAX_ENV_NAME));
         if let Some(kind) = &d.bus_kind

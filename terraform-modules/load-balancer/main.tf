@@ -53,6 +53,7 @@ resource "aws_vpc_security_group_egress_rule" "vpc" {
 resource "aws_lb" "this" {
   #checkov:skip=CKV_AWS_150:teardown must be able to delete the load balancer; it holds no data
   #checkov:skip=CKV_AWS_91:access logs need a log bucket of their own; not yet an exo-deploy option (docs/security.md)
+  #checkov:skip=CKV2_AWS_20:with a certificate, port 80 only redirects (http_redirect); without one the app is served over plain HTTP as configured
   #checkov:skip=CKV2_AWS_28:WAF rules are app-specific; attach a web ACL to the output ARN if needed
   name                       = var.name
   internal                   = false
