@@ -19,11 +19,23 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// The app's folder (holding application.yml)
-    #[arg(short = 'C', long, global = true, default_value = ".", value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        long,
+        global = true,
+        default_value = ".",
+        value_name = "DIR"
+    )]
     pub app_dir: PathBuf,
 
     /// The environment to deploy (default: the only one defined)
-    #[arg(short, long, global = true, env = "EXO_DEPLOY_ENV", value_name = "NAME")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "EXO_DEPLOY_ENV",
+        value_name = "NAME"
+    )]
     pub env: Option<String>,
 
     /// Where to write Terraform (default: <app>/.exo-deploy/<env>/)

@@ -107,7 +107,14 @@ pub fn default_out(app: &model::App) -> PathBuf {
 fn render_to(app: &model::App, out: &std::path::Path, reporter: &Reporter) -> Result<(), Error> {
     let rendered = render::render(app, &render::Inputs::default())?;
     rendered.write(out)?;
-    reporter.event("rendered", json!({ "out": out, "files": rendered.files.len() }));
-    reporter.say(&format!("wrote {} files to {}", rendered.files.len(), out.display()));
+    reporter.event(
+        "rendered",
+        json!({ "out": out, "files": rendered.files.len() }),
+    );
+    reporter.say(&format!(
+        "wrote {} files to {}",
+        rendered.files.len(),
+        out.display()
+    ));
     Ok(())
 }

@@ -40,23 +40,49 @@ impl Reporter {
     /// The resolved app, as a summary.
     pub fn app(&self, app: &App) {
         let env = &app.env;
-        self.event("app", json!({ "app": app.name, "version": app.version, "format": app.format, "env": env.name,
-            "region": env.region, "services": app.services }));
+        self.event(
+            "app",
+            json!({ "app": app.name, "version": app.version, "format": app.format, "env": env.name,
+            "region": env.region, "services": app.services }),
+        );
         let mut text = format!(
             "{} {} ({}), environment `{}` in {}\n",
             app.name,
             app.version,
             app.format,
             env.name,
-            if env.region.is_empty() { "?" } else { &env.region }
+            if env.region.is_empty() {
+                "?"
+            } else {
+                &env.region
+            }
         );
-        let width = app.services.iter().map(|s| s.role.len()).max().unwrap_or(0).max(6);
+        let width = app
+            .services
+            .iter()
+            .map(|s| s.role.len())
+            .max()
+            .unwrap_or(0)
+            .max(6);
         text.push_str("  services:\n");
-        let scheme = if env.ssl_certificate_arn.is_some() { "https" } else { "http" };
+        let scheme = if env.ssl_certificate_arn.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         for s in &app.services {
             let reach = match s.kind {
-                ServiceKind::Public => format!("{scheme}://{} → :{}", s.url.as_deref().unwrap_or("?"), s.port.unwrap_or(0)),
-                ServiceKind::Private => format!("{}.{}{}", s.role, crate::render::private_domain(app), s.port.map(|p| format!(":{p}")).unwrap_or_default()),
+                ServiceKind::Public => format!(
+                    "{scheme}://{} → :{}",
+                    s.url.as_deref().unwrap_or("?"),
+                    s.port.unwrap_or(0)
+                ),
+                ServiceKind::Private => format!(
+                    "{}.{}{}",
+                    s.role,
+                    crate::render::private_domain(app),
+                    s.port.map(|p| format!(":{p}")).unwrap_or_default()
+                ),
                 ServiceKind::Worker => "over ExoCom only".to_string(),
             };
             let image = match &s.image {
@@ -65,27 +91,49 @@ impl Reporter {
             };
             let count = match &s.autoscaling {
                 Some(a) => format!("{}–{} tasks at {}% CPU", a.min, a.max, a.cpu_target),
-                None => format!("{} task{}", s.desired_count, if s.desired_count == 1 { "" } else { "s" }),
+                None => format!(
+                    "{} task{}",
+                    s.desired_count,
+                    if s.desired_count == 1 { "" } else { "s" }
+                ),
             };
             text.push_str(&format!(
                 "    {:<width$}  {:<7}  {reach}\n    {:<width$}           {image}; {} CPU units, {} MiB; {count}\n",
                 s.role, s.kind.to_string(), "", s.cpu, s.memory
             ));
         }
-        text.push_str(&format!("  bus: ExoCom {} at exocom.{}\n", app.bus.version, crate::render::private_domain(app)));
+        text.push_str(&format!(
+            "  bus: ExoCom {} at exocom.{}\n",
+            app.bus.version,
+            crate::render::private_domain(app)
+        ));
         let has_public = app.services_of(ServiceKind::Public).next().is_some();
         if has_public {
             let c = &env.public_cluster;
-            text.push_str(&format!("  public cluster: {} × {}–{}\n", c.instance_type, c.min, c.max));
+            text.push_str(&format!(
+                "  public cluster: {} × {}–{}\n",
+                c.instance_type, c.min, c.max
+            ));
         }
         let c = &env.private_cluster;
-        text.push_str(&format!("  private cluster: {} × {}–{}\n", c.instance_type, c.min, c.max));
+        text.push_str(&format!(
+            "  private cluster: {} × {}–{}\n",
+            c.instance_type, c.min, c.max
+        ));
         text.push_str(&format!(
             "  network: {} over {} availability zones, {} NAT gateway{}",
             env.vpc_cidr,
             env.availability_zones,
-            if env.nat_gateways == crate::model::NatGateways::PerAz { "one" } else { "a shared" },
-            if env.nat_gateways == crate::model::NatGateways::PerAz { " per zone" } else { "" }
+            if env.nat_gateways == crate::model::NatGateways::PerAz {
+                "one"
+            } else {
+                "a shared"
+            },
+            if env.nat_gateways == crate::model::NatGateways::PerAz {
+                " per zone"
+            } else {
+                ""
+            }
         ));
         self.say(&text);
     }
@@ -93,7 +141,11 @@ impl Reporter {
     /// The plan's steps.
     pub fn plan(&self, steps: &[Step], dry_run: bool) {
         self.event("plan", json!({ "dry_run": dry_run, "steps": steps }));
-        let mut text = String::from(if dry_run { "plan (dry run: nothing is done):\n" } else { "plan:\n" });
+        let mut text = String::from(if dry_run {
+            "plan (dry run: nothing is done):\n"
+        } else {
+            "plan:\n"
+        });
         for (i, step) in steps.iter().enumerate() {
             text.push_str(&format!("  {:>2}. {step}\n", i + 1));
         }
@@ -107,20 +159,35 @@ impl Reporter {
                 Error::Config(errors) => {
                     for d in &errors.diagnostics {
                         let (file, line, column) = d.position();
-                        self.event("error", json!({ "kind": "config", "file": file, "line": line, "column": column,
-                            "message": d.message, "help": d.help }));
+                        self.event(
+                            "error",
+                            json!({ "kind": "config", "file": file, "line": line, "column": column,
+                            "message": d.message, "help": d.help }),
+                        );
                     }
                 }
-                other => self.event("error", json!({ "kind": other.kind(), "message": other.to_string() })),
+                other => self.event(
+                    "error",
+                    json!({ "kind": other.kind(), "message": other.to_string() }),
+                ),
             }
         }
         match error {
             Error::Config(e) => {
                 for d in &e.diagnostics {
-                    self.say(&format!("{}\n", format!("{:?}", miette::Report::new(d.clone())).trim_end()));
+                    self.say(&format!(
+                        "{}\n",
+                        format!("{:?}", miette::Report::new(d.clone())).trim_end()
+                    ));
                 }
-                let them = if e.diagnostics.len() == 1 { "it" } else { "them" };
-                self.say(&format!("error: {e}; fix {them} and run again (docs/config.md describes every key)"));
+                let them = if e.diagnostics.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                };
+                self.say(&format!(
+                    "error: {e}; fix {them} and run again (docs/config.md describes every key)"
+                ));
             }
             other => self.say(&format!("error: {other}")),
         }
@@ -128,19 +195,32 @@ impl Reporter {
 }
 
 fn relative(app: &App, path: &std::path::Path) -> String {
-    let rel = path.strip_prefix(&app.dir).unwrap_or(path).display().to_string();
-    if rel.is_empty() { ".".into() } else { format!("{}/", rel.trim_start_matches("./").trim_end_matches('/')) }
+    let rel = path
+        .strip_prefix(&app.dir)
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    if rel.is_empty() {
+        ".".into()
+    } else {
+        format!("{}/", rel.trim_start_matches("./").trim_end_matches('/'))
+    }
 }
 
 /// Sets up miette's report style: colours only on a terminal and without `NO_COLOR`.
 pub fn install_report_style() {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = miette::set_hook(Box::new(move |_| {
-        let opts = miette::MietteHandlerOpts::new().terminal_links(false).force_graphical(true);
+        let opts = miette::MietteHandlerOpts::new()
+            .terminal_links(false)
+            .force_graphical(true);
         let opts = if color {
             opts
         } else {
-            opts.color(false).unicode(true).width(100).graphical_theme(miette::GraphicalTheme::unicode_nocolor())
+            opts.color(false)
+                .unicode(true)
+                .width(100)
+                .graphical_theme(miette::GraphicalTheme::unicode_nocolor())
         };
         Box::new(opts.build())
     }));

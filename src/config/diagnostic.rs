@@ -27,7 +27,12 @@ impl SourceFile {
     pub fn new(path: PathBuf, name: String, text: String) -> Self {
         let text = Arc::new(text);
         let source = Arc::new(NamedSource::new(&name, Arc::clone(&text)));
-        SourceFile { path, name, text, source }
+        SourceFile {
+            path,
+            name,
+            text,
+            source,
+        }
     }
 }
 
@@ -59,7 +64,12 @@ impl Place {
 
     /// The whole file, when no finer place is known (a missing key, an empty file).
     pub fn file(file: &SourceFile) -> Self {
-        Place { file: file.clone(), span: None, line: 0, column: 0 }
+        Place {
+            file: file.clone(),
+            span: None,
+            line: 0,
+            column: 0,
+        }
     }
 }
 
@@ -68,9 +78,16 @@ fn offset_of(text: &str, line: u64, column: u64) -> Option<usize> {
     if line == 0 {
         return None;
     }
-    let start: usize = text.split_inclusive('\n').take(line as usize - 1).map(str::len).sum();
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line as usize - 1)
+        .map(str::len)
+        .sum();
     let rest = text.get(start..)?;
-    let col = rest.char_indices().nth(column.saturating_sub(1) as usize).map_or(rest.len(), |(i, _)| i);
+    let col = rest
+        .char_indices()
+        .nth(column.saturating_sub(1) as usize)
+        .map_or(rest.len(), |(i, _)| i);
     Some(start + col)
 }
 
@@ -134,7 +151,11 @@ impl ConfigDiagnostic {
         match &self.place {
             Some(p) if p.line > 0 => (Some(p.file.name.clone()), Some(p.line), Some(p.column)),
             Some(p) => (Some(p.file.name.clone()), None, None),
-            None => (self.path.as_ref().map(|p| p.display().to_string()), None, None),
+            None => (
+                self.path.as_ref().map(|p| p.display().to_string()),
+                None,
+                None,
+            ),
         }
     }
 }
@@ -164,11 +185,16 @@ impl std::error::Error for ConfigDiagnostic {}
 
 impl Diagnostic for ConfigDiagnostic {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.place.as_ref().filter(|p| p.span.is_some()).map(|p| &p.file.source as &dyn miette::SourceCode)
+        self.place
+            .as_ref()
+            .filter(|p| p.span.is_some())
+            .map(|p| &p.file.source as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -190,7 +216,11 @@ pub struct ConfigErrors {
 }
 
 fn count(n: usize) -> String {
-    if n == 1 { "1 error".to_string() } else { format!("{n} errors") }
+    if n == 1 {
+        "1 error".to_string()
+    } else {
+        format!("{n} errors")
+    }
 }
 
 impl Diagnostic for ConfigErrors {
@@ -199,17 +229,23 @@ impl Diagnostic for ConfigErrors {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new("fix the errors above and run again; docs/config.md describes every key"))
+        Some(Box::new(
+            "fix the errors above and run again; docs/config.md describes every key",
+        ))
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        Some(Box::new(self.diagnostics.iter().map(|d| d as &dyn Diagnostic)))
+        Some(Box::new(
+            self.diagnostics.iter().map(|d| d as &dyn Diagnostic),
+        ))
     }
 }
 
 impl From<ConfigDiagnostic> for ConfigErrors {
     fn from(d: ConfigDiagnostic) -> Self {
-        ConfigErrors { diagnostics: vec![d] }
+        ConfigErrors {
+            diagnostics: vec![d],
+        }
     }
 }
 
@@ -232,7 +268,13 @@ impl Diagnostics {
 
     /// `Ok(value)` when nothing was recorded, else every recorded problem.
     pub fn finish<T>(self, value: T) -> Result<T, ConfigErrors> {
-        if self.list.is_empty() { Ok(value) } else { Err(ConfigErrors { diagnostics: self.list }) }
+        if self.list.is_empty() {
+            Ok(value)
+        } else {
+            Err(ConfigErrors {
+                diagnostics: self.list,
+            })
+        }
     }
 
     /// Moves another collection's problems into this one.

@@ -1,8 +1,8 @@
 //! The later Exosphere format: `remote.environments`, a flat `services` map, and a
 //! `service.yml` whose `type` is `public`, `private` or `worker`.
 
-use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
 use super::common::{

@@ -66,19 +66,38 @@ pub fn load(dir: &Path) -> Result<RawApp, ConfigErrors> {
     if keys.contains_key("environments") {
         let app: original::AppFile = parse(&app_file)?;
         let refs = app.services.value.public.0.iter();
-        let refs = refs.chain(&app.services.value.private.0).chain(&app.services.value.worker.0);
+        let refs = refs
+            .chain(&app.services.value.private.0)
+            .chain(&app.services.value.worker.0);
         let locations = refs.filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
         let (services, problems) = load_services(dir, &app_file, locations);
-        Ok(RawApp::Original(Loaded { dir: dir.to_path_buf(), app, app_file, services, problems }))
+        Ok(RawApp::Original(Loaded {
+            dir: dir.to_path_buf(),
+            app,
+            app_file,
+            services,
+            problems,
+        }))
     } else if keys.contains_key("remote") {
         let app: later::AppFile = parse(&app_file)?;
-        let locations = app.services.value.0.iter().filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
+        let locations = app
+            .services
+            .value
+            .0
+            .iter()
+            .filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
         let (services, problems) = load_services(dir, &app_file, locations);
-        Ok(RawApp::Later(Loaded { dir: dir.to_path_buf(), app, app_file, services, problems }))
+        Ok(RawApp::Later(Loaded {
+            dir: dir.to_path_buf(),
+            app,
+            app_file,
+            services,
+            problems,
+        }))
     } else {
         Err(ConfigDiagnostic::at(
             Place::file(&app_file),
-            "application.yml has neither `environments` (the original exo-deploy format) nor `remote` (the later Exosphere format)",
+            "found neither `environments` (the original exo-deploy format) nor `remote` (the later Exosphere format)",
             "",
         )
         .help("add the deployment settings: see docs/config.md for both formats side by side")
@@ -100,7 +119,10 @@ fn load_services<'a, S: DeserializeOwned>(
             diags.push(
                 ConfigDiagnostic::at(
                     place,
-                    format!("the folder `{}` of service `{}` does not exist", location.value, role.value),
+                    format!(
+                        "the folder `{}` of service `{}` does not exist",
+                        location.value, role.value
+                    ),
                     "no such folder",
                 )
                 .help("`location` is a path relative to the folder of application.yml"),
@@ -114,17 +136,30 @@ fn load_services<'a, S: DeserializeOwned>(
                 diags.push(
                     ConfigDiagnostic::at(
                         place,
-                        format!("service `{}` has no readable {SERVICE_FILE} in `{}`", role.value, location.value),
+                        format!(
+                            "service `{}` has no readable {SERVICE_FILE} in `{}`",
+                            role.value, location.value
+                        ),
                         "this folder",
                     )
-                    .help(format!("create {} describing the service (see docs/config.md)", rel.display())),
+                    .help(format!(
+                        "create {} describing the service (see docs/config.md)",
+                        rel.display()
+                    )),
                 );
                 continue;
             }
         };
         match parse::<S>(&file) {
             Ok(service) => {
-                services.insert(role.value.clone(), LoadedService { dir: service_dir, service, file });
+                services.insert(
+                    role.value.clone(),
+                    LoadedService {
+                        dir: service_dir,
+                        service,
+                        file,
+                    },
+                );
             }
             Err(e) => diags.extend(e.diagnostics),
         }
@@ -154,7 +189,9 @@ fn read_source(dir: &Path, rel: &Path) -> Result<SourceFile, ConfigErrors> {
                 .help("run exo-deploy in the app's folder, or pass it with `-C DIR`")
                 .into())
         }
-        Err(e) => Err(ConfigDiagnostic::for_path(path, format!("cannot read this file: {e}")).into()),
+        Err(e) => {
+            Err(ConfigDiagnostic::for_path(path, format!("cannot read this file: {e}")).into())
+        }
     }
 }
 
@@ -212,15 +249,20 @@ mod tests {
 
     #[test]
     fn unknown_key_gets_a_suggestion() {
-        let (msg, help) = explain_unknown_key("unknown field `locaton`, expected one of location, docker-image");
+        let (msg, help) =
+            explain_unknown_key("unknown field `locaton`, expected one of location, docker-image");
         assert_eq!(msg, "unknown key `locaton`");
         assert_eq!(help.as_deref(), Some("did you mean `location`?"));
     }
 
     #[test]
     fn unknown_key_far_from_all_lists_them() {
-        let (_, help) = explain_unknown_key("unknown field `zzz`, expected one of location, docker-image");
-        assert_eq!(help.as_deref(), Some("the keys allowed here are: location, docker-image"));
+        let (_, help) =
+            explain_unknown_key("unknown field `zzz`, expected one of location, docker-image");
+        assert_eq!(
+            help.as_deref(),
+            Some("the keys allowed here are: location, docker-image")
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! `public`/`private`/`worker`, AWS settings under `providers.aws`, and a `service.yml` whose
 //! `type` names the image while the group gives the kind.
 
-use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
 use super::common::{

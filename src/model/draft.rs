@@ -19,12 +19,18 @@ pub struct Field<T> {
 
 impl<T: Clone> Field<T> {
     pub fn of(file: &SourceFile, s: &Spanned<T>) -> Self {
-        Field { value: s.value.clone(), place: Place::at(file, &s.referenced) }
+        Field {
+            value: s.value.clone(),
+            place: Place::at(file, &s.referenced),
+        }
     }
 }
 
 fn text(file: &SourceFile, s: &Spanned<Scalar>) -> Field<String> {
-    Field { value: s.value.0.clone(), place: Place::at(file, &s.referenced) }
+    Field {
+        value: s.value.0.clone(),
+        place: Place::at(file, &s.referenced),
+    }
 }
 
 fn opt<T: Clone>(file: &SourceFile, s: &Option<Spanned<T>>) -> Option<Field<T>> {
@@ -37,11 +43,15 @@ pub type Pairs = Vec<(Field<String>, Field<String>)>;
 pub type SecretPairs = Vec<(Field<String>, Option<Field<String>>)>;
 
 fn pairs(file: &SourceFile, e: &Entries<Spanned<Scalar>>) -> Pairs {
-    e.0.iter().map(|(k, v)| (Field::of(file, k), text(file, v))).collect()
+    e.0.iter()
+        .map(|(k, v)| (Field::of(file, k), text(file, v)))
+        .collect()
 }
 
 fn secrets(file: &SourceFile, s: &Secrets) -> SecretPairs {
-    s.0.iter().map(|(k, v)| (Field::of(file, k), opt(file, v))).collect()
+    s.0.iter()
+        .map(|(k, v)| (Field::of(file, k), opt(file, v)))
+        .collect()
 }
 
 #[derive(Debug)]
@@ -100,7 +110,7 @@ pub struct ServiceDraft {
     pub cpu: Option<Field<u32>>,
     pub memory: Option<Field<u32>>,
     pub desired_count: Option<Field<u32>>,
-    pub autoscaling: Option<(Field<u32>, Field<u32>, Option<Field<u32>>)>,
+    pub autoscaling: Option<AutoscalingDraft>,
     pub environment_variables: Pairs,
     pub secrets: SecretPairs,
     pub sends: Vec<Field<String>>,
@@ -141,14 +151,24 @@ impl ServiceDraft {
 }
 
 fn instances(file: &SourceFile, i: &Option<Instances>) -> Option<(Field<u32>, Field<u32>)> {
-    i.as_ref().map(|i| (Field::of(file, &i.min), Field::of(file, &i.max)))
+    i.as_ref()
+        .map(|i| (Field::of(file, &i.min), Field::of(file, &i.max)))
 }
 
-fn autoscaling(
-    file: &SourceFile,
-    a: &Option<RawAutoscaling>,
-) -> Option<(Field<u32>, Field<u32>, Option<Field<u32>>)> {
-    a.as_ref().map(|a| (Field::of(file, &a.min), Field::of(file, &a.max), opt(file, &a.cpu_target)))
+/// `autoscaling` with places.
+#[derive(Debug)]
+pub struct AutoscalingDraft {
+    pub min: Field<u32>,
+    pub max: Field<u32>,
+    pub cpu_target: Option<Field<u32>>,
+}
+
+fn autoscaling(file: &SourceFile, a: &Option<RawAutoscaling>) -> Option<AutoscalingDraft> {
+    a.as_ref().map(|a| AutoscalingDraft {
+        min: Field::of(file, &a.min),
+        max: Field::of(file, &a.max),
+        cpu_target: opt(file, &a.cpu_target),
+    })
 }
 
 fn names(file: &SourceFile, v: &Option<Vec<Spanned<String>>>) -> Vec<Field<String>> {
@@ -181,12 +201,16 @@ macro_rules! fill_service {
         let (f, s, d) = ($file, $src, $svc);
         d.desired_count = opt(f, &s.desired_count);
         d.autoscaling = autoscaling(f, &s.autoscaling);
-        d.environment_variables.extend(pairs(f, &s.environment_variables));
+        d.environment_variables
+            .extend(pairs(f, &s.environment_variables));
         d.secrets.extend(secrets(f, &s.secrets));
     }};
 }
 
 type EnvSelector<'a> = &'a dyn Fn(&[Field<String>], &Place) -> Result<usize, ConfigErrors>;
+/// Makes the diagnostic for a service.yml naming an environment application.yml lacks.
+pub type UnknownEnv<'a> =
+    &'a dyn Fn(&Field<String>, &[Field<String>]) -> crate::config::ConfigDiagnostic;
 
 /// The original format's draft for the selected environment.
 pub fn from_original(
@@ -195,12 +219,25 @@ pub fn from_original(
 ) -> Result<AppDraft, ConfigErrors> {
     let f = &l.app_file;
     let a = &l.app;
-    let env_names: Vec<Field<String>> = a.environments.value.0.iter().map(|(k, _)| Field::of(f, k)).collect();
+    let env_names: Vec<Field<String>> = a
+        .environments
+        .value
+        .0
+        .iter()
+        .map(|(k, _)| Field::of(f, k))
+        .collect();
     let envs_place = Place::at(f, &a.environments.referenced);
     let index = select(&env_names, &envs_place)?;
     let (_, raw_env) = &a.environments.value.0[index];
-    let mut env = EnvDraft { domain: opt(f, &raw_env.domain), ..EnvDraft::default() };
-    if let Some(aws) = raw_env.providers.as_ref().and_then(|p| p.value.aws.as_ref()) {
+    let mut env = EnvDraft {
+        domain: opt(f, &raw_env.domain),
+        ..EnvDraft::default()
+    };
+    if let Some(aws) = raw_env
+        .providers
+        .as_ref()
+        .and_then(|p| p.value.aws.as_ref())
+    {
         fill_env!(f, aws, &mut env);
     }
     env.environment_variables = pairs(f, &raw_env.environment_variables);
@@ -260,16 +297,25 @@ pub fn from_original(
 pub fn from_later(
     l: &Loaded<later::AppFile, later::ServiceFile>,
     select: EnvSelector<'_>,
-    unknown_env: &dyn Fn(&Field<String>, &[Field<String>]) -> crate::config::ConfigDiagnostic,
+    unknown_env: UnknownEnv<'_>,
 ) -> Result<AppDraft, ConfigErrors> {
     let f = &l.app_file;
     let a = &l.app;
     let remote = &a.remote.value;
-    let env_names: Vec<Field<String>> = remote.environments.value.0.iter().map(|(k, _)| Field::of(f, k)).collect();
+    let env_names: Vec<Field<String>> = remote
+        .environments
+        .value
+        .0
+        .iter()
+        .map(|(k, _)| Field::of(f, k))
+        .collect();
     let envs_place = Place::at(f, &remote.environments.referenced);
     let index = select(&env_names, &envs_place)?;
     let (env_key, raw_env) = &remote.environments.value.0[index];
-    let mut env = EnvDraft { domain: opt(f, &raw_env.url), ..EnvDraft::default() };
+    let mut env = EnvDraft {
+        domain: opt(f, &raw_env.url),
+        ..EnvDraft::default()
+    };
     fill_env!(f, raw_env, &mut env);
     env.environment_variables = pairs(f, &raw_env.environment_variables);
     env.secrets = secrets(f, &raw_env.secrets);
@@ -302,7 +348,8 @@ pub fn from_later(
                 for (name, per_env) in &remote.environments.0 {
                     if name.value == env_key.value {
                         d.url = opt(sf, &per_env.url);
-                        d.environment_variables.extend(pairs(sf, &per_env.environment_variables));
+                        d.environment_variables
+                            .extend(pairs(sf, &per_env.environment_variables));
                         d.secrets.extend(secrets(sf, &per_env.secrets));
                     } else if !env_names.iter().any(|n| n.value == name.value) {
                         problems.push(unknown_env(&Field::of(sf, name), &env_names));
@@ -318,13 +365,26 @@ pub fn from_later(
         app_file: f.clone(),
         name: Field::of(f, &a.name),
         version: a.version.as_ref().map(|v| text(f, v)),
-        bus_kind: remote.dependencies.0.iter().find(|(k, _)| k.value == "exocom").and_then(|(_, d)| opt(f, &d.kind)),
+        bus_kind: remote
+            .dependencies
+            .0
+            .iter()
+            .find(|(k, _)| k.value == "exocom")
+            .and_then(|(_, d)| opt(f, &d.kind)),
         bus_version: remote
             .dependencies
             .0
             .iter()
-            .find(|(k, d)| k.value == "exocom" || d.kind.as_ref().is_some_and(|t| t.value == "exocom"))
-            .and_then(|(_, d)| d.template_config.as_ref()?.version.as_ref().map(|v| text(f, v))),
+            .find(|(k, d)| {
+                k.value == "exocom" || d.kind.as_ref().is_some_and(|t| t.value == "exocom")
+            })
+            .and_then(|(_, d)| {
+                d.template_config
+                    .as_ref()?
+                    .version
+                    .as_ref()
+                    .map(|v| text(f, v))
+            }),
         env_name: env_names[index].clone(),
         env_names,
         env,

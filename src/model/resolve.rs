@@ -35,16 +35,29 @@ pub fn default_state_bucket(account_id: &str, app: &str, env: &str) -> String {
     format!("{account_id}-{app}-{env}-terraform")
 }
 
-fn select_env(names: &[Field<String>], place: &Place, wanted: Option<&str>) -> Result<usize, ConfigErrors> {
-    let listed = names.iter().map(|n| format!("`{}`", n.value)).collect::<Vec<_>>().join(", ");
+fn select_env(
+    names: &[Field<String>],
+    place: &Place,
+    wanted: Option<&str>,
+) -> Result<usize, ConfigErrors> {
+    let listed = names
+        .iter()
+        .map(|n| format!("`{}`", n.value))
+        .collect::<Vec<_>>()
+        .join(", ");
     match (wanted, names.len()) {
-        (_, 0) => Err(ConfigDiagnostic::at(place.clone(), "no environments are defined", "empty")
-            .help("add one, e.g. `production`, with its region and domain (see docs/config.md)")
-            .into()),
+        (_, 0) => Err(
+            ConfigDiagnostic::at(place.clone(), "no environments are defined", "empty")
+                .help("add one, e.g. `production`, with its region and domain (see docs/config.md)")
+                .into(),
+        ),
         (None, 1) => Ok(0),
         (None, _) => Err(ConfigDiagnostic::at(
             place.clone(),
-            format!("this app has {} environments; say which one to use", names.len()),
+            format!(
+                "this app has {} environments; say which one to use",
+                names.len()
+            ),
             "defined here",
         )
         .help(format!("pass `-e NAME` with one of {listed}"))
@@ -53,9 +66,13 @@ fn select_env(names: &[Field<String>], place: &Place, wanted: Option<&str>) -> R
             let hint = closest(w, names.iter().map(|n| n.value.as_str()))
                 .map(|c| format!("did you mean `{c}`? "))
                 .unwrap_or_default();
-            ConfigDiagnostic::at(place.clone(), format!("there is no environment `{w}`"), "defined here")
-                .help(format!("{hint}the environments are {listed}"))
-                .into()
+            ConfigDiagnostic::at(
+                place.clone(),
+                format!("there is no environment `{w}`"),
+                "defined here",
+            )
+            .help(format!("{hint}the environments are {listed}"))
+            .into()
         }),
     }
 }
@@ -64,10 +81,17 @@ fn unknown_env(name: &Field<String>, envs: &[Field<String>]) -> ConfigDiagnostic
     let hint = closest(&name.value, envs.iter().map(|n| n.value.as_str()))
         .map(|c| format!("did you mean `{c}`? "))
         .unwrap_or_default();
-    let listed = envs.iter().map(|n| format!("`{}`", n.value)).collect::<Vec<_>>().join(", ");
+    let listed = envs
+        .iter()
+        .map(|n| format!("`{}`", n.value))
+        .collect::<Vec<_>>()
+        .join(", ");
     ConfigDiagnostic::at(
         name.place.clone(),
-        format!("environment `{}` is not defined in application.yml", name.value),
+        format!(
+            "environment `{}` is not defined in application.yml",
+            name.value
+        ),
         "unknown environment",
     )
     .help(format!("{hint}the environments are {listed}"))
@@ -79,22 +103,44 @@ struct Resolver {
 }
 
 impl Resolver {
-    fn error(&mut self, place: &Place, message: impl Into<String>, label: &str, help: impl Into<String>) {
-        self.diags.push(ConfigDiagnostic::at(place.clone(), message, label).help(help));
+    fn error(
+        &mut self,
+        place: &Place,
+        message: impl Into<String>,
+        label: &str,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(ConfigDiagnostic::at(place.clone(), message, label).help(help));
     }
 
     /// Runs a value check, reporting its failure at the value.
-    fn check(&mut self, field: &Field<String>, what: &str, rule: fn(&str) -> Result<(), String>) -> bool {
+    fn check(
+        &mut self,
+        field: &Field<String>,
+        what: &str,
+        rule: fn(&str) -> Result<(), String>,
+    ) -> bool {
         match rule(&field.value) {
             Ok(()) => true,
             Err(why) => {
-                self.error(&field.place, format!("invalid {what} `{}`", field.value), "here", why);
+                self.error(
+                    &field.place,
+                    format!("invalid {what} `{}`", field.value),
+                    "here",
+                    why,
+                );
                 false
             }
         }
     }
 
-    fn checked(&mut self, field: &Option<Field<String>>, what: &str, rule: fn(&str) -> Result<(), String>) -> Option<String> {
+    fn checked(
+        &mut self,
+        field: &Option<Field<String>>,
+        what: &str,
+        rule: fn(&str) -> Result<(), String>,
+    ) -> Option<String> {
         let f = field.as_ref()?;
         self.check(f, what, rule).then(|| f.value.clone())
     }
@@ -116,11 +162,18 @@ impl Resolver {
             self.diags.push(p.clone());
         }
         self.check(&d.name, "app name", |s| v::dns_label(s, MAX_APP_NAME));
-        self.check(&d.env_name, "environment name", |s| v::dns_label(s, MAX_ENV_NAME));
+        self.check(&d.env_name, "environment name", |s| {
+            v::dns_label(s, MAX_ENV_NAME)
+        });
         if let Some(kind) = &d.bus_kind
             && kind.value != "exocom"
         {
-            self.error(&kind.place, format!("unsupported bus `{}`", kind.value), "here", "exo-deploy deploys the `exocom` bus");
+            self.error(
+                &kind.place,
+                format!("unsupported bus `{}`", kind.value),
+                "here",
+                "exo-deploy deploys the `exocom` bus",
+            );
         }
         let env = self.environment(&d);
         let services = self.services(&d, &env);
@@ -129,7 +182,12 @@ impl Resolver {
             version: d.version.map(|v| v.value).unwrap_or_else(|| "0.0.0".into()),
             format: d.format,
             dir: d.dir.clone(),
-            bus: Bus { version: d.bus_version.map(|v| v.value).unwrap_or_else(|| DEFAULT_EXOCOM_VERSION.into()) },
+            bus: Bus {
+                version: d
+                    .bus_version
+                    .map(|v| v.value)
+                    .unwrap_or_else(|| DEFAULT_EXOCOM_VERSION.into()),
+            },
             env,
             environments: d.env_names.iter().map(|n| n.value.clone()).collect(),
             services,
@@ -150,24 +208,42 @@ impl Resolver {
                     format!("environment `{}` has no region", d.env_name.value),
                     "this environment",
                     match d.format {
-                        crate::model::Format::Original => "add `providers.aws.region`, e.g. `region: us-east-1`",
+                        crate::model::Format::Original => {
+                            "add `providers.aws.region`, e.g. `region: us-east-1`"
+                        }
                         crate::model::Format::Later => "add `region`, e.g. `region: us-east-1`",
                     },
                 );
                 String::new()
             }
         };
-        let domain = e.domain.as_ref().and_then(|dm| self.check(dm, "domain", v::hostname).then(|| dm.value.trim_end_matches('.').to_ascii_lowercase()));
-        let public = self.cluster(e.public_cluster_size.as_ref(), e.public_cluster_instances.as_ref());
-        let private = self.cluster(e.private_cluster_size.as_ref(), e.private_cluster_instances.as_ref());
+        let domain = e.domain.as_ref().and_then(|dm| {
+            self.check(dm, "domain", v::hostname)
+                .then(|| dm.value.trim_end_matches('.').to_ascii_lowercase())
+        });
+        let public = self.cluster(
+            e.public_cluster_size.as_ref(),
+            e.public_cluster_instances.as_ref(),
+        );
+        let private = self.cluster(
+            e.private_cluster_size.as_ref(),
+            e.private_cluster_instances.as_ref(),
+        );
         let nat_gateways = match &e.nat_gateways {
             None => NatGateways::Single,
             Some(n) => match n.value.as_str() {
                 "single" => NatGateways::Single,
                 "per-az" => NatGateways::PerAz,
                 other => {
-                    let hint = closest(other, ["single", "per-az"]).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
-                    self.error(&n.place, format!("unknown nat-gateways `{other}`"), "here", format!("{hint}use `single` or `per-az`"));
+                    let hint = closest(other, ["single", "per-az"])
+                        .map(|c| format!("did you mean `{c}`? "))
+                        .unwrap_or_default();
+                    self.error(
+                        &n.place,
+                        format!("unknown nat-gateways `{other}`"),
+                        "here",
+                        format!("{hint}use `single` or `per-az`"),
+                    );
                     NatGateways::Single
                 }
             },
@@ -177,13 +253,22 @@ impl Resolver {
             Some(f) => {
                 if !v::LOG_RETENTION_DAYS.contains(&f.value) {
                     let allowed = v::LOG_RETENTION_DAYS.map(|d| d.to_string()).join(", ");
-                    self.error(&f.place, format!("CloudWatch cannot keep logs for {} days", f.value), "here", format!("use one of {allowed}"));
+                    self.error(
+                        &f.place,
+                        format!("CloudWatch cannot keep logs for {} days", f.value),
+                        "here",
+                        format!("use one of {allowed}"),
+                    );
                 }
                 f.value
             }
         };
         let account_id = self.checked(&e.account_id, "account id", v::account_id);
-        let mut state_bucket = self.checked(&e.remote_state_store, "remote-state-store bucket name", v::bucket_name);
+        let mut state_bucket = self.checked(
+            &e.remote_state_store,
+            "remote-state-store bucket name",
+            v::bucket_name,
+        );
         if state_bucket.is_none()
             && let Some(account) = &account_id
         {
@@ -191,7 +276,12 @@ impl Resolver {
             if v::bucket_name(&name).is_ok() {
                 state_bucket = Some(name);
             } else {
-                self.error(at, format!("the default state bucket name `{name}` is not a valid bucket name"), "this environment", "set `remote-state-store` to a bucket name of at most 63 characters");
+                self.error(
+                    at,
+                    format!("the default state bucket name `{name}` is not a valid bucket name"),
+                    "this environment",
+                    "set `remote-state-store` to a bucket name of at most 63 characters",
+                );
             }
         }
         Environment {
@@ -199,32 +289,59 @@ impl Resolver {
             region,
             account_id,
             domain,
-            ssl_certificate_arn: self.checked(&e.ssl_certificate_arn, "certificate ARN", v::certificate_arn),
+            ssl_certificate_arn: self.checked(
+                &e.ssl_certificate_arn,
+                "certificate ARN",
+                v::certificate_arn,
+            ),
             state_bucket,
-            hosted_zone_id: self.checked(&e.hosted_zone_id, "hosted zone id", v::hosted_zone_id).map(|z| z.trim_start_matches("/hostedzone/").to_string()),
+            hosted_zone_id: self
+                .checked(&e.hosted_zone_id, "hosted zone id", v::hosted_zone_id)
+                .map(|z| z.trim_start_matches("/hostedzone/").to_string()),
             public_cluster: public,
             private_cluster: private,
-            availability_zones: e.availability_zones.as_ref().map_or(2, |f| self.in_range(f, "availability-zones", 2, 6)),
+            availability_zones: e
+                .availability_zones
+                .as_ref()
+                .map_or(2, |f| self.in_range(f, "availability-zones", 2, 6)),
             nat_gateways,
-            vpc_cidr: self.checked(&e.vpc_cidr, "VPC CIDR", v::vpc_cidr).unwrap_or_else(|| "10.0.0.0/16".into()),
+            vpc_cidr: self
+                .checked(&e.vpc_cidr, "VPC CIDR", v::vpc_cidr)
+                .unwrap_or_else(|| "10.0.0.0/16".into()),
             log_retention_days,
         }
     }
 
-    fn cluster(&mut self, size: Option<&Field<String>>, instances: Option<&(Field<u32>, Field<u32>)>) -> Cluster {
-        let instance_type = size.and_then(|s| self.check(s, "instance type", v::instance_type).then(|| s.value.clone()));
+    fn cluster(
+        &mut self,
+        size: Option<&Field<String>>,
+        instances: Option<&(Field<u32>, Field<u32>)>,
+    ) -> Cluster {
+        let instance_type = size.and_then(|s| {
+            self.check(s, "instance type", v::instance_type)
+                .then(|| s.value.clone())
+        });
         let (min, max) = match instances {
             None => (1, 3),
             Some((min, max)) => {
                 let lo = self.in_range(min, "cluster min", 0, 1000);
                 let hi = self.in_range(max, "cluster max", 1, 1000);
                 if lo > hi {
-                    self.error(&min.place, format!("min {lo} is above max {hi}"), "here", "make min at most max");
+                    self.error(
+                        &min.place,
+                        format!("min {lo} is above max {hi}"),
+                        "here",
+                        "make min at most max",
+                    );
                 }
                 (lo, hi)
             }
         };
-        Cluster { instance_type: instance_type.unwrap_or_else(|| "t3.small".into()), min, max }
+        Cluster {
+            instance_type: instance_type.unwrap_or_else(|| "t3.small".into()),
+            min,
+            max,
+        }
     }
 
     fn services(&mut self, d: &AppDraft, env: &Environment) -> Vec<Service> {
@@ -232,19 +349,42 @@ impl Resolver {
         let mut urls: HashMap<String, &Field<String>> = HashMap::new();
         let mut out = Vec::new();
         if d.services.is_empty() {
-            self.error(&Place::file(&d.app_file), "the app has no services", "", "add at least one under `services`");
+            self.error(
+                &Place::file(&d.app_file),
+                "the app has no services",
+                "",
+                "add at least one under `services`",
+            );
         }
         for s in &d.services {
             if seen.contains(s.role.value.as_str()) {
-                self.error(&s.role.place, format!("two services have the role `{}`", s.role.value), "second one", "rename one of them: roles are unique in an app");
+                self.error(
+                    &s.role.place,
+                    format!("two services have the role `{}`", s.role.value),
+                    "second one",
+                    "rename one of them: roles are unique in an app",
+                );
                 continue;
             }
             seen.insert(&s.role.value);
             if let Some(url) = &s.url {
                 let key = url.value.trim_end_matches('.').to_ascii_lowercase();
                 if let Some(first) = urls.get(&key) {
-                    let other = d.services.iter().find(|o| o.url.as_ref().is_some_and(|u| std::ptr::eq(u, *first))).map(|o| o.role.value.clone()).unwrap_or_default();
-                    self.error(&url.place, format!("the url `{}` is already used by service `{other}`", url.value), "duplicate url", "give each public service its own url");
+                    let other = d
+                        .services
+                        .iter()
+                        .find(|o| o.url.as_ref().is_some_and(|u| std::ptr::eq(u, *first)))
+                        .map(|o| o.role.value.clone())
+                        .unwrap_or_default();
+                    self.error(
+                        &url.place,
+                        format!(
+                            "the url `{}` is already used by service `{other}`",
+                            url.value
+                        ),
+                        "duplicate url",
+                        "give each public service its own url",
+                    );
                 } else {
                     urls.insert(key, url);
                 }
@@ -260,14 +400,26 @@ impl Resolver {
     fn service(&mut self, d: &AppDraft, env: &Environment, s: &ServiceDraft) -> Option<Service> {
         let mut role_ok = self.check(&s.role, "role", |r| v::dns_label(r, MAX_ROLE));
         if s.role.value == crate::render::EXOCOM_ROLE {
-            self.error(&s.role.place, "the role `exocom` is taken by the message bus exo-deploy runs", "reserved", "rename the service");
+            self.error(
+                &s.role.place,
+                "the role `exocom` is taken by the message bus exo-deploy runs",
+                "reserved",
+                "rename the service",
+            );
             role_ok = false;
         }
         let kind = match &s.kind {
             Ok(k) => Some(*k),
             Err(Some(bad)) => {
-                let hint = closest(&bad.value, ServiceKind::NAMES).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
-                self.error(&bad.place, format!("unknown service type `{}`", bad.value), "here", format!("{hint}use `public`, `private` or `worker`"));
+                let hint = closest(&bad.value, ServiceKind::NAMES)
+                    .map(|c| format!("did you mean `{c}`? "))
+                    .unwrap_or_default();
+                self.error(
+                    &bad.place,
+                    format!("unknown service type `{}`", bad.value),
+                    "here",
+                    format!("{hint}use `public`, `private` or `worker`"),
+                );
                 None
             }
             Err(None) => {
@@ -276,59 +428,128 @@ impl Resolver {
                 } else {
                     "give it a `location` whose service.yml says `type: public|private|worker`"
                 };
-                self.error(&s.place(), format!("service `{}` has no type", s.role.value), "", help);
+                self.error(
+                    &s.place(),
+                    format!("service `{}` has no type", s.role.value),
+                    "",
+                    help,
+                );
                 None
             }
         };
         let image = self.image(s)?;
         let kind = kind?;
-        let port = s.port.as_ref().map(|p| self.in_range(p, "port", 1, 65535) as u16);
-        let url = s.url.as_ref().and_then(|u| self.check(u, "url", v::hostname).then(|| u.value.trim_end_matches('.').to_ascii_lowercase()));
+        let port = s
+            .port
+            .as_ref()
+            .map(|p| self.in_range(p, "port", 1, 65535) as u16);
+        let url = s.url.as_ref().and_then(|u| {
+            self.check(u, "url", v::hostname)
+                .then(|| u.value.trim_end_matches('.').to_ascii_lowercase())
+        });
         if kind == ServiceKind::Public {
             let port_key = match d.format {
                 crate::model::Format::Original => "production.aws.public-port",
                 crate::model::Format::Later => "production.port",
             };
             if s.port.is_none() {
-                self.error(&s.place(), format!("public service `{}` has no port", s.role.value), "", format!("set `{port_key}` to the port the container listens on"));
+                self.error(
+                    &s.place(),
+                    format!("public service `{}` has no port", s.role.value),
+                    "",
+                    format!("set `{port_key}` to the port the container listens on"),
+                );
             }
             let url_key = match d.format {
                 crate::model::Format::Original => "production.url".to_string(),
                 crate::model::Format::Later => format!("remote.environments.{}.url", env.name),
             };
             match (&url, &env.domain) {
-                (None, _) if s.url.is_none() => self.error(&s.place(), format!("public service `{}` has no url", s.role.value), "", format!("set `{url_key}` to the host name it answers at")),
+                (None, _) if s.url.is_none() => self.error(
+                    &s.place(),
+                    format!("public service `{}` has no url", s.role.value),
+                    "",
+                    format!("set `{url_key}` to the host name it answers at"),
+                ),
                 (Some(u), Some(domain)) if !v::within_domain(u, domain) => {
                     if let Some(f) = &s.url {
-                        self.error(&f.place, format!("`{u}` is not within the environment's domain `{domain}`"), "outside the hosted zone", format!("use `{domain}` or a name below it, like `api.{domain}`"));
+                        self.error(
+                            &f.place,
+                            format!("`{u}` is not within the environment's domain `{domain}`"),
+                            "outside the hosted zone",
+                            format!("use `{domain}` or a name below it, like `api.{domain}`"),
+                        );
                     }
                 }
-                (Some(_), None) => self.error(&d.env_name.place, format!("environment `{}` has no domain, but public services need one", env.name), "this environment", match d.format {
-                    crate::model::Format::Original => "add `domain: example.com` to the environment",
-                    crate::model::Format::Later => "add `url: example.com` to the environment",
-                }),
+                (Some(_), None) => self.error(
+                    &d.env_name.place,
+                    format!(
+                        "environment `{}` has no domain, but public services need one",
+                        env.name
+                    ),
+                    "this environment",
+                    match d.format {
+                        crate::model::Format::Original => {
+                            "add `domain: example.com` to the environment"
+                        }
+                        crate::model::Format::Later => "add `url: example.com` to the environment",
+                    },
+                ),
                 _ => {}
             }
         } else if let Some(u) = &s.url {
             self.error(&u.place, format!("{kind} service `{}` has a url, but only public services are reachable from the internet", s.role.value), "not used", "remove it, or make the service public");
         }
-        let health_check = s.health_check.as_ref().and_then(|h| self.check(h, "health check", v::health_check_path).then(|| h.value.clone())).unwrap_or_else(|| "/".into());
-        let cpu = s.cpu.as_ref().map_or(256, |c| self.in_range(c, "cpu", 128, 16384));
-        let memory = s.memory.as_ref().map_or(512, |m| self.in_range(m, "memory (MiB)", 64, 122_880));
-        let autoscaling = s.autoscaling.as_ref().map(|(min, max, target)| {
+        let health_check = s
+            .health_check
+            .as_ref()
+            .and_then(|h| {
+                self.check(h, "health check", v::health_check_path)
+                    .then(|| h.value.clone())
+            })
+            .unwrap_or_else(|| "/".into());
+        let cpu = s
+            .cpu
+            .as_ref()
+            .map_or(256, |c| self.in_range(c, "cpu", 128, 16384));
+        let memory = s
+            .memory
+            .as_ref()
+            .map_or(512, |m| self.in_range(m, "memory (MiB)", 64, 122_880));
+        let autoscaling = s.autoscaling.as_ref().map(|a| {
+            let (min, max, target) = (&a.min, &a.max, &a.cpu_target);
             let lo = self.in_range(min, "autoscaling min", 0, 1000);
             let hi = self.in_range(max, "autoscaling max", 1, 1000);
             if lo > hi {
-                self.error(&min.place, format!("autoscaling min {lo} is above max {hi}"), "here", "make min at most max");
+                self.error(
+                    &min.place,
+                    format!("autoscaling min {lo} is above max {hi}"),
+                    "here",
+                    "make min at most max",
+                );
             }
-            let cpu_target = target.as_ref().map_or(70, |t| self.in_range(t, "cpu-target (percent)", 1, 100));
-            Autoscaling { min: lo, max: hi, cpu_target }
+            let cpu_target = target
+                .as_ref()
+                .map_or(70, |t| self.in_range(t, "cpu-target (percent)", 1, 100));
+            Autoscaling {
+                min: lo,
+                max: hi,
+                cpu_target,
+            }
         });
         let desired_count = match (&s.desired_count, &autoscaling) {
             (Some(c), Some(a)) => {
                 let n = self.in_range(c, "desired-count", 0, 1000);
                 if n < a.min || n > a.max {
-                    self.error(&c.place, format!("desired-count {n} is outside the autoscaling range {}–{}", a.min, a.max), "here", "pick a count inside the range, or leave it out to start at the minimum");
+                    self.error(
+                        &c.place,
+                        format!(
+                            "desired-count {n} is outside the autoscaling range {}–{}",
+                            a.min, a.max
+                        ),
+                        "here",
+                        "pick a count inside the range, or leave it out to start at the minimum",
+                    );
                 }
                 n
             }
@@ -338,19 +559,37 @@ impl Resolver {
         };
         let environment = self.variables(&d.env.environment_variables, &s.environment_variables);
         let secrets = self.secrets(d, &d.env.secrets, &s.secrets);
-        for (key, _) in &secrets {
-            if let Some((f, _)) = s.environment_variables.iter().chain(&d.env.environment_variables).find(|(k, _)| &k.value == key) {
-                self.error(&f.place, format!("`{key}` is both an environment variable and a secret"), "here", "keep one: a container cannot have both");
+        for key in secrets.keys() {
+            if let Some((f, _)) = s
+                .environment_variables
+                .iter()
+                .chain(&d.env.environment_variables)
+                .find(|(k, _)| &k.value == key)
+            {
+                self.error(
+                    &f.place,
+                    format!("`{key}` is both an environment variable and a secret"),
+                    "here",
+                    "keep one: a container cannot have both",
+                );
             }
         }
         let messages = |list: &[Field<String>], this: &mut Self| -> Vec<String> {
-            list.iter().filter(|m| {
-                let ok = !m.value.trim().is_empty();
-                if !ok {
-                    this.error(&m.place, "empty message name", "here", "name the message, like `users.create`");
-                }
-                ok
-            }).map(|m| m.value.clone()).collect()
+            list.iter()
+                .filter(|m| {
+                    let ok = !m.value.trim().is_empty();
+                    if !ok {
+                        this.error(
+                            &m.place,
+                            "empty message name",
+                            "here",
+                            "name the message, like `users.create`",
+                        );
+                    }
+                    ok
+                })
+                .map(|m| m.value.clone())
+                .collect()
         };
         let sends = messages(&s.sends, self);
         let receives = messages(&s.receives, self);
@@ -376,15 +615,24 @@ impl Resolver {
     fn image(&mut self, s: &ServiceDraft) -> Option<ImageSource> {
         if let Some(img) = &s.docker_image {
             if img.value.trim().is_empty() || img.value.contains(char::is_whitespace) {
-                self.error(&img.place, format!("invalid image reference `{}`", img.value), "here", "write an image like `org/name:tag` or `registry.example.com/name@sha256:…`");
+                self.error(
+                    &img.place,
+                    format!("invalid image reference `{}`", img.value),
+                    "here",
+                    "write an image like `org/name:tag` or `registry.example.com/name@sha256:…`",
+                );
                 return None;
             }
-            return Some(ImageSource::Prebuilt { image: img.value.clone() });
+            return Some(ImageSource::Prebuilt {
+                image: img.value.clone(),
+            });
         }
         match (&s.location, &s.dir) {
             (Some(loc), Some(dir)) => {
                 if dir.join("Dockerfile").is_file() {
-                    Some(ImageSource::Build { context: dir.clone() })
+                    Some(ImageSource::Build {
+                        context: dir.clone(),
+                    })
                 } else {
                     self.error(&loc.place, format!("service `{}` has no Dockerfile in `{}`", s.role.value, loc.value), "no Dockerfile here", "add a Dockerfile to build it, or name an existing image with `docker-image`");
                     None
@@ -409,14 +657,22 @@ impl Resolver {
         out
     }
 
-    fn secrets(&mut self, d: &AppDraft, env_wide: &SecretPairs, own: &SecretPairs) -> BTreeMap<String, SecretRef> {
+    fn secrets(
+        &mut self,
+        d: &AppDraft,
+        env_wide: &SecretPairs,
+        own: &SecretPairs,
+    ) -> BTreeMap<String, SecretRef> {
         let mut out = BTreeMap::new();
         for (k, reference) in env_wide.iter().chain(own) {
             if !self.check(k, "secret name", v::env_var_name) {
                 continue;
             }
             let parsed = match reference {
-                None => Some(SecretRef::Ssm(format!("/{}/{}/{}", d.name.value, d.env_name.value, k.value))),
+                None => Some(SecretRef::Ssm(format!(
+                    "/{}/{}/{}",
+                    d.name.value, d.env_name.value, k.value
+                ))),
                 Some(r) => self.secret_ref(r),
             };
             if let Some(p) = parsed {
@@ -458,13 +714,26 @@ mod tests {
     #[test]
     fn secret_references_are_recognised() {
         let file = crate::config::SourceFile::new("s.yml".into(), "s.yml".into(), "x".into());
-        let field = |s: &str| Field { value: s.to_string(), place: Place::file(&file) };
+        let field = |s: &str| Field {
+            value: s.to_string(),
+            place: Place::file(&file),
+        };
         let mut r = Resolver::default();
-        assert_eq!(r.secret_ref(&field("ssm:/app/db")), Some(SecretRef::Ssm("/app/db".into())));
-        assert_eq!(r.secret_ref(&field("secretsmanager:prod/db")), Some(SecretRef::SecretsManager("prod/db".into())));
         assert_eq!(
-            r.secret_ref(&field("arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf")),
-            Some(SecretRef::SecretsManager("arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf".into()))
+            r.secret_ref(&field("ssm:/app/db")),
+            Some(SecretRef::Ssm("/app/db".into()))
+        );
+        assert_eq!(
+            r.secret_ref(&field("secretsmanager:prod/db")),
+            Some(SecretRef::SecretsManager("prod/db".into()))
+        );
+        assert_eq!(
+            r.secret_ref(&field(
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+            )),
+            Some(SecretRef::SecretsManager(
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf".into()
+            ))
         );
         assert!(r.diags.is_empty());
         assert_eq!(r.secret_ref(&field("hunter2")), None);

@@ -13,9 +13,15 @@ pub fn dns_label(s: &str, max: usize) -> Result<(), String> {
         return Err("it is empty".into());
     }
     if s.len() > max {
-        return Err(format!("it is {} characters long; the most is {max}", s.len()));
+        return Err(format!(
+            "it is {} characters long; the most is {max}",
+            s.len()
+        ));
     }
-    if !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return Err("only lowercase letters, digits and `-` are allowed".into());
     }
     if !s.as_bytes()[0].is_ascii_lowercase() {
@@ -42,7 +48,9 @@ pub fn hostname(s: &str) -> Result<(), String> {
     for label in labels {
         let ok = !label.is_empty()
             && label.len() <= 63
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !label.starts_with('-')
             && !label.ends_with('-');
         if !ok {
@@ -64,9 +72,15 @@ pub fn region(s: &str) -> Result<(), String> {
     let parts: Vec<&str> = s.split('-').collect();
     let ok = (3..=4).contains(&parts.len())
         && parts[0].len() == 2
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && parts[parts.len() - 1].parse::<u8>().is_ok();
-    if ok { Ok(()) } else { Err("a region looks like `us-east-1`".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("a region looks like `us-east-1`".into())
+    }
 }
 
 /// A 12-digit AWS account id.
@@ -83,7 +97,9 @@ pub fn bucket_name(s: &str) -> Result<(), String> {
     if !(3..=63).contains(&s.len()) {
         return Err("a bucket name has 3 to 63 characters".into());
     }
-    let ok = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    let ok = s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && s.as_bytes()[0].is_ascii_alphanumeric()
         && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric()
         && !s.contains("..");
@@ -100,7 +116,11 @@ pub fn vpc_cidr(s: &str) -> Result<(), String> {
     let (ip, prefix) = s.split_once('/').ok_or_else(bad)?;
     let prefix: u8 = prefix.parse().map_err(|_| bad())?;
     ip.parse::<std::net::Ipv4Addr>().map_err(|_| bad())?;
-    if (16..=24).contains(&prefix) { Ok(()) } else { Err(bad()) }
+    if (16..=24).contains(&prefix) {
+        Ok(())
+    } else {
+        Err(bad())
+    }
 }
 
 /// An EC2 instance type such as `t3.small`.
@@ -109,8 +129,12 @@ pub fn instance_type(s: &str) -> Result<(), String> {
         Some((family, size))
             if !family.is_empty()
                 && !size.is_empty()
-                && family.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && size.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
+                && family
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && size
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
         {
             Ok(())
         }
@@ -123,13 +147,21 @@ pub fn env_var_name(s: &str) -> Result<(), String> {
     let ok = !s.is_empty()
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         && !s.as_bytes()[0].is_ascii_digit();
-    if ok { Ok(()) } else { Err("a variable name has letters, digits and `_`, and does not start with a digit".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("a variable name has letters, digits and `_`, and does not start with a digit".into())
+    }
 }
 
 /// A Route53 hosted zone id such as `Z0123456789ABCDEFGHIJ`.
 pub fn hosted_zone_id(s: &str) -> Result<(), String> {
     let s = s.strip_prefix("/hostedzone/").unwrap_or(s);
-    if s.len() >= 2 && s.starts_with('Z') && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+    if s.len() >= 2
+        && s.starts_with('Z')
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
         Ok(())
     } else {
         Err("a hosted zone id looks like `Z0123456789ABCDEFGHIJ`".into())

@@ -29,9 +29,15 @@ pub enum Step {
     /// Use an existing image as it is.
     UseImage { role: String, image: String },
     /// Make sure the Terraform state bucket exists and is hardened.
-    EnsureStateBucket { bucket: Option<String>, region: String },
+    EnsureStateBucket {
+        bucket: Option<String>,
+        region: String,
+    },
     /// Make sure the app's hosted zone exists.
-    EnsureHostedZone { domain: String, zone_id: Option<String> },
+    EnsureHostedZone {
+        domain: String,
+        zone_id: Option<String>,
+    },
     /// Write the Terraform directory.
     Render { out: PathBuf },
     /// `terraform init`.
@@ -52,21 +58,46 @@ pub enum Step {
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bucket = |b: &Option<String>| b.clone().unwrap_or_else(|| "<account-id>-<app>-<env>-terraform".into());
+        let bucket = |b: &Option<String>| {
+            b.clone()
+                .unwrap_or_else(|| "<account-id>-<app>-<env>-terraform".into())
+        };
         match self {
-            Step::PushImage { role, context } => write!(f, "build and push the image of `{role}` from {}", context.display()),
-            Step::UseImage { role, image } => write!(f, "use the existing image {image} for `{role}`"),
-            Step::EnsureStateBucket { bucket: b, region } => write!(f, "ensure the state bucket {} in {region}", bucket(b)),
-            Step::EnsureHostedZone { domain, zone_id: Some(id) } => write!(f, "check the hosted zone {id} of {domain}"),
-            Step::EnsureHostedZone { domain, zone_id: None } => write!(f, "ensure the hosted zone of {domain}"),
+            Step::PushImage { role, context } => write!(
+                f,
+                "build and push the image of `{role}` from {}",
+                context.display()
+            ),
+            Step::UseImage { role, image } => {
+                write!(f, "use the existing image {image} for `{role}`")
+            }
+            Step::EnsureStateBucket { bucket: b, region } => {
+                write!(f, "ensure the state bucket {} in {region}", bucket(b))
+            }
+            Step::EnsureHostedZone {
+                domain,
+                zone_id: Some(id),
+            } => write!(f, "check the hosted zone {id} of {domain}"),
+            Step::EnsureHostedZone {
+                domain,
+                zone_id: None,
+            } => write!(f, "ensure the hosted zone of {domain}"),
             Step::Render { out } => write!(f, "render Terraform into {}", out.display()),
             Step::TerraformInit => f.write_str("terraform init"),
             Step::TerraformPlan => f.write_str("terraform plan, and show what would change"),
             Step::TerraformApply => f.write_str("terraform apply the saved plan"),
             Step::TerraformDestroy => f.write_str("terraform destroy the app's infrastructure"),
-            Step::DeleteHostedZone { domain } => write!(f, "delete the hosted zone of {domain} and its records"),
-            Step::DeleteStateBucket { bucket: b } => write!(f, "delete the state bucket {} with every version", bucket(b)),
-            Step::DeleteRepositories => f.write_str("delete the image repositories exo-deploy created for the app"),
+            Step::DeleteHostedZone { domain } => {
+                write!(f, "delete the hosted zone of {domain} and its records")
+            }
+            Step::DeleteStateBucket { bucket: b } => write!(
+                f,
+                "delete the state bucket {} with every version",
+                bucket(b)
+            ),
+            Step::DeleteRepositories => {
+                f.write_str("delete the image repositories exo-deploy created for the app")
+            }
         }
     }
 }
@@ -75,11 +106,17 @@ impl fmt::Display for Step {
 pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
     let env = &app.env;
     let bootstrap = || {
-        let mut steps = vec![Step::EnsureStateBucket { bucket: env.state_bucket.clone(), region: env.region.clone() }];
+        let mut steps = vec![Step::EnsureStateBucket {
+            bucket: env.state_bucket.clone(),
+            region: env.region.clone(),
+        }];
         if let Some(domain) = &env.domain
             && app.services_of(ServiceKind::Public).next().is_some()
         {
-            steps.push(Step::EnsureHostedZone { domain: domain.clone(), zone_id: env.hosted_zone_id.clone() });
+            steps.push(Step::EnsureHostedZone {
+                domain: domain.clone(),
+                zone_id: env.hosted_zone_id.clone(),
+            });
         }
         steps
     };
@@ -88,20 +125,39 @@ pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
         Action::Deploy => {
             for s in &app.services {
                 steps.push(match &s.image {
-                    ImageSource::Build { context } => Step::PushImage { role: s.role.clone(), context: context.clone() },
-                    ImageSource::Prebuilt { image } => Step::UseImage { role: s.role.clone(), image: image.clone() },
+                    ImageSource::Build { context } => Step::PushImage {
+                        role: s.role.clone(),
+                        context: context.clone(),
+                    },
+                    ImageSource::Prebuilt { image } => Step::UseImage {
+                        role: s.role.clone(),
+                        image: image.clone(),
+                    },
                 });
             }
             steps.extend(bootstrap());
-            steps.extend([Step::Render { out }, Step::TerraformInit, Step::TerraformPlan, Step::TerraformApply]);
+            steps.extend([
+                Step::Render { out },
+                Step::TerraformInit,
+                Step::TerraformPlan,
+                Step::TerraformApply,
+            ]);
         }
         Action::Teardown | Action::Nuke => {
-            steps.extend([Step::Render { out }, Step::TerraformInit, Step::TerraformDestroy]);
+            steps.extend([
+                Step::Render { out },
+                Step::TerraformInit,
+                Step::TerraformDestroy,
+            ]);
             if action == Action::Nuke {
                 if let Some(domain) = &env.domain {
-                    steps.push(Step::DeleteHostedZone { domain: domain.clone() });
+                    steps.push(Step::DeleteHostedZone {
+                        domain: domain.clone(),
+                    });
                 }
-                steps.push(Step::DeleteStateBucket { bucket: env.state_bucket.clone() });
+                steps.push(Step::DeleteStateBucket {
+                    bucket: env.state_bucket.clone(),
+                });
                 steps.push(Step::DeleteRepositories);
             }
         }

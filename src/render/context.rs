@@ -98,17 +98,32 @@ impl Root {
         let has_public = app.services_of(ServiceKind::Public).next().is_some();
         let mut clusters = Vec::new();
         if has_public {
-            clusters.push(ClusterCtx::new("public_cluster", "public", &env.public_cluster));
+            clusters.push(ClusterCtx::new(
+                "public_cluster",
+                "public",
+                &env.public_cluster,
+            ));
         }
-        clusters.push(ClusterCtx::new("private_cluster", "private", &env.private_cluster));
+        clusters.push(ClusterCtx::new(
+            "private_cluster",
+            "private",
+            &env.private_cluster,
+        ));
         let namespace = private_domain(app);
-        let scheme = if env.ssl_certificate_arn.is_some() { "https" } else { "http" };
+        let scheme = if env.ssl_certificate_arn.is_some() {
+            "https"
+        } else {
+            "http"
+        };
 
         let mut services = vec![exocom(app, &namespace)];
-        let publics: Vec<&str> = app.services_of(ServiceKind::Public).map(|s| s.role.as_str()).collect();
+        let publics: Vec<&str> = app
+            .services_of(ServiceKind::Public)
+            .map(|s| s.role.as_str())
+            .collect();
         for s in &app.services {
             let priority = publics.iter().position(|r| *r == s.role).map(|i| i + 1);
-            services.push(ServiceCtx::new(app, s, &namespace, priority));
+            services.push(ServiceCtx::new(s, &namespace, priority));
         }
         let keys = aligned_keys(services.iter().map(|s| s.role.as_str()));
         for (s, key) in services.iter_mut().zip(keys) {
@@ -141,12 +156,20 @@ impl Root {
             availability_zones: env.availability_zones,
             nat_per_az: env.nat_gateways == NatGateways::PerAz,
             log_retention_days: env.log_retention_days,
-            bucket: inputs.state_bucket.clone().or_else(|| env.state_bucket.clone()),
+            bucket: inputs
+                .state_bucket
+                .clone()
+                .or_else(|| env.state_bucket.clone()),
             key: format!("{}/{}/terraform.tfstate", app.name, env.name),
             has_public,
             clusters,
             load_balancer: has_public.then(|| LoadBalancerCtx {
-                name: prefix.chars().take(32).collect::<String>().trim_end_matches('-').to_string(),
+                name: prefix
+                    .chars()
+                    .take(32)
+                    .collect::<String>()
+                    .trim_end_matches('-')
+                    .to_string(),
                 certificate_arn: env.ssl_certificate_arn.clone(),
             }),
             prefix,
@@ -159,7 +182,13 @@ impl Root {
 
 impl ClusterCtx {
     fn new(module: &'static str, suffix: &'static str, c: &crate::model::Cluster) -> Self {
-        ClusterCtx { module, suffix, instance_type: c.instance_type.clone(), min: c.min, max: c.max }
+        ClusterCtx {
+            module,
+            suffix,
+            instance_type: c.instance_type.clone(),
+            min: c.min,
+            max: c.max,
+        }
     }
 }
 
@@ -180,12 +209,20 @@ fn exocom(app: &App, namespace: &str) -> ServiceCtx {
     let routes: Vec<Route<'_>> = app
         .services
         .iter()
-        .map(|s| Route { role: &s.role, receives: &s.receives, sends: &s.sends, namespace: s.namespace.as_deref() })
+        .map(|s| Route {
+            role: &s.role,
+            receives: &s.receives,
+            sends: &s.sends,
+            namespace: s.namespace.as_deref(),
+        })
         .collect();
     let routes = serde_json::to_string(&routes).unwrap_or_else(|_| "[]".to_string());
     ServiceCtx {
         module: EXOCOM_ROLE.to_string(),
-        comment: format!("ExoCom {}: the message bus, at {EXOCOM_ROLE}.{namespace}:{EXOCOM_PORT}", app.bus.version),
+        comment: format!(
+            "ExoCom {}: the message bus, at {EXOCOM_ROLE}.{namespace}:{EXOCOM_PORT}",
+            app.bus.version
+        ),
         role: EXOCOM_ROLE.to_string(),
         role_key: String::new(),
         cluster: "private_cluster",
@@ -209,7 +246,7 @@ fn exocom(app: &App, namespace: &str) -> ServiceCtx {
 }
 
 impl ServiceCtx {
-    fn new(app: &App, s: &Service, namespace: &str, priority: Option<usize>) -> Self {
+    fn new(s: &Service, namespace: &str, priority: Option<usize>) -> Self {
         let mut environment = s.environment.clone();
         environment.insert("ROLE".into(), s.role.clone());
         environment.insert("EXOCOM_HOST".into(), format!("{EXOCOM_ROLE}.{namespace}"));
@@ -219,17 +256,33 @@ impl ServiceCtx {
             .into_iter()
             .zip(&s.secrets)
             .map(|(key, (_, r))| match r {
-                SecretRef::Ssm(name) => SecretCtx { key, store: "ssm", name: name.clone() },
-                SecretRef::SecretsManager(name) => SecretCtx { key, store: "secretsmanager", name: name.clone() },
+                SecretRef::Ssm(name) => SecretCtx {
+                    key,
+                    store: "ssm",
+                    name: name.clone(),
+                },
+                SecretRef::SecretsManager(name) => SecretCtx {
+                    key,
+                    store: "secretsmanager",
+                    name: name.clone(),
+                },
             })
             .collect();
         let public = s.kind == ServiceKind::Public;
         let (cluster, comment) = match s.kind {
-            ServiceKind::Public => ("public_cluster", format!("{}: public, at {}", s.role, s.url.as_deref().unwrap_or(""))),
-            ServiceKind::Private => ("private_cluster", format!("{}: private, at {}.{namespace}", s.role, s.role)),
-            ServiceKind::Worker => ("private_cluster", format!("{}: worker, reached over ExoCom only", s.role)),
+            ServiceKind::Public => (
+                "public_cluster",
+                format!("{}: public, at {}", s.role, s.url.as_deref().unwrap_or("")),
+            ),
+            ServiceKind::Private => (
+                "private_cluster",
+                format!("{}: private, at {}.{namespace}", s.role, s.role),
+            ),
+            ServiceKind::Worker => (
+                "private_cluster",
+                format!("{}: worker, reached over ExoCom only", s.role),
+            ),
         };
-        let _ = app;
         ServiceCtx {
             module: module_name(&s.role),
             comment,

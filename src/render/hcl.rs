@@ -68,8 +68,14 @@ mod tests {
 
     #[test]
     fn map_aligns_keys() {
-        let m = BTreeMap::from([("A".to_string(), "1".to_string()), ("LONG".to_string(), "2".to_string())]);
-        assert_eq!(map(&m, 2), "{\n    \"A\"    = \"1\"\n    \"LONG\" = \"2\"\n  }");
+        let m = BTreeMap::from([
+            ("A".to_string(), "1".to_string()),
+            ("LONG".to_string(), "2".to_string()),
+        ]);
+        assert_eq!(
+            map(&m, 2),
+            "{\n    \"A\"    = \"1\"\n    \"LONG\" = \"2\"\n  }"
+        );
         assert_eq!(map(&BTreeMap::new(), 2), "{}");
     }
 }

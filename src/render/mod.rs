@@ -22,11 +22,23 @@ pub use context::{EXOCOM_ROLE, private_domain};
 
 /// The root module's templates, by the file they render to.
 pub const ROOT_TEMPLATES: [(&str, &str); 5] = [
-    ("versions.tf", include_str!("../../templates/root/versions.tf.tera")),
-    ("backend.tf", include_str!("../../templates/root/backend.tf.tera")),
-    ("variables.tf", include_str!("../../templates/root/variables.tf.tera")),
+    (
+        "versions.tf",
+        include_str!("../../templates/root/versions.tf.tera"),
+    ),
+    (
+        "backend.tf",
+        include_str!("../../templates/root/backend.tf.tera"),
+    ),
+    (
+        "variables.tf",
+        include_str!("../../templates/root/variables.tf.tera"),
+    ),
     ("main.tf", include_str!("../../templates/root/main.tf.tera")),
-    ("outputs.tf", include_str!("../../templates/root/outputs.tf.tera")),
+    (
+        "outputs.tf",
+        include_str!("../../templates/root/outputs.tf.tera"),
+    ),
 ];
 
 /// Our Terraform modules, copied to `modules/` in the output.
@@ -71,10 +83,20 @@ fn tera() -> &'static Tera {
         tera.autoescape_on(Vec::<&str>::new());
         tera.register_filter("hcl", |s: &str, _: Kwargs, _: &State| hcl::quote(s));
         tera.register_filter("hcl_map", |m: &tera::Map, kwargs: Kwargs, _: &State| {
-            let indent = kwargs.get::<i64>("indent").ok().flatten().unwrap_or(0).max(0) as usize;
+            let indent = kwargs
+                .get::<i64>("indent")
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+                .max(0) as usize;
             let values: BTreeMap<String, String> = m
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                    )
+                })
                 .collect();
             hcl::map(&values, indent)
         });
@@ -113,10 +135,12 @@ pub fn render(app: &App, inputs: &Inputs) -> Result<Rendered, RenderError> {
     })?;
     let mut files = Vec::new();
     for (name, _) in ROOT_TEMPLATES {
-        let text = tera().render(name, &tctx).map_err(|e| RenderError::Template {
-            file: name.to_string(),
-            message: format!("{e:?}"),
-        })?;
+        let text = tera()
+            .render(name, &tctx)
+            .map_err(|e| RenderError::Template {
+                file: name.to_string(),
+                message: format!("{e:?}"),
+            })?;
         files.push((PathBuf::from(name), text));
     }
     let tfvars = serde_json::json!({

@@ -1,1 +1,17 @@
+//! Integration tests, compiled into one binary so the suite links once.
 
+mod cli;
+mod config_errors;
+mod harness;
+mod loader_properties;
+mod render;
+mod terraform_checks;
+
+/// The example apps that must render cleanly, with the environment to render.
+pub const VALID_FIXTURES: [(&str, &str); 5] = [
+    ("minimal", "production"),
+    ("spacetweet", "production"),
+    ("spacetweet-later", "production"),
+    ("spacetweet-later", "staging"),
+    ("https-autoscaling", "production"),
+];

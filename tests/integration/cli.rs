@@ -1,0 +1,167 @@
+//! The command-line contract: flags, exit codes, environments, and `--json` for pipelines.
+
+use crate::harness::Test;
+
+#[test]
+fn dry_run_prints_the_summary_and_plan_and_writes_the_directory() {
+    let out = Test::new().app("spacetweet").args(["--dry-run"]).run();
+    out.code(0)
+        .stderr_contains(
+            "space-tweet 0.1.0 (original exo-deploy format), environment `production` in us-west-2",
+        )
+        .stderr_contains("web       public   http://spacetweet.io → :3000")
+        .stderr_contains("users     private  users.production.space-tweet.internal")
+        .stderr_contains("notifier  worker   over ExoCom only")
+        .stderr_contains("private cluster: t3.medium × 1–3")
+        .stderr_contains("plan (dry run: nothing is done):")
+        .stderr_contains("build and push the image of `web` from [APP]/web-server")
+        .stderr_contains(
+            "ensure the state bucket 123456789012-space-tweet-production-terraform in us-west-2",
+        )
+        .stderr_contains("ensure the hosted zone of spacetweet.io")
+        .stderr_contains("terraform apply the saved plan");
+    assert!(out.stdout.is_empty(), "human output goes to stderr only");
+    assert!(out.app.join(".exo-deploy/production/main.tf").is_file());
+}
+
+#[test]
+fn teardown_and_nuke_dry_runs_show_their_plans() {
+    Test::new()
+        .app("spacetweet")
+        .args(["--teardown", "--dry-run"])
+        .run()
+        .code(0)
+        .stderr_contains("terraform destroy the app's infrastructure");
+    let out = Test::new()
+        .app("spacetweet")
+        .args(["--nuke", "--dry-run"])
+        .run();
+    out.code(0)
+        .stderr_contains("delete the hosted zone of spacetweet.io and its records")
+        .stderr_contains("delete the state bucket 123456789012-space-tweet-production-terraform with every version");
+    assert!(
+        !out.stderr.contains("push the image"),
+        "teardown never pushes"
+    );
+}
+
+#[test]
+fn deploying_for_real_says_plainly_what_this_build_cannot_do() {
+    Test::new()
+        .app("minimal")
+        .args(["--yes"])
+        .run()
+        .code(1)
+        .stderr_contains("cannot push images, bootstrap AWS or run Terraform yet");
+}
+
+#[test]
+fn several_environments_need_the_env_flag() {
+    Test::new()
+        .app("spacetweet-later")
+        .args(["--dry-run"])
+        .run()
+        .code(2)
+        .stderr_contains("this app has 2 environments; say which one to use")
+        .stderr_contains("pass `-e NAME` with one of `production`, `staging`");
+}
+
+#[test]
+fn an_unknown_environment_gets_a_suggestion() {
+    Test::new()
+        .app("spacetweet-later")
+        .args(["--dry-run", "-e", "prod"])
+        .run()
+        .code(2)
+        .stderr_contains("there is no environment `prod`")
+        .stderr_contains("did you mean `production`?");
+}
+
+#[test]
+fn the_staging_environment_uses_its_own_settings() {
+    Test::new()
+        .app("spacetweet-later")
+        .args(["--dry-run", "--env", "staging"])
+        .run()
+        .code(0)
+        .stderr_contains("environment `staging` in us-east-1")
+        .stderr_contains("http://staging.spacetweet.io");
+}
+
+#[test]
+fn json_mode_prints_one_event_per_line_on_stdout() {
+    let out = Test::new()
+        .app("spacetweet")
+        .args(["--dry-run", "--json"])
+        .run();
+    out.code(0);
+    let events = out.events();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().expect("event name"))
+        .collect();
+    assert_eq!(kinds, ["app", "plan", "rendered"]);
+    assert_eq!(events[0]["app"], "space-tweet");
+    assert_eq!(events[0]["services"].as_array().expect("services").len(), 4);
+    assert_eq!(events[1]["dry_run"], true);
+    assert_eq!(events[1]["steps"][0]["step"], "push-image");
+    assert_eq!(events[2]["files"], 26);
+}
+
+#[test]
+fn json_mode_reports_each_config_error_with_its_position() {
+    let out = Test::new()
+        .app("invalid/typos")
+        .args(["--dry-run", "--json"])
+        .run();
+    out.code(2);
+    let events = out.events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0]["event"], "error");
+    assert_eq!(events[0]["file"], "web/service.yml");
+    assert_eq!(events[0]["line"], 2);
+    assert_eq!(events[0]["column"], 1);
+    assert_eq!(events[0]["message"], "unknown key `prodution`");
+    assert_eq!(events[0]["help"], "did you mean `production`?");
+    assert_eq!(events[1]["file"], "users/service.yml");
+}
+
+#[test]
+fn a_folder_without_application_yml_is_a_usage_error() {
+    Test::new()
+        .args(["--dry-run"])
+        .run()
+        .code(2)
+        .stderr_contains("no application.yml here")
+        .stderr_contains("pass it with `-C DIR`");
+}
+
+#[test]
+fn bad_flags_exit_with_code_2() {
+    Test::new()
+        .app("minimal")
+        .args(["--no-such-flag"])
+        .run()
+        .code(2);
+    Test::new()
+        .app("minimal")
+        .args(["--teardown", "--nuke"])
+        .run()
+        .code(2);
+    Test::new()
+        .app("minimal")
+        .args(["render", "--dry-run"])
+        .run()
+        .code(2);
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let out = Test::new().args(["--help"]).run();
+    out.code(0);
+    assert!(
+        out.stdout.contains("2  bad usage or invalid configuration"),
+        "{}",
+        out.stdout
+    );
+}

@@ -1,0 +1,75 @@
+//! What users see for broken apps: every problem of a run at once, each at its file, line and
+//! column with a fix. Snapshotted so a change in wording is reviewed.
+
+use crate::harness::Test;
+
+fn errors_of(fixture: &str) -> String {
+    let out = Test::new().app(fixture).args(["--dry-run"]).run();
+    out.code(2);
+    assert!(
+        !out.app.join(".exo-deploy").exists(),
+        "nothing is written for an invalid app"
+    );
+    out.stderr
+}
+
+#[test]
+fn misspelt_keys_in_several_files_are_reported_together_with_suggestions() {
+    let stderr = errors_of("invalid/typos");
+    assert!(stderr.contains("did you mean `production`?"));
+    assert!(stderr.contains("did you mean `receives`?"));
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn semantic_errors_point_at_the_value_and_say_how_to_fix_it() {
+    let stderr = errors_of("invalid/semantics");
+    for expected in [
+        "the app's configuration has 15 errors",
+        "application.yml:1:7",
+        "invalid app name `Space_Tweet`",
+        "unsupported bus `rabbitmq`",
+        "environment `production` has no region",
+        "did you mean `per-az`?",
+        "CloudWatch cannot keep logs for 100 days",
+        "invalid account id `12345`",
+        "port 70000 is out of range",
+        "invalid health check `health`",
+        "the url `www.spacetweet.io` is already used by service `web`",
+        "public service `admin` has no port",
+        "worker service `mailer` has a url",
+        "autoscaling min 5 is above max 2",
+        "a secret must be a reference to where its value is stored, not a value",
+        "the folder `./documentation` of service `docs` does not exist",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in\n{stderr}"
+        );
+    }
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn later_format_errors_name_types_roles_and_environments() {
+    let stderr = errors_of("invalid/later-format");
+    assert!(stderr.contains("did you mean `public`?"));
+    assert!(stderr.contains("environment `prodution` is not defined in application.yml"));
+    assert!(stderr.contains("invalid role `Users`"));
+    assert!(stderr.contains("service `search` has no Dockerfile"));
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn yaml_syntax_errors_show_the_line() {
+    let stderr = errors_of("invalid/yaml-syntax");
+    assert!(stderr.contains("application.yml:5:9"));
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn an_app_in_neither_format_is_explained() {
+    let stderr = errors_of("invalid/no-format");
+    assert!(stderr.contains("found neither `environments`"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}

@@ -1,0 +1,157 @@
+//! A small builder for running the real `exo-deploy` binary on a copy of a fixture app, each
+//! test in its own temporary folder so tests run in parallel.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copies a folder recursively, leaving out previous outputs.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("fixture entry");
+        let name = entry.file_name();
+        if name == ".exo-deploy" {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            copy_dir(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).expect("copy file");
+        }
+    }
+}
+
+pub struct Test {
+    dir: TempDir,
+    app: Option<PathBuf>,
+    args: Vec<String>,
+}
+
+pub struct Output {
+    pub dir: TempDir,
+    pub app: PathBuf,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Test {
+    pub fn new() -> Self {
+        Test {
+            dir: TempDir::new().expect("temp dir"),
+            app: None,
+            args: Vec::new(),
+        }
+    }
+
+    /// Runs on a copy of `fixtures/<name>`.
+    pub fn app(mut self, name: &str) -> Self {
+        let app = self.dir.path().join("app");
+        copy_dir(&repo().join("fixtures").join(name), &app);
+        self.app = Some(app);
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    /// The temporary folder this test owns.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn run(self) -> Output {
+        let app = self
+            .app
+            .clone()
+            .unwrap_or_else(|| self.dir.path().join("app"));
+        let out = Command::new(env!("CARGO_BIN_EXE_exo-deploy"))
+            .arg("-C")
+            .arg(&app)
+            .args(&self.args)
+            .env_remove("EXO_DEPLOY_ENV")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run exo-deploy");
+        let clean =
+            |b: &[u8]| String::from_utf8_lossy(b).replace(&app.display().to_string(), "[APP]");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: clean(&out.stdout),
+            stderr: clean(&out.stderr),
+            app,
+            dir: self.dir,
+        }
+    }
+}
+
+impl Output {
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stderr\n{}\n--- stdout\n{}",
+            self.stderr, self.stdout
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_contains(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Every stdout line, parsed as JSON (panics on a line that is not).
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"))
+            })
+            .collect()
+    }
+}
+
+/// Every file under `dir` as one text with a `==== path ====` header each, sorted by path.
+pub fn combined(dir: &Path) -> String {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|(rel, text)| format!("==== {rel} ====\n{text}"))
+        .collect()
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).expect("read output") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            collect(root, &path, out);
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .expect("under root")
+                .display()
+                .to_string();
+            out.push((rel, std::fs::read_to_string(&path).expect("utf-8 file")));
+        }
+    }
+}
