@@ -12,6 +12,9 @@ use crate::model::{
     SecretRef, Service, ServiceKind,
 };
 
+/// Variables exo-deploy sets in every service.
+pub const RESERVED_VARIABLES: [&str; 3] = ["ROLE", "EXOCOM_HOST", "EXOCOM_PORT"];
+
 /// Longest app name: the load balancer's name is `<app>-<env>` cut to 32 characters.
 pub const MAX_APP_NAME: usize = 28;
 /// Longest environment name.
@@ -650,6 +653,10 @@ impl Resolver {
     fn variables(&mut self, env_wide: &Pairs, own: &Pairs) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for (k, val) in env_wide.iter().chain(own) {
+            if RESERVED_VARIABLES.contains(&k.value.as_str()) {
+                self.error(&k.place, format!("`{}` is set by exo-deploy", k.value), "reserved", "rename the variable: ROLE, EXOCOM_HOST and EXOCOM_PORT tell a service who it is and where ExoCom listens");
+                continue;
+            }
             if self.check(k, "environment variable name", v::env_var_name) {
                 out.insert(k.value.clone(), val.value.clone());
             }

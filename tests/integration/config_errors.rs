@@ -25,7 +25,8 @@ fn misspelt_keys_in_several_files_are_reported_together_with_suggestions() {
 fn semantic_errors_point_at_the_value_and_say_how_to_fix_it() {
     let stderr = errors_of("invalid/semantics");
     for expected in [
-        "the app's configuration has 15 errors",
+        "the app's configuration has 16 errors",
+        "`ROLE` is set by exo-deploy",
         "application.yml:1:7",
         "invalid app name `Space_Tweet`",
         "unsupported bus `rabbitmq`",
