@@ -50,6 +50,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub yes: bool,
 
+    /// AWS endpoint for an emulator such as moto (also AWS_ENDPOINT_URL)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
     /// Validate, render and print the plan; change nothing remote
     #[arg(long)]
     pub dry_run: bool,
@@ -84,4 +88,7 @@ impl Cli {
 pub enum Command {
     /// Validate the config and write the Terraform directory, nothing else
     Render,
+    /// Ensure the Terraform state bucket and the hosted zone exist and are hardened; print the
+    /// name servers to delegate the domain to
+    Bootstrap,
 }

@@ -4,6 +4,7 @@
 //! [`plan`] (the steps, as data) → [`render`] (Terraform on disk), and later push, bootstrap
 //! and the Terraform runner. [`run`] is the whole program; `main.rs` only calls it.
 
+pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod model;
@@ -31,17 +32,26 @@ pub enum Error {
     /// Rendering failed: exit code 1.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// Bootstrapping or removing AWS resources failed: exit code 1.
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::BootstrapError),
     /// A step this build cannot carry out yet: exit code 1.
     #[error("{0}")]
     Unavailable(String),
+    /// The command cannot run as asked (e.g. a confirmation without a terminal): exit code 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The user did not confirm: exit code 1, nothing changed.
+    #[error("not confirmed: nothing was changed")]
+    NotConfirmed,
 }
 
 impl Error {
     /// The process exit code: 2 for what the user must fix in the config, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) => 2,
-            Error::Render(_) | Error::Unavailable(_) => 1,
+            Error::Config(_) | Error::Usage(_) => 2,
+            Error::Render(_) | Error::Bootstrap(_) | Error::Unavailable(_) | Error::NotConfirmed => 1,
         }
     }
 
@@ -50,7 +60,10 @@ impl Error {
         match self {
             Error::Config(_) => "config",
             Error::Render(_) => "render",
+            Error::Bootstrap(_) => "aws",
             Error::Unavailable(_) => "unavailable",
+            Error::Usage(_) => "usage",
+            Error::NotConfirmed => "not-confirmed",
         }
     }
 }
@@ -74,7 +87,18 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
     let app = model::resolve(&raw, cli.env.as_deref())?;
     let out = cli.out.clone().unwrap_or_else(|| default_out(&app));
     match &cli.command {
-        Some(Command::Render) => render_to(&app, &out, reporter),
+        Some(Command::Render) => render_to(&app, &out, &render::Inputs::default(), reporter),
+        Some(Command::Bootstrap) => block_on(async {
+            let aws = connect(&app, cli).await;
+            let done = bootstrap::bootstrap(&aws, &app).await?;
+            reporter.bootstrapped(&done);
+            let inputs = render::Inputs {
+                hosted_zone_id: done.zone.as_ref().map(|z| z.id.clone()),
+                state_bucket: Some(done.bucket.name.clone()),
+                ..Default::default()
+            };
+            render_to(&app, &out, &inputs, reporter)
+        }),
         None => {
             let action = if cli.nuke {
                 Action::Nuke
@@ -87,14 +111,32 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
             let steps = plan::plan(&app, action, out.clone());
             reporter.plan(&steps, cli.dry_run);
             if steps.iter().any(|s| matches!(s, Step::Render { .. })) {
-                render_to(&app, &out, reporter)?;
+                render_to(&app, &out, &render::Inputs::default(), reporter)?;
             }
             if cli.dry_run {
                 return Ok(());
             }
-            Err(Error::Unavailable(
-                "this build of exo-deploy validates, plans and renders, but cannot push images, bootstrap AWS or run Terraform yet; rerun with --dry-run, or apply the rendered directory with your own Terraform".into(),
-            ))
+            match action {
+                Action::Deploy => Err(Error::Unavailable(
+                    "this build of exo-deploy validates, plans, renders and bootstraps (`exo-deploy bootstrap`), but cannot push images or run Terraform yet; rerun with --dry-run, or apply the rendered directory with your own Terraform".into(),
+                )),
+                Action::Teardown | Action::Nuke => {
+                    confirm(&app, action, cli.yes)?;
+                    let out = out.display().to_string();
+                    block_on(async {
+                        let aws = connect(&app, cli).await;
+                        if action == Action::Teardown {
+                            bootstrap::teardown(&aws, &app, &out).await?;
+                            reporter.say("nothing is deployed: the state records no resources, so there is nothing to destroy");
+                            reporter.event("teardown", json!({ "destroyed": 0 }));
+                        } else {
+                            let removed = bootstrap::nuke(&aws, &app, &out).await?;
+                            reporter.removed(&removed);
+                        }
+                        Ok(())
+                    })
+                }
+            }
         }
     }
 }
@@ -104,8 +146,8 @@ pub fn default_out(app: &model::App) -> PathBuf {
     app.dir.join(".exo-deploy").join(&app.env.name)
 }
 
-fn render_to(app: &model::App, out: &std::path::Path, reporter: &Reporter) -> Result<(), Error> {
-    let rendered = render::render(app, &render::Inputs::default())?;
+fn render_to(app: &model::App, out: &std::path::Path, inputs: &render::Inputs, reporter: &Reporter) -> Result<(), Error> {
+    let rendered = render::render(app, inputs)?;
     rendered.write(out)?;
     reporter.event(
         "rendered",
@@ -117,4 +159,35 @@ fn render_to(app: &model::App, out: &std::path::Path, reporter: &Reporter) -> Re
         out.display()
     ));
     Ok(())
+}
+
+/// Runs the async stages on a small runtime; only commands that talk to AWS need one.
+fn block_on<T>(work: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Unavailable(format!("cannot start the async runtime: {e}")))?
+        .block_on(work)
+}
+
+async fn connect(app: &model::App, cli: &Cli) -> bootstrap::aws::Aws {
+    bootstrap::aws::Aws::connect(&app.env.region, cli.endpoint_url.as_deref()).await
+}
+
+/// `--teardown` and `--nuke` ask for the app's name to be typed back; `--yes` skips that, and
+/// without a terminal there is no asking: they refuse.
+fn confirm(app: &model::App, action: Action, yes: bool) -> Result<(), Error> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
+    let what = if action == Action::Nuke { "--nuke" } else { "--teardown" };
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(format!("{what} destroys infrastructure and there is no terminal to confirm it: pass --yes to go ahead")));
+    }
+    eprint!("{what} destroys the infrastructure of {} ({}). Type the app's name to go on: ", app.name, app.env.name);
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|_| Error::NotConfirmed)?;
+    if answer.trim() == app.name { Ok(()) } else { Err(Error::NotConfirmed) }
 }

@@ -152,6 +152,43 @@ impl Reporter {
         self.say(text.trim_end());
     }
 
+    /// What bootstrap found or made, with the name servers to delegate to.
+    pub fn bootstrapped(&self, done: &crate::bootstrap::Bootstrapped) {
+        self.event("bootstrap", json!(done));
+        let b = &done.bucket;
+        let mut text = format!("account {}\nstate bucket {}: ", done.account, b.name);
+        if b.created {
+            text.push_str("created; ");
+        }
+        if b.changed.is_empty() {
+            text.push_str(&format!("already as it should be ({})", b.unchanged.join(", ")));
+        } else {
+            text.push_str(&format!("set {}", b.changed.join(", ")));
+            if !b.unchanged.is_empty() {
+                text.push_str(&format!("; already right: {}", b.unchanged.join(", ")));
+            }
+        }
+        if let Some(z) = &done.zone {
+            text.push_str(&format!(
+                "\nhosted zone {} ({}): {}\n  name servers: {}\n  delegate {} to these name servers at its registrar or parent zone, or its urls will not resolve",
+                z.id,
+                z.domain,
+                if z.created { "created" } else { "found" },
+                z.name_servers.join(", "),
+                z.domain
+            ));
+        }
+        self.say(&text);
+    }
+
+    /// What nuke removed and what it left alone.
+    pub fn removed(&self, removed: &[crate::bootstrap::Removal]) {
+        for r in removed {
+            self.event("removed", json!(r));
+            self.say(&format!("{}: {}", r.what, r.note));
+        }
+    }
+
     /// A finished error.
     pub fn error(&self, error: &Error) {
         if self.json {
@@ -188,6 +225,10 @@ impl Reporter {
                 self.say(&format!(
                     "error: {e}; fix {them} and run again (docs/config.md describes every key)"
                 ));
+            }
+            Error::Bootstrap(e) => {
+                let help = miette::Diagnostic::help(e).map(|h| format!("\n  help: {h}")).unwrap_or_default();
+                self.say(&format!("error: {e}{help}"));
             }
             other => self.say(&format!("error: {other}")),
         }

@@ -150,6 +150,7 @@ macro_rules! aws_environment_settings {
             pub account_id: Option<Spanned<crate::config::common::Scalar>>,
             pub ssl_certificate_arn: Option<Spanned<String>>,
             pub remote_state_store: Option<Spanned<String>>,
+            pub remote_state_kms_key: Option<Spanned<String>>,
             pub hosted_zone_id: Option<Spanned<String>>,
             pub public_cluster_size: Option<Spanned<String>>,
             pub private_cluster_size: Option<Spanned<String>>,

@@ -80,6 +80,7 @@ pub struct EnvDraft {
     pub account_id: Option<Field<String>>,
     pub ssl_certificate_arn: Option<Field<String>>,
     pub remote_state_store: Option<Field<String>>,
+    pub remote_state_kms_key: Option<Field<String>>,
     pub hosted_zone_id: Option<Field<String>>,
     pub public_cluster_size: Option<Field<String>>,
     pub private_cluster_size: Option<Field<String>>,
@@ -183,6 +184,7 @@ macro_rules! fill_env {
         e.account_id = s.account_id.as_ref().map(|a| text(f, a));
         e.ssl_certificate_arn = opt(f, &s.ssl_certificate_arn);
         e.remote_state_store = opt(f, &s.remote_state_store);
+        e.remote_state_kms_key = opt(f, &s.remote_state_kms_key);
         e.hosted_zone_id = opt(f, &s.hosted_zone_id);
         e.public_cluster_size = opt(f, &s.public_cluster_size);
         e.private_cluster_size = opt(f, &s.private_cluster_size);

@@ -42,6 +42,11 @@ pub struct App {
 }
 
 impl App {
+    /// Where the environment's Terraform state lives in the state bucket.
+    pub fn state_key(&self) -> String {
+        format!("{}/{}/terraform.tfstate", self.name, self.env.name)
+    }
+
     /// The services of one kind, in role order.
     pub fn services_of(&self, kind: ServiceKind) -> impl Iterator<Item = &Service> {
         self.services.iter().filter(move |s| s.kind == kind)
@@ -89,6 +94,8 @@ pub struct Environment {
     pub ssl_certificate_arn: Option<String>,
     /// The S3 bucket for Terraform state, when configured (else derived at bootstrap).
     pub state_bucket: Option<String>,
+    /// A KMS key for the state bucket's default encryption (SSE-S3 when `None`).
+    pub state_kms_key: Option<String>,
     /// A hosted zone to use, when several share the domain's name.
     pub hosted_zone_id: Option<String>,
     /// The cluster public services run on.

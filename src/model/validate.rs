@@ -177,6 +177,14 @@ pub fn certificate_arn(s: &str) -> Result<(), String> {
     }
 }
 
+/// A KMS key id, ARN or alias.
+pub fn kms_key(s: &str) -> Result<(), String> {
+    let ok = s.starts_with("arn:aws")
+        || s.starts_with("alias/")
+        || (s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'));
+    if ok { Ok(()) } else { Err("a KMS key is a key id, a key ARN or `alias/NAME`".into()) }
+}
+
 /// A URL path for health checks.
 pub fn health_check_path(s: &str) -> Result<(), String> {
     if s.starts_with('/') && s.len() <= 1024 && !s.contains(char::is_whitespace) {

@@ -160,7 +160,7 @@ impl Root {
                 .state_bucket
                 .clone()
                 .or_else(|| env.state_bucket.clone()),
-            key: format!("{}/{}/terraform.tfstate", app.name, env.name),
+            key: app.state_key(),
             has_public,
             clusters,
             load_balancer: has_public.then(|| LoadBalancerCtx {

@@ -1,0 +1,149 @@
+//! Stage 6: before Terraform runs, make sure the remote state bucket and the app's hosted zone
+//! exist and are safe; and on `--nuke`, remove them and the image repositories, but only what
+//! exo-deploy created for this app and environment. The AWS side sits behind the narrow
+//! [`Cloud`] trait; [`aws::Aws`] is the real one.
+
+pub mod aws;
+pub mod bucket;
+pub mod error;
+pub mod repositories;
+pub mod tags;
+pub mod zone;
+
+use std::future::Future;
+
+use serde::Serialize;
+
+pub use bucket::{BucketOutcome, BucketSpec};
+pub use error::{BootstrapError, Result};
+pub use zone::{Removal, ZoneOutcome, ZoneSpec};
+
+use crate::model::{App, ServiceKind, default_state_bucket, validate};
+
+/// What bootstrap and nuke need from the cloud.
+pub trait Cloud {
+    fn account(&self) -> impl Future<Output = Result<String>> + Send;
+    fn ensure_bucket(&self, spec: &BucketSpec, account: &str) -> impl Future<Output = Result<BucketOutcome>> + Send;
+    fn ensure_zone(&self, spec: &ZoneSpec) -> impl Future<Output = Result<ZoneOutcome>> + Send;
+    fn state_resources(&self, bucket: &str, key: &str) -> impl Future<Output = Result<usize>> + Send;
+    fn delete_zones(&self, domain: &str, app: &str, env: &str) -> impl Future<Output = Result<Vec<Removal>>> + Send;
+    fn delete_bucket(&self, name: &str, app: &str, env: &str) -> impl Future<Output = Result<Removal>> + Send;
+    fn delete_repositories(&self, app: &str, env: &str) -> impl Future<Output = Result<Vec<Removal>>> + Send;
+}
+
+impl Cloud for aws::Aws {
+    fn account(&self) -> impl Future<Output = Result<String>> + Send {
+        aws::Aws::account(self)
+    }
+    fn ensure_bucket(&self, spec: &BucketSpec, account: &str) -> impl Future<Output = Result<BucketOutcome>> + Send {
+        bucket::ensure(self, spec, account)
+    }
+    fn ensure_zone(&self, spec: &ZoneSpec) -> impl Future<Output = Result<ZoneOutcome>> + Send {
+        zone::ensure(self, spec)
+    }
+    fn state_resources(&self, bucket: &str, key: &str) -> impl Future<Output = Result<usize>> + Send {
+        bucket::state_resources(self, bucket, key)
+    }
+    fn delete_zones(&self, domain: &str, app: &str, env: &str) -> impl Future<Output = Result<Vec<Removal>>> + Send {
+        zone::delete(self, domain, app, env)
+    }
+    fn delete_bucket(&self, name: &str, app: &str, env: &str) -> impl Future<Output = Result<Removal>> + Send {
+        bucket::delete(self, name, app, env)
+    }
+    fn delete_repositories(&self, app: &str, env: &str) -> impl Future<Output = Result<Vec<Removal>>> + Send {
+        repositories::delete(self, app, env)
+    }
+}
+
+/// What bootstrap found or made.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bootstrapped {
+    pub account: String,
+    pub bucket: BucketOutcome,
+    pub zone: Option<ZoneOutcome>,
+}
+
+/// The caller's account, checked against the config's `account-id`.
+async fn checked_account(cloud: &impl Cloud, app: &App) -> Result<String> {
+    let account = cloud.account().await?;
+    match &app.env.account_id {
+        Some(expected) if *expected != account => Err(BootstrapError::WrongAccount { expected: expected.clone(), actual: account }),
+        _ => Ok(account),
+    }
+}
+
+/// The state bucket's name: configured, or derived from the account.
+pub fn state_bucket(app: &App, account: &str) -> Result<String> {
+    if let Some(b) = &app.env.state_bucket {
+        return Ok(b.clone());
+    }
+    let name = default_state_bucket(account, &app.name, &app.env.name);
+    validate::bucket_name(&name).map_err(|why| BootstrapError::Api {
+        operation: "naming the state bucket",
+        target: name.clone(),
+        message: format!("{why}; set `remote-state-store` in application.yml"),
+    })?;
+    Ok(name)
+}
+
+/// The app needs a hosted zone when it has public services (their DNS records live there).
+pub fn needs_zone(app: &App) -> bool {
+    app.env.domain.is_some() && app.services_of(ServiceKind::Public).next().is_some()
+}
+
+/// Ensures the state bucket and (for apps with public services) the hosted zone.
+pub async fn bootstrap(cloud: &impl Cloud, app: &App) -> Result<Bootstrapped> {
+    let account = checked_account(cloud, app).await?;
+    let spec = BucketSpec {
+        name: state_bucket(app, &account)?,
+        region: app.env.region.clone(),
+        app: app.name.clone(),
+        env: app.env.name.clone(),
+        kms_key: app.env.state_kms_key.clone(),
+    };
+    let bucket = cloud.ensure_bucket(&spec, &account).await?;
+    let zone = match (&app.env.domain, needs_zone(app)) {
+        (Some(domain), true) => Some(
+            cloud
+                .ensure_zone(&ZoneSpec {
+                    domain: domain.clone(),
+                    configured_id: app.env.hosted_zone_id.clone(),
+                    app: app.name.clone(),
+                    env: app.env.name.clone(),
+                })
+                .await?,
+        ),
+        _ => None,
+    };
+    Ok(Bootstrapped { account, bucket, zone })
+}
+
+/// Refuses when the state still records resources (they need `terraform destroy` first).
+async fn ensure_destroyed(cloud: &impl Cloud, app: &App, bucket: &str, out: &str) -> Result<()> {
+    let key = app.state_key();
+    match cloud.state_resources(bucket, &key).await? {
+        0 => Ok(()),
+        count => Err(BootstrapError::StateNotEmpty { key, count, out: out.to_string() }),
+    }
+}
+
+/// Teardown as far as this build can: succeeds when nothing is deployed.
+pub async fn teardown(cloud: &impl Cloud, app: &App, out: &str) -> Result<()> {
+    let account = checked_account(cloud, app).await?;
+    ensure_destroyed(cloud, app, &state_bucket(app, &account)?, out).await
+}
+
+/// Removes the hosted zone, the state bucket and the image repositories exo-deploy created for
+/// this app and environment, once the state records no resources.
+pub async fn nuke(cloud: &impl Cloud, app: &App, out: &str) -> Result<Vec<Removal>> {
+    let account = checked_account(cloud, app).await?;
+    let bucket = state_bucket(app, &account)?;
+    ensure_destroyed(cloud, app, &bucket, out).await?;
+    let mut removed = Vec::new();
+    if let Some(domain) = &app.env.domain {
+        removed.extend(cloud.delete_zones(domain, &app.name, &app.env.name).await?);
+    }
+    removed.push(cloud.delete_bucket(&bucket, &app.name, &app.env.name).await?);
+    removed.extend(cloud.delete_repositories(&app.name, &app.env.name).await?);
+    Ok(removed)
+}

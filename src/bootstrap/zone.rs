@@ -1,0 +1,231 @@
+//! The app's public hosted zone: looked up by name (all pages), created only when there is
+//! none, refused when there are several; its name servers are reported on every run. Deleted by
+//! `--nuke` only when exo-deploy created it for this app and environment.
+
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HostedZoneConfig, ResourceRecordSet, Tag, TagResourceType};
+
+use super::aws::Aws;
+use super::error::{BootstrapError, Result, classify};
+use super::tags;
+
+/// What the zone must be.
+#[derive(Debug, Clone)]
+pub struct ZoneSpec {
+    pub domain: String,
+    pub configured_id: Option<String>,
+    pub app: String,
+    pub env: String,
+}
+
+/// The zone a run found or created.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ZoneOutcome {
+    pub id: String,
+    pub domain: String,
+    pub created: bool,
+    pub name_servers: Vec<String>,
+}
+
+fn fqdn(domain: &str) -> String {
+    format!("{}.", domain.trim_end_matches('.'))
+}
+
+fn bare_id(id: &str) -> String {
+    id.trim_start_matches("/hostedzone/").to_string()
+}
+
+/// Every public hosted zone named exactly `domain`.
+pub async fn find(aws: &Aws, domain: &str) -> Result<Vec<String>> {
+    let want = fqdn(domain);
+    let mut ids = Vec::new();
+    let (mut name, mut id): (Option<String>, Option<String>) = (Some(want.clone()), None);
+    loop {
+        let page = aws
+            .route53
+            .list_hosted_zones_by_name()
+            .set_dns_name(name.clone())
+            .set_hosted_zone_id(id.clone())
+            .send()
+            .await
+            .map_err(|e| classify("route53:ListHostedZonesByName", domain, e))?;
+        let mut past = false;
+        for z in page.hosted_zones() {
+            if z.name().eq_ignore_ascii_case(&want) {
+                if !z.config().is_some_and(|c| c.private_zone()) {
+                    ids.push(bare_id(z.id()));
+                }
+            } else {
+                // zones come sorted by name: once past ours, there are no more
+                past = true;
+            }
+        }
+        if past || !page.is_truncated() {
+            return Ok(ids);
+        }
+        name = page.next_dns_name().map(str::to_string);
+        id = page.next_hosted_zone_id().map(str::to_string);
+    }
+}
+
+/// Finds or creates the zone, and reads its name servers.
+pub async fn ensure(aws: &Aws, spec: &ZoneSpec) -> Result<ZoneOutcome> {
+    let (id, created) = match &spec.configured_id {
+        Some(id) => {
+            let zone = aws.route53.get_hosted_zone().id(id).send().await;
+            let ok = zone.as_ref().ok().and_then(|z| z.hosted_zone()).is_some_and(|z| z.name().eq_ignore_ascii_case(&fqdn(&spec.domain)));
+            if !ok {
+                return Err(BootstrapError::ZoneMismatch { id: id.clone(), domain: spec.domain.clone() });
+            }
+            (id.clone(), false)
+        }
+        None => {
+            let ids = find(aws, &spec.domain).await?;
+            match ids.as_slice() {
+                [] => (create(aws, spec).await?, true),
+                [one] => (one.clone(), false),
+                many => {
+                    return Err(BootstrapError::SeveralZones {
+                        domain: spec.domain.clone(),
+                        count: many.len(),
+                        ids: many.join(", "),
+                    });
+                }
+            }
+        }
+    };
+    let zone = aws.route53.get_hosted_zone().id(&id).send().await.map_err(|e| classify("route53:GetHostedZone", &id, e))?;
+    let name_servers = zone.delegation_set().map(|d| d.name_servers().to_vec()).unwrap_or_default();
+    Ok(ZoneOutcome { id, domain: spec.domain.clone(), created, name_servers })
+}
+
+async fn create(aws: &Aws, spec: &ZoneSpec) -> Result<String> {
+    // Stable per app, environment and attempt: a retried request cannot make a second zone.
+    // A reference used before (by a zone since deleted) moves on to the next attempt.
+    for attempt in 1..=20 {
+        let reference = format!("exo-deploy/{}/{}/{attempt}", spec.app, spec.env);
+        let created = aws
+            .route53
+            .create_hosted_zone()
+            .name(&spec.domain)
+            .caller_reference(reference)
+            .hosted_zone_config(
+                HostedZoneConfig::builder()
+                    .comment(format!("Managed by exo-deploy for {} ({})", spec.app, spec.env))
+                    .private_zone(false)
+                    .build(),
+            )
+            .send()
+            .await;
+        match created {
+            Ok(out) => {
+                let id = out.hosted_zone().map(|z| bare_id(z.id())).unwrap_or_default();
+                let tags = tags::managed(&spec.app, &spec.env)
+                    .into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect::<Vec<_>>();
+                aws.route53
+                    .change_tags_for_resource()
+                    .resource_type(TagResourceType::Hostedzone)
+                    .resource_id(&id)
+                    .set_add_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| classify("route53:ChangeTagsForResource", &id, e))?;
+                return Ok(id);
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_hosted_zone_already_exists()) => continue,
+            Err(e) => return Err(classify("route53:CreateHostedZone", &spec.domain, e)),
+        }
+    }
+    Err(BootstrapError::Api {
+        operation: "route53:CreateHostedZone",
+        target: spec.domain.clone(),
+        message: "20 caller references are used up; delete old zones or set hosted-zone-id".into(),
+    })
+}
+
+/// What nuke did with a zone.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Removal {
+    pub what: String,
+    pub deleted: bool,
+    pub note: String,
+}
+
+/// Deletes the zones named `domain` that exo-deploy created for this app/env, after their
+/// records (except the apex SOA and NS, which go with the zone). Others are left alone.
+pub async fn delete(aws: &Aws, domain: &str, app: &str, env: &str) -> Result<Vec<Removal>> {
+    let mut out = Vec::new();
+    for id in find(aws, domain).await? {
+        let tags = aws
+            .route53
+            .list_tags_for_resource()
+            .resource_type(TagResourceType::Hostedzone)
+            .resource_id(&id)
+            .send()
+            .await
+            .map_err(|e| classify("route53:ListTagsForResource", &id, e))?;
+        let pairs = tags.resource_tag_set().map(|s| s.tags()).unwrap_or_default();
+        if !tags::is_managed_for(pairs.iter().map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))), app, env) {
+            out.push(Removal {
+                what: format!("hosted zone {id} ({domain})"),
+                deleted: false,
+                note: "left alone: not created by exo-deploy for this app and environment".into(),
+            });
+            continue;
+        }
+        let records = delete_records(aws, &id, domain).await?;
+        aws.route53.delete_hosted_zone().id(&id).send().await.map_err(|e| classify("route53:DeleteHostedZone", &id, e))?;
+        out.push(Removal { what: format!("hosted zone {id} ({domain})"), deleted: true, note: format!("deleted with {records} records") });
+    }
+    Ok(out)
+}
+
+async fn delete_records(aws: &Aws, id: &str, domain: &str) -> Result<usize> {
+    let apex = fqdn(domain);
+    let mut doomed: Vec<ResourceRecordSet> = Vec::new();
+    let (mut name, mut kind, mut ident) = (None, None, None);
+    loop {
+        let page = aws
+            .route53
+            .list_resource_record_sets()
+            .hosted_zone_id(id)
+            .set_start_record_name(name)
+            .set_start_record_type(kind)
+            .set_start_record_identifier(ident)
+            .send()
+            .await
+            .map_err(|e| classify("route53:ListResourceRecordSets", id, e))?;
+        for r in page.resource_record_sets() {
+            let apex_soa_ns = r.name().eq_ignore_ascii_case(&apex) && matches!(r.r#type().as_str(), "SOA" | "NS");
+            if !apex_soa_ns {
+                doomed.push(r.clone());
+            }
+        }
+        if !page.is_truncated() {
+            break;
+        }
+        name = page.next_record_name().map(str::to_string);
+        kind = page.next_record_type().cloned();
+        ident = page.next_record_identifier().map(str::to_string);
+    }
+    for chunk in doomed.chunks(100) {
+        let changes = chunk
+            .iter()
+            .map(|r| Change::builder().action(ChangeAction::Delete).resource_record_set(r.clone()).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| BootstrapError::Api { operation: "route53:ChangeResourceRecordSets", target: id.into(), message: e.to_string() })?;
+        let batch = ChangeBatch::builder()
+            .set_changes(Some(changes))
+            .build()
+            .map_err(|e| BootstrapError::Api { operation: "route53:ChangeResourceRecordSets", target: id.into(), message: e.to_string() })?;
+        aws.route53
+            .change_resource_record_sets()
+            .hosted_zone_id(id)
+            .change_batch(batch)
+            .send()
+            .await
+            .map_err(|e| classify("route53:ChangeResourceRecordSets", id, e))?;
+    }
+    Ok(doomed.len())
+}
