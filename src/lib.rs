@@ -51,7 +51,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Usage(_) => 2,
-            Error::Render(_) | Error::Bootstrap(_) | Error::Unavailable(_) | Error::NotConfirmed => 1,
+            Error::Render(_)
+            | Error::Bootstrap(_)
+            | Error::Unavailable(_)
+            | Error::NotConfirmed => 1,
         }
     }
 
@@ -146,7 +149,12 @@ pub fn default_out(app: &model::App) -> PathBuf {
     app.dir.join(".exo-deploy").join(&app.env.name)
 }
 
-fn render_to(app: &model::App, out: &std::path::Path, inputs: &render::Inputs, reporter: &Reporter) -> Result<(), Error> {
+fn render_to(
+    app: &model::App,
+    out: &std::path::Path,
+    inputs: &render::Inputs,
+    reporter: &Reporter,
+) -> Result<(), Error> {
     let rendered = render::render(app, inputs)?;
     rendered.write(out)?;
     reporter.event(
@@ -181,13 +189,29 @@ fn confirm(app: &model::App, action: Action, yes: bool) -> Result<(), Error> {
     if yes {
         return Ok(());
     }
-    let what = if action == Action::Nuke { "--nuke" } else { "--teardown" };
+    let what = if action == Action::Nuke {
+        "--nuke"
+    } else {
+        "--teardown"
+    };
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(format!("{what} destroys infrastructure and there is no terminal to confirm it: pass --yes to go ahead")));
+        return Err(Error::Usage(format!(
+            "{what} destroys infrastructure and there is no terminal to confirm it: pass --yes to go ahead"
+        )));
     }
-    eprint!("{what} destroys the infrastructure of {} ({}). Type the app's name to go on: ", app.name, app.env.name);
+    eprint!(
+        "{what} destroys the infrastructure of {} ({}). Type the app's name to go on: ",
+        app.name, app.env.name
+    );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|_| Error::NotConfirmed)?;
-    if answer.trim() == app.name { Ok(()) } else { Err(Error::NotConfirmed) }
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|_| Error::NotConfirmed)?;
+    if answer.trim() == app.name {
+        Ok(())
+    } else {
+        Err(Error::NotConfirmed)
+    }
 }

@@ -161,7 +161,10 @@ impl Reporter {
             text.push_str("created; ");
         }
         if b.changed.is_empty() {
-            text.push_str(&format!("already as it should be ({})", b.unchanged.join(", ")));
+            text.push_str(&format!(
+                "already as it should be ({})",
+                b.unchanged.join(", ")
+            ));
         } else {
             text.push_str(&format!("set {}", b.changed.join(", ")));
             if !b.unchanged.is_empty() {
@@ -227,7 +230,9 @@ impl Reporter {
                 ));
             }
             Error::Bootstrap(e) => {
-                let help = miette::Diagnostic::help(e).map(|h| format!("\n  help: {h}")).unwrap_or_default();
+                let help = miette::Diagnostic::help(e)
+                    .map(|h| format!("\n  help: {h}"))
+                    .unwrap_or_default();
                 self.say(&format!("error: {e}{help}"));
             }
             other => self.say(&format!("error: {other}")),

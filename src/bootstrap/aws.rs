@@ -25,7 +25,11 @@ impl Aws {
     pub async fn connect(region: &str, endpoint_url: Option<&str>) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .retry_config(RetryConfig::standard().with_max_attempts(5).with_max_backoff(Duration::from_secs(8)))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(5)
+                    .with_max_backoff(Duration::from_secs(8)),
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
@@ -38,7 +42,9 @@ impl Aws {
         }
         let conf = loader.load().await;
         let emulator = conf.endpoint_url().is_some();
-        let s3_conf = aws_sdk_s3::config::Builder::from(&conf).force_path_style(emulator).build();
+        let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(emulator)
+            .build();
         Aws {
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             route53: aws_sdk_route53::Client::new(&conf),
@@ -50,7 +56,12 @@ impl Aws {
 
     /// The account the credentials belong to.
     pub async fn account(&self) -> Result<String> {
-        let me = self.sts.get_caller_identity().send().await.map_err(|e| classify("sts:GetCallerIdentity", "the caller", e))?;
+        let me = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| classify("sts:GetCallerIdentity", "the caller", e))?;
         Ok(me.account().unwrap_or_default().to_string())
     }
 }

@@ -7,9 +7,9 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::head_bucket::HeadBucketError;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, ObjectOwnership,
-    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    Tag, Tagging, VersioningConfiguration,
 };
 use serde_json::{Value, json};
 
@@ -44,16 +44,35 @@ pub struct BucketOutcome {
 
 impl BucketOutcome {
     fn record(&mut self, setting: &'static str, changed: bool) {
-        if changed { self.changed.push(setting) } else { self.unchanged.push(setting) }
+        if changed {
+            self.changed.push(setting)
+        } else {
+            self.unchanged.push(setting)
+        }
     }
 }
 
 /// Makes sure the state bucket exists, is ours, and is hardened.
 pub async fn ensure(aws: &Aws, spec: &BucketSpec, account: &str) -> Result<BucketOutcome> {
     let name = spec.name.as_str();
-    let mut out = BucketOutcome { name: name.to_string(), ..Default::default() };
-    match aws.s3.head_bucket().bucket(name).expected_bucket_owner(account).send().await {
+    let mut out = BucketOutcome {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    match aws
+        .s3
+        .head_bucket()
+        .bucket(name)
+        .expected_bucket_owner(account)
+        .send()
+        .await
+    {
         Ok(head) => {
+            if !owned_by_caller(aws, name).await? {
+                return Err(BootstrapError::BucketOwnedByOther {
+                    bucket: name.into(),
+                });
+            }
             if let Some(region) = head.bucket_region()
                 && region != spec.region
             {
@@ -62,9 +81,6 @@ pub async fn ensure(aws: &Aws, spec: &BucketSpec, account: &str) -> Result<Bucke
                     expected: spec.region.clone(),
                     actual: region.into(),
                 });
-            }
-            if !owned_by_caller(aws, name).await? {
-                return Err(BootstrapError::BucketOwnedByOther { bucket: name.into() });
             }
         }
         Err(e) => match e.as_service_error() {
@@ -77,7 +93,9 @@ pub async fn ensure(aws: &Aws, spec: &BucketSpec, account: &str) -> Result<Bucke
                 out.created = true;
             }
             _ if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => {
-                return Err(BootstrapError::BucketOwnedByOther { bucket: name.into() });
+                return Err(BootstrapError::BucketOwnedByOther {
+                    bucket: name.into(),
+                });
             }
             _ if e.raw_response().is_some_and(|r| r.status().as_u16() == 301) => {
                 let actual = e
@@ -85,13 +103,20 @@ pub async fn ensure(aws: &Aws, spec: &BucketSpec, account: &str) -> Result<Bucke
                     .and_then(|r| r.headers().get("x-amz-bucket-region"))
                     .unwrap_or("another region")
                     .to_string();
-                return Err(BootstrapError::BucketInOtherRegion { bucket: name.into(), expected: spec.region.clone(), actual });
+                return Err(BootstrapError::BucketInOtherRegion {
+                    bucket: name.into(),
+                    expected: spec.region.clone(),
+                    actual,
+                });
             }
             _ => return Err(classify("s3:HeadBucket", name, e)),
         },
     }
     out.record("versioning", versioning(aws, name).await?);
-    out.record("default encryption", encryption(aws, name, spec.kms_key.as_deref()).await?);
+    out.record(
+        "default encryption",
+        encryption(aws, name, spec.kms_key.as_deref()).await?,
+    );
     out.record("public access block", public_access_block(aws, name).await?);
     out.record("object ownership", ownership(aws, name).await?);
     out.record("tags", tagging(aws, spec).await?);
@@ -122,7 +147,11 @@ async fn owned_by_caller(aws: &Aws, name: &str) -> Result<bool> {
 }
 
 async fn create(aws: &Aws, spec: &BucketSpec) -> Result<()> {
-    let mut req = aws.s3.create_bucket().bucket(&spec.name).object_ownership(ObjectOwnership::BucketOwnerEnforced);
+    let mut req = aws
+        .s3
+        .create_bucket()
+        .bucket(&spec.name)
+        .object_ownership(ObjectOwnership::BucketOwnerEnforced);
     // us-east-1 is the default location, and S3 rejects it as an explicit constraint.
     if spec.region != "us-east-1" {
         req = req.create_bucket_configuration(
@@ -135,7 +164,11 @@ async fn create(aws: &Aws, spec: &BucketSpec) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e) => match e.as_service_error() {
             Some(err) if err.is_bucket_already_owned_by_you() => Ok(()),
-            Some(err) if err.is_bucket_already_exists() => Err(BootstrapError::BucketOwnedByOther { bucket: spec.name.clone() }),
+            Some(err) if err.is_bucket_already_exists() => {
+                Err(BootstrapError::BucketOwnedByOther {
+                    bucket: spec.name.clone(),
+                })
+            }
             _ => Err(classify("s3:CreateBucket", &spec.name, e)),
         },
     }
@@ -159,7 +192,11 @@ async fn versioning(aws: &Aws, name: &str) -> Result<bool> {
     aws.s3
         .put_bucket_versioning()
         .bucket(name)
-        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
         .send()
         .await
         .map_err(|e| classify("s3:PutBucketVersioning", name, e))?;
@@ -167,14 +204,23 @@ async fn versioning(aws: &Aws, name: &str) -> Result<bool> {
 }
 
 async fn encryption(aws: &Aws, name: &str, kms_key: Option<&str>) -> Result<bool> {
-    let want = if kms_key.is_some() { ServerSideEncryption::AwsKms } else { ServerSideEncryption::Aes256 };
+    let want = if kms_key.is_some() {
+        ServerSideEncryption::AwsKms
+    } else {
+        ServerSideEncryption::Aes256
+    };
     let now = aws.s3.get_bucket_encryption().bucket(name).send().await;
     let current = match now {
         Ok(out) => out
             .server_side_encryption_configuration()
             .and_then(|c| c.rules().first())
             .and_then(|r| r.apply_server_side_encryption_by_default())
-            .map(|d| (d.sse_algorithm().clone(), d.kms_master_key_id().map(str::to_string))),
+            .map(|d| {
+                (
+                    d.sse_algorithm().clone(),
+                    d.kms_master_key_id().map(str::to_string),
+                )
+            }),
         Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => None,
         Err(e) => return Err(classify("s3:GetEncryptionConfiguration", name, e)),
     };
@@ -190,7 +236,10 @@ async fn encryption(aws: &Aws, name: &str, kms_key: Option<&str>) -> Result<bool
         .apply_server_side_encryption_by_default(default)
         .bucket_key_enabled(kms_key.is_some())
         .build();
-    let config = ServerSideEncryptionConfiguration::builder().rules(rule).build().map_err(|e| bug("encryption", e))?;
+    let config = ServerSideEncryptionConfiguration::builder()
+        .rules(rule)
+        .build()
+        .map_err(|e| bug("encryption", e))?;
     aws.s3
         .put_bucket_encryption()
         .bucket(name)
@@ -233,19 +282,32 @@ async fn public_access_block(aws: &Aws, name: &str) -> Result<bool> {
 }
 
 async fn ownership(aws: &Aws, name: &str) -> Result<bool> {
-    let now = aws.s3.get_bucket_ownership_controls().bucket(name).send().await;
+    let now = aws
+        .s3
+        .get_bucket_ownership_controls()
+        .bucket(name)
+        .send()
+        .await;
     let enforced = match now {
-        Ok(out) => out
-            .ownership_controls()
-            .is_some_and(|c| c.rules().iter().any(|r| r.object_ownership() == &ObjectOwnership::BucketOwnerEnforced)),
+        Ok(out) => out.ownership_controls().is_some_and(|c| {
+            c.rules()
+                .iter()
+                .any(|r| r.object_ownership() == &ObjectOwnership::BucketOwnerEnforced)
+        }),
         Err(e) if e.code() == Some("OwnershipControlsNotFoundError") => false,
         Err(e) => return Err(classify("s3:GetBucketOwnershipControls", name, e)),
     };
     if enforced {
         return Ok(false);
     }
-    let rule = OwnershipControlsRule::builder().object_ownership(ObjectOwnership::BucketOwnerEnforced).build().map_err(|e| bug("ownership", e))?;
-    let controls = OwnershipControls::builder().rules(rule).build().map_err(|e| bug("ownership", e))?;
+    let rule = OwnershipControlsRule::builder()
+        .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+        .build()
+        .map_err(|e| bug("ownership", e))?;
+    let controls = OwnershipControls::builder()
+        .rules(rule)
+        .build()
+        .map_err(|e| bug("ownership", e))?;
     aws.s3
         .put_bucket_ownership_controls()
         .bucket(name)
@@ -261,8 +323,14 @@ async fn tagging(aws: &Aws, spec: &BucketSpec) -> Result<bool> {
     let name = spec.name.as_str();
     let now = aws.s3.get_bucket_tagging().bucket(name).send().await;
     let mut current: std::collections::BTreeMap<String, String> = match now {
-        Ok(out) => out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
-        Err(e) if e.code() == Some("NoSuchTagSet") || e.code() == Some("NoSuchTagSetError") => Default::default(),
+        Ok(out) => out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+        Err(e) if e.code() == Some("NoSuchTagSet") || e.code() == Some("NoSuchTagSetError") => {
+            Default::default()
+        }
         Err(e) => return Err(classify("s3:GetBucketTagging", name, e)),
     };
     let want = tags::managed(&spec.app, &spec.env);
@@ -272,9 +340,18 @@ async fn tagging(aws: &Aws, spec: &BucketSpec) -> Result<bool> {
     current.extend(want);
     let tag_set = current
         .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(|e| bug("tags", e)))
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| bug("tags", e))
+        })
         .collect::<Result<Vec<_>>>()?;
-    let tagging = Tagging::builder().set_tag_set(Some(tag_set)).build().map_err(|e| bug("tags", e))?;
+    let tagging = Tagging::builder()
+        .set_tag_set(Some(tag_set))
+        .build()
+        .map_err(|e| bug("tags", e))?;
     aws.s3
         .put_bucket_tagging()
         .bucket(name)
@@ -308,11 +385,18 @@ async fn tls_only_policy(aws: &Aws, spec: &BucketSpec) -> Result<bool> {
         Err(e) => return Err(classify("s3:GetBucketPolicy", name, e)),
     };
     let want = tls_only_statement(name, &spec.region);
-    let statements = policy.get("Statement").and_then(Value::as_array).cloned().unwrap_or_default();
+    let statements = policy
+        .get("Statement")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if statements.iter().any(|s| same_statement(s, &want)) {
         return Ok(false);
     }
-    let mut kept: Vec<Value> = statements.into_iter().filter(|s| s.get("Sid") != Some(&json!(TLS_ONLY_SID))).collect();
+    let mut kept: Vec<Value> = statements
+        .into_iter()
+        .filter(|s| s.get("Sid") != Some(&json!(TLS_ONLY_SID)))
+        .collect();
     kept.push(want);
     policy["Version"] = json!("2012-10-17");
     policy["Statement"] = Value::Array(kept);
@@ -350,37 +434,33 @@ fn bug(what: &str, e: impl std::fmt::Display) -> BootstrapError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tls_statement_covers_bucket_and_objects_in_the_right_partition() {
-        let s = tls_only_statement("b", "cn-north-1");
-        assert_eq!(s["Resource"][0], "arn:aws-cn:s3:::b");
-        assert_eq!(s["Resource"][1], "arn:aws-cn:s3:::b/*");
-        assert_eq!(s["Condition"]["Bool"]["aws:SecureTransport"], "false");
-        let reordered = json!({"Sid": TLS_ONLY_SID, "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-            "Resource": ["arn:aws-cn:s3:::b/*", "arn:aws-cn:s3:::b"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}});
-        assert!(same_statement(&reordered, &s));
-    }
-}
-
 /// Deletes every object version and delete marker, then the bucket; only when exo-deploy
 /// created it for this app and environment. A bucket that does not exist is reported as such.
 pub async fn delete(aws: &Aws, name: &str, app: &str, env: &str) -> Result<super::zone::Removal> {
     use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-    let removal = |deleted, note: &str| super::zone::Removal { what: format!("state bucket {name}"), deleted, note: note.to_string() };
+    let removal = |deleted, note: &str| super::zone::Removal {
+        what: format!("state bucket {name}"),
+        deleted,
+        note: note.to_string(),
+    };
     let tags = match aws.s3.get_bucket_tagging().bucket(name).send().await {
         Ok(out) => out.tag_set().to_vec(),
-        Err(e) if e.code() == Some("NoSuchBucket") || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+        Err(e)
+            if e.code() == Some("NoSuchBucket")
+                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+        {
             return Ok(removal(false, "not found: nothing to delete"));
         }
-        Err(e) if e.code() == Some("NoSuchTagSet") || e.code() == Some("NoSuchTagSetError") => Vec::new(),
+        Err(e) if e.code() == Some("NoSuchTagSet") || e.code() == Some("NoSuchTagSetError") => {
+            Vec::new()
+        }
         Err(e) => return Err(classify("s3:GetBucketTagging", name, e)),
     };
     if !tags::is_managed_for(tags.iter().map(|t| (t.key(), t.value())), app, env) {
-        return Ok(removal(false, "left alone: not created by exo-deploy for this app and environment"));
+        return Ok(removal(
+            false,
+            "left alone: not created by exo-deploy for this app and environment",
+        ));
     }
     drop_tls_only_statement(aws, name).await?;
     let mut count = 0usize;
@@ -397,14 +477,28 @@ pub async fn delete(aws: &Aws, name: &str, app: &str, env: &str) -> Result<super
             .versions()
             .iter()
             .map(|v| (v.key(), v.version_id()))
-            .chain(page.delete_markers().iter().map(|m| (m.key(), m.version_id())))
-            .filter_map(|(k, v)| ObjectIdentifier::builder().set_key(k.map(str::to_string)).set_version_id(v.map(str::to_string)).build().ok())
+            .chain(
+                page.delete_markers()
+                    .iter()
+                    .map(|m| (m.key(), m.version_id())),
+            )
+            .filter_map(|(k, v)| {
+                ObjectIdentifier::builder()
+                    .set_key(k.map(str::to_string))
+                    .set_version_id(v.map(str::to_string))
+                    .build()
+                    .ok()
+            })
             .collect();
         if ids.is_empty() {
             break;
         }
         count += ids.len();
-        let delete = Delete::builder().set_objects(Some(ids)).quiet(true).build().map_err(|e| bug("delete", e))?;
+        let delete = Delete::builder()
+            .set_objects(Some(ids))
+            .quiet(true)
+            .build()
+            .map_err(|e| bug("delete", e))?;
         let deleted = aws
             .s3
             .delete_objects()
@@ -421,8 +515,16 @@ pub async fn delete(aws: &Aws, name: &str, app: &str, env: &str) -> Result<super
             });
         }
     }
-    aws.s3.delete_bucket().bucket(name).send().await.map_err(|e| classify("s3:DeleteBucket", name, e))?;
-    Ok(removal(true, &format!("deleted with {count} object versions")))
+    aws.s3
+        .delete_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(|e| classify("s3:DeleteBucket", name, e))?;
+    Ok(removal(
+        true,
+        &format!("deleted with {count} object versions"),
+    ))
 }
 
 /// Removes our TLS-only statement just before the bucket is emptied and deleted (other
@@ -434,13 +536,26 @@ async fn drop_tls_only_statement(aws: &Aws, name: &str) -> Result<()> {
         Err(e) if e.code() == Some("NoSuchBucketPolicy") => return Ok(()),
         Err(e) => return Err(classify("s3:GetBucketPolicy", name, e)),
     };
-    let statements = policy.get("Statement").and_then(Value::as_array).cloned().unwrap_or_default();
-    let others: Vec<Value> = statements.iter().filter(|s| s.get("Sid") != Some(&json!(TLS_ONLY_SID))).cloned().collect();
+    let statements = policy
+        .get("Statement")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let others: Vec<Value> = statements
+        .iter()
+        .filter(|s| s.get("Sid") != Some(&json!(TLS_ONLY_SID)))
+        .cloned()
+        .collect();
     if others.len() == statements.len() {
         return Ok(());
     }
     if others.is_empty() {
-        aws.s3.delete_bucket_policy().bucket(name).send().await.map_err(|e| classify("s3:DeleteBucketPolicy", name, e))?;
+        aws.s3
+            .delete_bucket_policy()
+            .bucket(name)
+            .send()
+            .await
+            .map_err(|e| classify("s3:DeleteBucketPolicy", name, e))?;
     } else {
         let mut policy = policy;
         policy["Statement"] = Value::Array(others);
@@ -457,9 +572,22 @@ async fn drop_tls_only_statement(aws: &Aws, name: &str) -> Result<()> {
 
 /// How many resources the Terraform state at `key` records (0 when there is no state).
 pub async fn state_resources(aws: &Aws, bucket: &str, key: &str) -> Result<usize> {
-    let listed = match aws.s3.list_objects_v2().bucket(bucket).prefix(key).max_keys(1).send().await {
+    let listed = match aws
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(key)
+        .max_keys(1)
+        .send()
+        .await
+    {
         Ok(l) => l,
-        Err(e) if e.code() == Some("NoSuchBucket") || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(0),
+        Err(e)
+            if e.code() == Some("NoSuchBucket")
+                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+        {
+            return Ok(0);
+        }
         Err(e) => return Err(classify("s3:ListBucket", bucket, e)),
     };
     if !listed.contents().iter().any(|o| o.key() == Some(key)) {
@@ -468,14 +596,23 @@ pub async fn state_resources(aws: &Aws, bucket: &str, key: &str) -> Result<usize
     let object = match aws.s3.get_object().bucket(bucket).key(key).send().await {
         Ok(o) => o,
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(0),
-        Err(e) if e.code() == Some("NoSuchBucket") || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(0),
+        Err(e)
+            if e.code() == Some("NoSuchBucket")
+                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+        {
+            return Ok(0);
+        }
         Err(e) => return Err(classify("s3:GetObject", &format!("s3://{bucket}/{key}"), e)),
     };
     let bytes = object
         .body
         .collect()
         .await
-        .map_err(|e| BootstrapError::Api { operation: "s3:GetObject", target: key.into(), message: e.to_string() })?
+        .map_err(|e| BootstrapError::Api {
+            operation: "s3:GetObject",
+            target: key.into(),
+            message: e.to_string(),
+        })?
         .into_bytes();
     Ok(count_resources(&bytes))
 }
@@ -490,8 +627,42 @@ pub fn count_resources(state: &[u8]) -> usize {
         .as_array()
         .map(|rs| {
             rs.iter()
-                .filter(|r| r["mode"] == "managed" && r["instances"].as_array().is_some_and(|i| !i.is_empty()))
+                .filter(|r| {
+                    r["mode"] == "managed"
+                        && r["instances"].as_array().is_some_and(|i| !i.is_empty())
+                })
                 .count()
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_statement_covers_bucket_and_objects_in_the_right_partition() {
+        let s = tls_only_statement("b", "cn-north-1");
+        assert_eq!(s["Resource"][0], "arn:aws-cn:s3:::b");
+        assert_eq!(s["Resource"][1], "arn:aws-cn:s3:::b/*");
+        assert_eq!(s["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        let reordered = json!({"Sid": TLS_ONLY_SID, "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": ["arn:aws-cn:s3:::b/*", "arn:aws-cn:s3:::b"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}});
+        assert!(same_statement(&reordered, &s));
+    }
+
+    #[test]
+    fn only_managed_resources_with_instances_count() {
+        let state = br#"{"resources":[
+            {"mode":"managed","type":"aws_vpc","name":"a","instances":[{}]},
+            {"mode":"managed","type":"aws_vpc","name":"b","instances":[]},
+            {"mode":"data","type":"aws_region","name":"c","instances":[{}]}]}"#;
+        assert_eq!(count_resources(state), 1);
+        assert_eq!(count_resources(br#"{"version":4,"resources":[]}"#), 0);
+        assert_eq!(
+            count_resources(b"not json"),
+            usize::MAX,
+            "an unreadable state protects everything"
+        );
+    }
 }

@@ -19,24 +19,41 @@ pub enum BootstrapError {
     CredentialsExpired,
 
     #[error("AWS does not accept these credentials ({code})")]
-    #[diagnostic(help("check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the profile in AWS_PROFILE"))]
+    #[diagnostic(help(
+        "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the profile in AWS_PROFILE"
+    ))]
     CredentialsInvalid { code: String },
 
-    #[error("these credentials belong to account {actual}, but the environment is for account {expected}")]
-    #[diagnostic(help("use credentials of account {expected}, or change `account-id` in application.yml"))]
+    #[error(
+        "these credentials belong to account {actual}, but the environment is for account {expected}"
+    )]
+    #[diagnostic(help(
+        "use credentials of account {expected}, or change `account-id` in application.yml"
+    ))]
     WrongAccount { expected: String, actual: String },
 
     #[error("access denied: {operation} on {target}")]
     #[diagnostic(help("the credentials need the permissions in docs/iam-policy.json"))]
-    AccessDenied { operation: &'static str, target: String },
+    AccessDenied {
+        operation: &'static str,
+        target: String,
+    },
 
     #[error("AWS kept throttling {operation} on {target}, also after retrying with backoff")]
     #[diagnostic(help("wait a minute and run again; nothing was left half-done"))]
-    Throttled { operation: &'static str, target: String },
+    Throttled {
+        operation: &'static str,
+        target: String,
+    },
 
     #[error("cannot reach the AWS endpoint for {operation}: {detail}")]
-    #[diagnostic(help("check the network, or AWS_ENDPOINT_URL / --endpoint-url when using an emulator"))]
-    Unreachable { operation: &'static str, detail: String },
+    #[diagnostic(help(
+        "check the network, or AWS_ENDPOINT_URL / --endpoint-url when using an emulator"
+    ))]
+    Unreachable {
+        operation: &'static str,
+        detail: String,
+    },
 
     #[error("the bucket {bucket} exists but belongs to another AWS account")]
     #[diagnostic(help(
@@ -45,38 +62,67 @@ pub enum BootstrapError {
     BucketOwnedByOther { bucket: String },
 
     #[error("the bucket {bucket} is in {actual}, but the environment is in {expected}")]
-    #[diagnostic(help("set `remote-state-store` to a bucket in {expected}, or delete the other bucket"))]
-    BucketInOtherRegion { bucket: String, expected: String, actual: String },
+    #[diagnostic(help(
+        "set `remote-state-store` to a bucket in {expected}, or delete the other bucket"
+    ))]
+    BucketInOtherRegion {
+        bucket: String,
+        expected: String,
+        actual: String,
+    },
 
     #[error("{count} hosted zones are named {domain}: {ids}")]
-    #[diagnostic(help("say which one to use with `hosted-zone-id: ID` in the environment's settings"))]
-    SeveralZones { domain: String, count: usize, ids: String },
+    #[diagnostic(help(
+        "say which one to use with `hosted-zone-id: ID` in the environment's settings"
+    ))]
+    SeveralZones {
+        domain: String,
+        count: usize,
+        ids: String,
+    },
 
     #[error("the hosted zone {id} does not exist, or is not named {domain}")]
-    #[diagnostic(help("fix `hosted-zone-id` in application.yml, or remove it to look the zone up by name"))]
+    #[diagnostic(help(
+        "fix `hosted-zone-id` in application.yml, or remove it to look the zone up by name"
+    ))]
     ZoneMismatch { id: String, domain: String },
 
     #[error("the Terraform state of {key} records {count} resources: they must be destroyed first")]
     #[diagnostic(help(
         "this build cannot run Terraform yet: run `terraform destroy` in {out} with your own Terraform, then --nuke again"
     ))]
-    StateNotEmpty { key: String, count: usize, out: String },
+    StateNotEmpty {
+        key: String,
+        count: usize,
+        out: String,
+    },
 
     #[error("{operation} on {target} failed: {message}")]
-    Api { operation: &'static str, target: String, message: String },
+    Api {
+        operation: &'static str,
+        target: String,
+        message: String,
+    },
 }
 
 /// Result of the bootstrap stage.
 pub type Result<T, E = BootstrapError> = std::result::Result<T, E>;
 
 /// Sorts an SDK error into what the user can do about it.
-pub fn classify<E>(operation: &'static str, target: &str, err: SdkError<E, HttpResponse>) -> BootstrapError
+pub fn classify<E>(
+    operation: &'static str,
+    target: &str,
+    err: SdkError<E, HttpResponse>,
+) -> BootstrapError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let target = target.to_string();
     let lower = DisplayErrorContext(&err).to_string().to_ascii_lowercase();
-    if lower.contains("loading credentials") || lower.contains("no credentials") || lower.contains("failed to load credentials") {
+    if lower.contains("loading credentials")
+        || lower.contains("provided credentials")
+        || lower.contains("no credentials")
+    {
         return BootstrapError::NoCredentials;
     }
     let detail = innermost(&err);
@@ -87,15 +133,25 @@ where
                 "AccessDenied" | "AccessDeniedException" | "Forbidden" | "AuthorizationError" => {
                     BootstrapError::AccessDenied { operation, target }
                 }
-                "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" | "TokenRefreshRequired" => {
-                    BootstrapError::CredentialsExpired
-                }
-                "InvalidClientTokenId" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => {
-                    BootstrapError::CredentialsInvalid { code }
-                }
-                "Throttling" | "ThrottlingException" | "SlowDown" | "TooManyRequestsException" | "RequestLimitExceeded"
+                "ExpiredToken"
+                | "ExpiredTokenException"
+                | "RequestExpired"
+                | "TokenRefreshRequired" => BootstrapError::CredentialsExpired,
+                "InvalidClientTokenId"
+                | "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "UnrecognizedClientException" => BootstrapError::CredentialsInvalid { code },
+                "Throttling"
+                | "ThrottlingException"
+                | "SlowDown"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded"
                 | "PriorRequestNotComplete" => BootstrapError::Throttled { operation, target },
-                _ if code.is_empty() && err.raw_response().is_some_and(|r| r.status().as_u16() == 403) => {
+                _ if code.is_empty()
+                    && err
+                        .raw_response()
+                        .is_some_and(|r| r.status().as_u16() == 403) =>
+                {
                     BootstrapError::AccessDenied { operation, target }
                 }
                 _ => BootstrapError::Api {
@@ -112,11 +168,18 @@ where
                 },
             }
         }
-        SdkError::TimeoutError(_) => BootstrapError::Unreachable { operation, detail: "timed out".into() },
+        SdkError::TimeoutError(_) => BootstrapError::Unreachable {
+            operation,
+            detail: "timed out".into(),
+        },
         SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
             BootstrapError::Unreachable { operation, detail }
         }
-        _ => BootstrapError::Api { operation, target, message: detail },
+        _ => BootstrapError::Api {
+            operation,
+            target,
+            message: detail,
+        },
     }
 }
 

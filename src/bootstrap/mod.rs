@@ -23,34 +23,78 @@ use crate::model::{App, ServiceKind, default_state_bucket, validate};
 /// What bootstrap and nuke need from the cloud.
 pub trait Cloud {
     fn account(&self) -> impl Future<Output = Result<String>> + Send;
-    fn ensure_bucket(&self, spec: &BucketSpec, account: &str) -> impl Future<Output = Result<BucketOutcome>> + Send;
+    fn ensure_bucket(
+        &self,
+        spec: &BucketSpec,
+        account: &str,
+    ) -> impl Future<Output = Result<BucketOutcome>> + Send;
     fn ensure_zone(&self, spec: &ZoneSpec) -> impl Future<Output = Result<ZoneOutcome>> + Send;
-    fn state_resources(&self, bucket: &str, key: &str) -> impl Future<Output = Result<usize>> + Send;
-    fn delete_zones(&self, domain: &str, app: &str, env: &str) -> impl Future<Output = Result<Vec<Removal>>> + Send;
-    fn delete_bucket(&self, name: &str, app: &str, env: &str) -> impl Future<Output = Result<Removal>> + Send;
-    fn delete_repositories(&self, app: &str, env: &str) -> impl Future<Output = Result<Vec<Removal>>> + Send;
+    fn state_resources(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<usize>> + Send;
+    fn delete_zones(
+        &self,
+        domain: &str,
+        app: &str,
+        env: &str,
+    ) -> impl Future<Output = Result<Vec<Removal>>> + Send;
+    fn delete_bucket(
+        &self,
+        name: &str,
+        app: &str,
+        env: &str,
+    ) -> impl Future<Output = Result<Removal>> + Send;
+    fn delete_repositories(
+        &self,
+        app: &str,
+        env: &str,
+    ) -> impl Future<Output = Result<Vec<Removal>>> + Send;
 }
 
 impl Cloud for aws::Aws {
     fn account(&self) -> impl Future<Output = Result<String>> + Send {
         aws::Aws::account(self)
     }
-    fn ensure_bucket(&self, spec: &BucketSpec, account: &str) -> impl Future<Output = Result<BucketOutcome>> + Send {
+    fn ensure_bucket(
+        &self,
+        spec: &BucketSpec,
+        account: &str,
+    ) -> impl Future<Output = Result<BucketOutcome>> + Send {
         bucket::ensure(self, spec, account)
     }
     fn ensure_zone(&self, spec: &ZoneSpec) -> impl Future<Output = Result<ZoneOutcome>> + Send {
         zone::ensure(self, spec)
     }
-    fn state_resources(&self, bucket: &str, key: &str) -> impl Future<Output = Result<usize>> + Send {
+    fn state_resources(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<usize>> + Send {
         bucket::state_resources(self, bucket, key)
     }
-    fn delete_zones(&self, domain: &str, app: &str, env: &str) -> impl Future<Output = Result<Vec<Removal>>> + Send {
+    fn delete_zones(
+        &self,
+        domain: &str,
+        app: &str,
+        env: &str,
+    ) -> impl Future<Output = Result<Vec<Removal>>> + Send {
         zone::delete(self, domain, app, env)
     }
-    fn delete_bucket(&self, name: &str, app: &str, env: &str) -> impl Future<Output = Result<Removal>> + Send {
+    fn delete_bucket(
+        &self,
+        name: &str,
+        app: &str,
+        env: &str,
+    ) -> impl Future<Output = Result<Removal>> + Send {
         bucket::delete(self, name, app, env)
     }
-    fn delete_repositories(&self, app: &str, env: &str) -> impl Future<Output = Result<Vec<Removal>>> + Send {
+    fn delete_repositories(
+        &self,
+        app: &str,
+        env: &str,
+    ) -> impl Future<Output = Result<Vec<Removal>>> + Send {
         repositories::delete(self, app, env)
     }
 }
@@ -67,7 +111,10 @@ pub struct Bootstrapped {
 async fn checked_account(cloud: &impl Cloud, app: &App) -> Result<String> {
     let account = cloud.account().await?;
     match &app.env.account_id {
-        Some(expected) if *expected != account => Err(BootstrapError::WrongAccount { expected: expected.clone(), actual: account }),
+        Some(expected) if *expected != account => Err(BootstrapError::WrongAccount {
+            expected: expected.clone(),
+            actual: account,
+        }),
         _ => Ok(account),
     }
 }
@@ -115,7 +162,11 @@ pub async fn bootstrap(cloud: &impl Cloud, app: &App) -> Result<Bootstrapped> {
         ),
         _ => None,
     };
-    Ok(Bootstrapped { account, bucket, zone })
+    Ok(Bootstrapped {
+        account,
+        bucket,
+        zone,
+    })
 }
 
 /// Refuses when the state still records resources (they need `terraform destroy` first).
@@ -123,7 +174,11 @@ async fn ensure_destroyed(cloud: &impl Cloud, app: &App, bucket: &str, out: &str
     let key = app.state_key();
     match cloud.state_resources(bucket, &key).await? {
         0 => Ok(()),
-        count => Err(BootstrapError::StateNotEmpty { key, count, out: out.to_string() }),
+        count => Err(BootstrapError::StateNotEmpty {
+            key,
+            count,
+            out: out.to_string(),
+        }),
     }
 }
 
@@ -143,7 +198,11 @@ pub async fn nuke(cloud: &impl Cloud, app: &App, out: &str) -> Result<Vec<Remova
     if let Some(domain) = &app.env.domain {
         removed.extend(cloud.delete_zones(domain, &app.name, &app.env.name).await?);
     }
-    removed.push(cloud.delete_bucket(&bucket, &app.name, &app.env.name).await?);
+    removed.push(
+        cloud
+            .delete_bucket(&bucket, &app.name, &app.env.name)
+            .await?,
+    );
     removed.extend(cloud.delete_repositories(&app.name, &app.env.name).await?);
     Ok(removed)
 }

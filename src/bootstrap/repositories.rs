@@ -19,7 +19,9 @@ pub async fn delete(aws: &Aws, app: &str, env: &str) -> Result<Vec<Removal>> {
             .await
             .map_err(|e| classify("ecr:DescribeRepositories", "the account's repositories", e))?;
         for repo in page.repositories() {
-            let (Some(name), Some(arn)) = (repo.repository_name(), repo.repository_arn()) else { continue };
+            let (Some(name), Some(arn)) = (repo.repository_name(), repo.repository_arn()) else {
+                continue;
+            };
             let tags = aws
                 .ecr
                 .list_tags_for_resource()
@@ -37,7 +39,11 @@ pub async fn delete(aws: &Aws, app: &str, env: &str) -> Result<Vec<Removal>> {
                 .send()
                 .await
                 .map_err(|e| classify("ecr:DeleteRepository", name, e))?;
-            out.push(Removal { what: format!("image repository {name}"), deleted: true, note: "deleted with its images".into() });
+            out.push(Removal {
+                what: format!("image repository {name}"),
+                deleted: true,
+                note: "deleted with its images".into(),
+            });
         }
         match page.next_token() {
             Some(t) => token = Some(t.to_string()),

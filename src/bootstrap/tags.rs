@@ -17,7 +17,11 @@ pub fn managed(app: &str, env: &str) -> BTreeMap<String, String> {
 }
 
 /// True when `tags` say exo-deploy created the resource for this app and environment.
-pub fn is_managed_for<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>, app: &str, env: &str) -> bool {
+pub fn is_managed_for<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    app: &str,
+    env: &str,
+) -> bool {
     let tags: BTreeMap<&str, &str> = tags.into_iter().collect();
     tags.get(MANAGED) == Some(&"true") && tags.get(APP) == Some(&app) && tags.get(ENV) == Some(&env)
 }
@@ -33,6 +37,10 @@ mod tests {
         assert!(is_managed_for(pairs(), "shop", "prod"));
         assert!(!is_managed_for(pairs(), "shop", "staging"));
         assert!(!is_managed_for(pairs(), "other", "prod"));
-        assert!(!is_managed_for(pairs().filter(|(k, _)| *k != MANAGED), "shop", "prod"));
+        assert!(!is_managed_for(
+            pairs().filter(|(k, _)| *k != MANAGED),
+            "shop",
+            "prod"
+        ));
     }
 }

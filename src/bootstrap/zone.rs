@@ -2,7 +2,9 @@
 //! none, refused when there are several; its name servers are reported on every run. Deleted by
 //! `--nuke` only when exo-deploy created it for this app and environment.
 
-use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HostedZoneConfig, ResourceRecordSet, Tag, TagResourceType};
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, HostedZoneConfig, ResourceRecordSet, Tag, TagResourceType,
+};
 
 use super::aws::Aws;
 use super::error::{BootstrapError, Result, classify};
@@ -72,9 +74,16 @@ pub async fn ensure(aws: &Aws, spec: &ZoneSpec) -> Result<ZoneOutcome> {
     let (id, created) = match &spec.configured_id {
         Some(id) => {
             let zone = aws.route53.get_hosted_zone().id(id).send().await;
-            let ok = zone.as_ref().ok().and_then(|z| z.hosted_zone()).is_some_and(|z| z.name().eq_ignore_ascii_case(&fqdn(&spec.domain)));
+            let ok = zone
+                .as_ref()
+                .ok()
+                .and_then(|z| z.hosted_zone())
+                .is_some_and(|z| z.name().eq_ignore_ascii_case(&fqdn(&spec.domain)));
             if !ok {
-                return Err(BootstrapError::ZoneMismatch { id: id.clone(), domain: spec.domain.clone() });
+                return Err(BootstrapError::ZoneMismatch {
+                    id: id.clone(),
+                    domain: spec.domain.clone(),
+                });
             }
             (id.clone(), false)
         }
@@ -93,9 +102,23 @@ pub async fn ensure(aws: &Aws, spec: &ZoneSpec) -> Result<ZoneOutcome> {
             }
         }
     };
-    let zone = aws.route53.get_hosted_zone().id(&id).send().await.map_err(|e| classify("route53:GetHostedZone", &id, e))?;
-    let name_servers = zone.delegation_set().map(|d| d.name_servers().to_vec()).unwrap_or_default();
-    Ok(ZoneOutcome { id, domain: spec.domain.clone(), created, name_servers })
+    let zone = aws
+        .route53
+        .get_hosted_zone()
+        .id(&id)
+        .send()
+        .await
+        .map_err(|e| classify("route53:GetHostedZone", &id, e))?;
+    let name_servers = zone
+        .delegation_set()
+        .map(|d| d.name_servers().to_vec())
+        .unwrap_or_default();
+    Ok(ZoneOutcome {
+        id,
+        domain: spec.domain.clone(),
+        created,
+        name_servers,
+    })
 }
 
 async fn create(aws: &Aws, spec: &ZoneSpec) -> Result<String> {
@@ -110,7 +133,10 @@ async fn create(aws: &Aws, spec: &ZoneSpec) -> Result<String> {
             .caller_reference(reference)
             .hosted_zone_config(
                 HostedZoneConfig::builder()
-                    .comment(format!("Managed by exo-deploy for {} ({})", spec.app, spec.env))
+                    .comment(format!(
+                        "Managed by exo-deploy for {} ({})",
+                        spec.app, spec.env
+                    ))
                     .private_zone(false)
                     .build(),
             )
@@ -118,7 +144,10 @@ async fn create(aws: &Aws, spec: &ZoneSpec) -> Result<String> {
             .await;
         match created {
             Ok(out) => {
-                let id = out.hosted_zone().map(|z| bare_id(z.id())).unwrap_or_default();
+                let id = out
+                    .hosted_zone()
+                    .map(|z| bare_id(z.id()))
+                    .unwrap_or_default();
                 let tags = tags::managed(&spec.app, &spec.env)
                     .into_iter()
                     .map(|(k, v)| Tag::builder().key(k).value(v).build())
@@ -133,7 +162,12 @@ async fn create(aws: &Aws, spec: &ZoneSpec) -> Result<String> {
                     .map_err(|e| classify("route53:ChangeTagsForResource", &id, e))?;
                 return Ok(id);
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_hosted_zone_already_exists()) => continue,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_hosted_zone_already_exists()) =>
+            {
+                continue;
+            }
             Err(e) => return Err(classify("route53:CreateHostedZone", &spec.domain, e)),
         }
     }
@@ -165,8 +199,17 @@ pub async fn delete(aws: &Aws, domain: &str, app: &str, env: &str) -> Result<Vec
             .send()
             .await
             .map_err(|e| classify("route53:ListTagsForResource", &id, e))?;
-        let pairs = tags.resource_tag_set().map(|s| s.tags()).unwrap_or_default();
-        if !tags::is_managed_for(pairs.iter().map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))), app, env) {
+        let pairs = tags
+            .resource_tag_set()
+            .map(|s| s.tags())
+            .unwrap_or_default();
+        if !tags::is_managed_for(
+            pairs
+                .iter()
+                .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
+            app,
+            env,
+        ) {
             out.push(Removal {
                 what: format!("hosted zone {id} ({domain})"),
                 deleted: false,
@@ -175,8 +218,17 @@ pub async fn delete(aws: &Aws, domain: &str, app: &str, env: &str) -> Result<Vec
             continue;
         }
         let records = delete_records(aws, &id, domain).await?;
-        aws.route53.delete_hosted_zone().id(&id).send().await.map_err(|e| classify("route53:DeleteHostedZone", &id, e))?;
-        out.push(Removal { what: format!("hosted zone {id} ({domain})"), deleted: true, note: format!("deleted with {records} records") });
+        aws.route53
+            .delete_hosted_zone()
+            .id(&id)
+            .send()
+            .await
+            .map_err(|e| classify("route53:DeleteHostedZone", &id, e))?;
+        out.push(Removal {
+            what: format!("hosted zone {id} ({domain})"),
+            deleted: true,
+            note: format!("deleted with {records} records"),
+        });
     }
     Ok(out)
 }
@@ -197,7 +249,8 @@ async fn delete_records(aws: &Aws, id: &str, domain: &str) -> Result<usize> {
             .await
             .map_err(|e| classify("route53:ListResourceRecordSets", id, e))?;
         for r in page.resource_record_sets() {
-            let apex_soa_ns = r.name().eq_ignore_ascii_case(&apex) && matches!(r.r#type().as_str(), "SOA" | "NS");
+            let apex_soa_ns =
+                r.name().eq_ignore_ascii_case(&apex) && matches!(r.r#type().as_str(), "SOA" | "NS");
             if !apex_soa_ns {
                 doomed.push(r.clone());
             }
@@ -212,13 +265,26 @@ async fn delete_records(aws: &Aws, id: &str, domain: &str) -> Result<usize> {
     for chunk in doomed.chunks(100) {
         let changes = chunk
             .iter()
-            .map(|r| Change::builder().action(ChangeAction::Delete).resource_record_set(r.clone()).build())
+            .map(|r| {
+                Change::builder()
+                    .action(ChangeAction::Delete)
+                    .resource_record_set(r.clone())
+                    .build()
+            })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| BootstrapError::Api { operation: "route53:ChangeResourceRecordSets", target: id.into(), message: e.to_string() })?;
+            .map_err(|e| BootstrapError::Api {
+                operation: "route53:ChangeResourceRecordSets",
+                target: id.into(),
+                message: e.to_string(),
+            })?;
         let batch = ChangeBatch::builder()
             .set_changes(Some(changes))
             .build()
-            .map_err(|e| BootstrapError::Api { operation: "route53:ChangeResourceRecordSets", target: id.into(), message: e.to_string() })?;
+            .map_err(|e| BootstrapError::Api {
+                operation: "route53:ChangeResourceRecordSets",
+                target: id.into(),
+                message: e.to_string(),
+            })?;
         aws.route53
             .change_resource_record_sets()
             .hosted_zone_id(id)

@@ -158,7 +158,6 @@ pub fn env_var_name(s: &str) -> Result<(), String> {
 pub fn hosted_zone_id(s: &str) -> Result<(), String> {
     let s = s.strip_prefix("/hostedzone/").unwrap_or(s);
     if s.len() >= 2
-        && s.starts_with('Z')
         && s.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     {
@@ -182,7 +181,11 @@ pub fn kms_key(s: &str) -> Result<(), String> {
     let ok = s.starts_with("arn:aws")
         || s.starts_with("alias/")
         || (s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'));
-    if ok { Ok(()) } else { Err("a KMS key is a key id, a key ARN or `alias/NAME`".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("a KMS key is a key id, a key ARN or `alias/NAME`".into())
+    }
 }
 
 /// A URL path for health checks.
@@ -245,6 +248,7 @@ mod tests {
         assert!(env_var_name("1X").is_err());
         assert!(hosted_zone_id("Z123ABC").is_ok());
         assert!(hosted_zone_id("abc").is_err());
+        assert!(hosted_zone_id("/hostedzone/KP2EN5EGPSBIOF5UXLUBLQ").is_ok());
         assert!(certificate_arn("arn:aws:acm:us-east-1:123456789012:certificate/abc").is_ok());
         assert!(health_check_path("/health").is_ok());
         assert!(health_check_path("health").is_err());

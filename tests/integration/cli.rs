@@ -52,7 +52,7 @@ fn deploying_for_real_says_plainly_what_this_build_cannot_do() {
         .args(["--yes"])
         .run()
         .code(1)
-        .stderr_contains("cannot push images, bootstrap AWS or run Terraform yet");
+        .stderr_contains("cannot push images or run Terraform yet");
 }
 
 #[test]

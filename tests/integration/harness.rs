@@ -33,6 +33,7 @@ pub struct Test {
     dir: TempDir,
     app: Option<PathBuf>,
     args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 pub struct Output {
@@ -49,6 +50,7 @@ impl Test {
             dir: TempDir::new().expect("temp dir"),
             app: None,
             args: Vec::new(),
+            env: Vec::new(),
         }
     }
 
@@ -66,6 +68,26 @@ impl Test {
         self
     }
 
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// AWS credentials and endpoint for a moto server, and nothing from the machine's own AWS setup.
+    pub fn aws(self, moto: &crate::moto::Moto) -> Self {
+        self.env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_ENDPOINT_URL", &moto.url)
+    }
+
+    /// Edits a file of the app copy.
+    pub fn edit(self, file: &str, edit: impl FnOnce(String) -> String) -> Self {
+        let path = self.app.as_ref().expect("app() first").join(file);
+        let text = std::fs::read_to_string(&path).expect("read file to edit");
+        std::fs::write(&path, edit(text)).expect("write edited file");
+        self
+    }
+
     /// The temporary folder this test owns.
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -76,14 +98,26 @@ impl Test {
             .app
             .clone()
             .unwrap_or_else(|| self.dir.path().join("app"));
-        let out = Command::new(env!("CARGO_BIN_EXE_exo-deploy"))
-            .arg("-C")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_exo-deploy"));
+        cmd.arg("-C")
             .arg(&app)
             .args(&self.args)
             .env_remove("EXO_DEPLOY_ENV")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run exo-deploy");
+            .env("NO_COLOR", "1");
+        // Nothing from the machine's AWS setup leaks in: tests say exactly what they use.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("AWS_") {
+                cmd.env_remove(key);
+            }
+        }
+        let nowhere = self.dir.path().join("no-aws-config");
+        cmd.env("AWS_CONFIG_FILE", &nowhere)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &nowhere)
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        // no terminal: as in CI
+        cmd.stdin(std::process::Stdio::null());
+        let out = cmd.output().expect("run exo-deploy");
         let clean =
             |b: &[u8]| String::from_utf8_lossy(b).replace(&app.display().to_string(), "[APP]");
         Output {

@@ -1,9 +1,11 @@
 //! Integration tests, compiled into one binary so the suite links once.
 
+mod bootstrap;
 mod cli;
 mod config_errors;
 mod harness;
 mod loader_properties;
+mod moto;
 mod render;
 mod terraform_checks;
 

@@ -1,0 +1,653 @@
+//! `exo-deploy bootstrap` and `--nuke` against a real AWS API stand-in (moto's server): what
+//! they create is read back through the SDK, setting by setting.
+
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ObjectOwnership, ServerSideEncryption};
+
+use crate::harness::Test;
+use crate::moto::{Moto, block_on};
+
+const BUCKET: &str = "123456789012-space-tweet-production-terraform";
+const REGION: &str = "us-west-2";
+
+fn bootstrap(moto: &Moto, fixture: &str) -> crate::harness::Output {
+    Test::new().app(fixture).aws(moto).args(["bootstrap"]).run()
+}
+
+async fn zones_named(moto: &Moto, name: &str) -> Vec<String> {
+    let r53 = moto.route53().await;
+    let out = r53
+        .list_hosted_zones_by_name()
+        .dns_name(name)
+        .send()
+        .await
+        .expect("list zones");
+    out.hosted_zones()
+        .iter()
+        .filter(|z| z.name() == format!("{name}."))
+        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+        .collect()
+}
+
+#[test]
+fn first_run_creates_a_hardened_bucket_and_the_zone() {
+    let moto = Moto::start();
+    let out = bootstrap(&moto, "spacetweet");
+    out.code(0)
+        .stderr_contains(&format!("state bucket {BUCKET}: created"))
+        .stderr_contains("(spacetweet.io): created")
+        .stderr_contains("name servers: ")
+        .stderr_contains("delegate spacetweet.io to these name servers");
+    block_on(async {
+        let s3 = moto.s3(REGION).await;
+        let location = s3
+            .get_bucket_location()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("location");
+        assert_eq!(
+            location.location_constraint().map(|l| l.as_str()),
+            Some(REGION)
+        );
+        let enc = s3
+            .get_bucket_encryption()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("encryption");
+        let rule = &enc
+            .server_side_encryption_configuration()
+            .expect("config")
+            .rules()[0];
+        assert_eq!(
+            rule.apply_server_side_encryption_by_default()
+                .expect("default")
+                .sse_algorithm(),
+            &ServerSideEncryption::Aes256
+        );
+        let pab = s3
+            .get_public_access_block()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("public access block");
+        let pab = pab.public_access_block_configuration().expect("pab");
+        assert_eq!(
+            (
+                pab.block_public_acls(),
+                pab.ignore_public_acls(),
+                pab.block_public_policy(),
+                pab.restrict_public_buckets()
+            ),
+            (Some(true), Some(true), Some(true), Some(true))
+        );
+        let own = s3
+            .get_bucket_ownership_controls()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("ownership");
+        assert_eq!(
+            own.ownership_controls().expect("controls").rules()[0].object_ownership(),
+            &ObjectOwnership::BucketOwnerEnforced
+        );
+        let tags = s3
+            .get_bucket_tagging()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("tags");
+        let tags: Vec<(String, String)> = tags
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().into(), t.value().into()))
+            .collect();
+        for (k, v) in [
+            ("exo-deploy:app", "space-tweet"),
+            ("exo-deploy:env", "production"),
+            ("exo-deploy:managed", "true"),
+        ] {
+            assert!(
+                tags.contains(&(k.to_string(), v.to_string())),
+                "missing tag {k}={v} in {tags:?}"
+            );
+        }
+        let policy = s3
+            .get_bucket_policy()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("policy");
+        let policy: serde_json::Value =
+            serde_json::from_str(policy.policy().expect("text")).expect("json");
+        let deny = &policy["Statement"][0];
+        assert_eq!(deny["Effect"], "Deny");
+        assert_eq!(deny["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        // moto's answer to GetBucketVersioning has a root the SDK refuses; read the raw answer
+        let raw = raw_get(&format!("{}/{BUCKET}?versioning", moto.url));
+        assert!(
+            raw.contains("<Status>Enabled</Status>"),
+            "versioning is not on: {raw}"
+        );
+
+        let zones = zones_named(&moto, "spacetweet.io").await;
+        assert_eq!(zones.len(), 1);
+        let tfvars =
+            std::fs::read_to_string(out.app.join(".exo-deploy/production/terraform.tfvars.json"))
+                .expect("tfvars");
+        assert!(
+            tfvars.contains(&format!("\"hosted_zone_id\": \"{}\"", zones[0])),
+            "the zone id goes to Terraform: {tfvars}"
+        );
+        let backend = std::fs::read_to_string(out.app.join(".exo-deploy/production/backend.tf"))
+            .expect("backend");
+        assert!(backend.contains(&format!("bucket       = \"{BUCKET}\"")));
+    });
+}
+
+/// A plain HTTP GET (moto does not check signatures), for answers the SDK cannot parse.
+fn raw_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').expect("path");
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
+}
+
+#[test]
+fn a_second_run_changes_nothing_and_leaves_one_bucket_and_one_zone() {
+    let moto = Moto::start();
+    bootstrap(&moto, "spacetweet").code(0);
+    let again = bootstrap(&moto, "spacetweet");
+    again
+        .code(0)
+        .stderr_contains(&format!(
+            "state bucket {BUCKET}: already as it should be (versioning, default encryption, public access block, object ownership, tags, TLS-only policy)"
+        ))
+        .stderr_contains("(spacetweet.io): found");
+    block_on(async {
+        let buckets = moto
+            .s3(REGION)
+            .await
+            .list_buckets()
+            .send()
+            .await
+            .expect("buckets");
+        assert_eq!(buckets.buckets().len(), 1);
+        assert_eq!(zones_named(&moto, "spacetweet.io").await.len(), 1);
+    });
+}
+
+#[test]
+fn settings_changed_behind_our_back_are_put_right() {
+    let moto = Moto::start();
+    bootstrap(&moto, "spacetweet").code(0);
+    block_on(async {
+        let s3 = moto.s3(REGION).await;
+        s3.delete_public_access_block()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("delete pab");
+        s3.delete_bucket_policy()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("delete policy");
+        s3.delete_bucket_tagging()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("delete tags");
+    });
+    bootstrap(&moto, "spacetweet")
+        .code(0)
+        .stderr_contains("set public access block, tags, TLS-only policy; already right: versioning, default encryption, object ownership");
+    block_on(async {
+        let s3 = moto.s3(REGION).await;
+        assert!(
+            s3.get_public_access_block()
+                .bucket(BUCKET)
+                .send()
+                .await
+                .is_ok()
+        );
+        assert!(s3.get_bucket_policy().bucket(BUCKET).send().await.is_ok());
+    });
+}
+
+#[test]
+fn an_existing_zone_is_reused_and_two_of_the_same_name_are_refused() {
+    let moto = Moto::start();
+    let first = block_on(async {
+        let r53 = moto.route53().await;
+        let z = r53
+            .create_hosted_zone()
+            .name("spacetweet.io")
+            .caller_reference("by-hand-1")
+            .send()
+            .await
+            .expect("zone");
+        z.hosted_zone()
+            .expect("zone")
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_string()
+    });
+    bootstrap(&moto, "spacetweet")
+        .code(0)
+        .stderr_contains(&format!("hosted zone {first} (spacetweet.io): found"));
+    let second = block_on(async {
+        let r53 = moto.route53().await;
+        let z = r53
+            .create_hosted_zone()
+            .name("spacetweet.io")
+            .caller_reference("by-hand-2")
+            .send()
+            .await
+            .expect("zone");
+        z.hosted_zone()
+            .expect("zone")
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_string()
+    });
+    let out = bootstrap(&moto, "spacetweet");
+    out.code(1)
+        .stderr_contains("2 hosted zones are named spacetweet.io")
+        .stderr_contains("hosted-zone-id");
+    assert!(
+        out.stderr.contains(&first) && out.stderr.contains(&second),
+        "both ids are listed: {}",
+        out.stderr
+    );
+    // naming one in the config settles it
+    let chosen = Test::new()
+        .app("spacetweet")
+        .edit("application.yml", |t| {
+            t.replace(
+                "        region: us-west-2\n",
+                &format!("        region: us-west-2\n        hosted-zone-id: {second}\n"),
+            )
+        })
+        .aws(&moto)
+        .args(["bootstrap"])
+        .run();
+    chosen
+        .code(0)
+        .stderr_contains(&format!("hosted zone {second} (spacetweet.io): found"));
+}
+
+#[test]
+fn a_bucket_of_another_account_is_refused() {
+    let moto = Moto::start();
+    moto.create_bucket_in_other_account(BUCKET, "999999999999");
+    bootstrap(&moto, "spacetweet")
+        .code(1)
+        .stderr_contains(&format!(
+            "the bucket {BUCKET} exists but belongs to another AWS account"
+        ))
+        .stderr_contains("set `remote-state-store`");
+}
+
+#[test]
+fn without_an_account_id_the_bucket_is_named_from_the_caller_and_us_east_1_works() {
+    let moto = Moto::start();
+    bootstrap(&moto, "minimal")
+        .code(0)
+        .stderr_contains("state bucket 123456789012-hello-production-terraform: created");
+    block_on(async {
+        let s3 = moto.s3("us-east-1").await;
+        let location = s3
+            .get_bucket_location()
+            .bucket("123456789012-hello-production-terraform")
+            .send()
+            .await
+            .expect("location");
+        // us-east-1 buckets have no location constraint
+        assert!(
+            location
+                .location_constraint()
+                .is_none_or(|l| l.as_str().is_empty())
+        );
+    });
+}
+
+#[test]
+fn credentials_of_another_account_are_refused() {
+    let moto = Moto::start();
+    Test::new()
+        .app("spacetweet")
+        .edit("application.yml", |t| t.replace("'123456789012'", "'111111111111'"))
+        .aws(&moto)
+        .args(["bootstrap"])
+        .run()
+        .code(1)
+        .stderr_contains("these credentials belong to account 123456789012, but the environment is for account 111111111111");
+}
+
+#[test]
+fn missing_credentials_and_an_unreachable_endpoint_are_explained() {
+    let moto = Moto::start();
+    Test::new()
+        .app("spacetweet")
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .args(["bootstrap"])
+        .run()
+        .code(1)
+        .stderr_contains("no AWS credentials were found")
+        .stderr_contains("AWS_PROFILE");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    Test::new()
+        .app("spacetweet")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args([
+            "bootstrap",
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{closed}"),
+        ])
+        .run()
+        .code(1)
+        .stderr_contains("cannot reach the AWS endpoint")
+        .stderr_contains("--endpoint-url");
+}
+
+#[test]
+fn nuke_removes_every_version_the_zone_and_managed_repositories_only() {
+    let moto = Moto::start();
+    bootstrap(&moto, "spacetweet").code(0);
+    let zone = block_on(zones_named(&moto, "spacetweet.io"))[0].clone();
+    block_on(async {
+        let s3 = moto.s3(REGION).await;
+        // moto applies our TLS-only Deny to plain-HTTP object calls: lift it to write test data;
+        // the bootstrap below puts it back
+        s3.delete_bucket_policy()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("lift policy");
+        for body in ["one", "two", "three"] {
+            s3.put_object()
+                .bucket(BUCKET)
+                .key("releases/production/1.json")
+                .body(ByteStream::from_static(body.as_bytes()))
+                .send()
+                .await
+                .expect("put");
+        }
+        s3.delete_object()
+            .bucket(BUCKET)
+            .key("releases/production/1.json")
+            .send()
+            .await
+            .expect("delete marker");
+        let r53 = moto.route53().await;
+        let record = ResourceRecordSet::builder()
+            .name("www.spacetweet.io")
+            .r#type(RrType::A)
+            .ttl(60)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value("192.0.2.1")
+                    .build()
+                    .expect("record"),
+            )
+            .build()
+            .expect("record set");
+        let change = Change::builder()
+            .action(ChangeAction::Create)
+            .resource_record_set(record)
+            .build()
+            .expect("change");
+        r53.change_resource_record_sets()
+            .hosted_zone_id(&zone)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(change)
+                    .build()
+                    .expect("batch"),
+            )
+            .send()
+            .await
+            .expect("add record");
+        let ecr = moto.ecr(REGION).await;
+        let tag = |k: &str, v: &str| {
+            aws_sdk_ecr::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("tag")
+        };
+        ecr.create_repository()
+            .repository_name("space-tweet/web")
+            .tags(tag("exo-deploy:app", "space-tweet"))
+            .tags(tag("exo-deploy:env", "production"))
+            .tags(tag("exo-deploy:managed", "true"))
+            .send()
+            .await
+            .expect("managed repo");
+        ecr.create_repository()
+            .repository_name("someone-elses")
+            .send()
+            .await
+            .expect("other repo");
+    });
+    bootstrap(&moto, "spacetweet")
+        .code(0)
+        .stderr_contains("set TLS-only policy");
+
+    let out = Test::new()
+        .app("spacetweet")
+        .aws(&moto)
+        .args(["--nuke", "--yes"])
+        .run();
+    out.code(0)
+        .stderr_contains(&format!(
+            "hosted zone {zone} (spacetweet.io): deleted with 1 records"
+        ))
+        .stderr_contains(&format!(
+            "state bucket {BUCKET}: deleted with 4 object versions"
+        ))
+        .stderr_contains("image repository space-tweet/web: deleted with its images");
+    block_on(async {
+        let s3 = moto.s3(REGION).await;
+        assert!(
+            s3.head_bucket().bucket(BUCKET).send().await.is_err(),
+            "the bucket is gone"
+        );
+        assert!(
+            zones_named(&moto, "spacetweet.io").await.is_empty(),
+            "the zone is gone"
+        );
+        let repos = moto
+            .ecr(REGION)
+            .await
+            .describe_repositories()
+            .send()
+            .await
+            .expect("repos");
+        let names: Vec<&str> = repos
+            .repositories()
+            .iter()
+            .filter_map(|r| r.repository_name())
+            .collect();
+        assert_eq!(
+            names,
+            ["someone-elses"],
+            "only managed repositories are deleted"
+        );
+    });
+    // a second nuke finds nothing and says so
+    Test::new()
+        .app("spacetweet")
+        .aws(&moto)
+        .args(["--nuke", "--yes"])
+        .run()
+        .code(0)
+        .stderr_contains("not found: nothing to delete");
+}
+
+#[test]
+fn nuke_leaves_a_zone_it_did_not_create() {
+    let moto = Moto::start();
+    block_on(async {
+        moto.route53()
+            .await
+            .create_hosted_zone()
+            .name("spacetweet.io")
+            .caller_reference("by-hand")
+            .send()
+            .await
+            .expect("zone");
+    });
+    bootstrap(&moto, "spacetweet").code(0);
+    Test::new()
+        .app("spacetweet")
+        .aws(&moto)
+        .args(["--nuke", "--yes"])
+        .run()
+        .code(0)
+        .stderr_contains("left alone: not created by exo-deploy for this app and environment");
+    assert_eq!(block_on(zones_named(&moto, "spacetweet.io")).len(), 1);
+}
+
+#[test]
+fn nuke_refuses_while_the_state_records_resources_and_skips_destroy_when_it_records_none() {
+    let moto = Moto::start();
+    bootstrap(&moto, "spacetweet").code(0);
+    let key = "space-tweet/production/terraform.tfstate";
+    let put_state = |state: &'static str| {
+        block_on(async {
+            let s3 = moto.s3(REGION).await;
+            s3.delete_bucket_policy()
+                .bucket(BUCKET)
+                .send()
+                .await
+                .expect("lift policy for moto");
+            s3.put_object()
+                .bucket(BUCKET)
+                .key(key)
+                .body(ByteStream::from_static(state.as_bytes()))
+                .send()
+                .await
+                .expect("put state");
+        })
+    };
+    put_state(
+        r#"{"version":4,"resources":[{"mode":"managed","type":"aws_vpc","name":"this","instances":[{"attributes":{}}]}]}"#,
+    );
+    Test::new()
+        .app("spacetweet")
+        .aws(&moto)
+        .args(["--nuke", "--yes"])
+        .run()
+        .code(1)
+        .stderr_contains(
+            "the Terraform state of space-tweet/production/terraform.tfstate records 1 resources",
+        );
+    assert!(
+        block_on(async {
+            moto.s3(REGION)
+                .await
+                .head_bucket()
+                .bucket(BUCKET)
+                .send()
+                .await
+                .is_ok()
+        }),
+        "nothing was deleted"
+    );
+    put_state(
+        r#"{"version":4,"resources":[{"mode":"data","type":"aws_region","name":"current","instances":[{}]}]}"#,
+    );
+    Test::new()
+        .app("spacetweet")
+        .aws(&moto)
+        .args(["--nuke", "--yes"])
+        .run()
+        .code(0)
+        .stderr_contains("state bucket");
+    assert!(block_on(async {
+        moto.s3(REGION)
+            .await
+            .head_bucket()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .is_err()
+    }));
+}
+
+#[test]
+fn teardown_and_nuke_refuse_without_a_terminal_or_yes() {
+    let moto = Moto::start();
+    for flag in ["--nuke", "--teardown"] {
+        Test::new()
+            .app("spacetweet")
+            .aws(&moto)
+            .args([flag])
+            .run()
+            .code(2)
+            .stderr_contains("there is no terminal to confirm it: pass --yes");
+    }
+}
+
+#[test]
+fn json_mode_reports_the_name_servers() {
+    let moto = Moto::start();
+    let out = Test::new()
+        .app("spacetweet")
+        .aws(&moto)
+        .args(["bootstrap", "--json"])
+        .run();
+    out.code(0);
+    let events = out.events();
+    let boot = events
+        .iter()
+        .find(|e| e["event"] == "bootstrap")
+        .expect("bootstrap event");
+    assert_eq!(boot["account"], "123456789012");
+    assert_eq!(boot["bucket"]["name"], BUCKET);
+    assert_eq!(boot["bucket"]["created"], true);
+    assert!(
+        !boot["zone"]["name_servers"]
+            .as_array()
+            .expect("name servers")
+            .is_empty()
+    );
+}
+
+#[test]
+fn our_bucket_in_another_region_is_refused() {
+    let moto = Moto::start();
+    block_on(async {
+        moto.s3("us-east-1")
+            .await
+            .create_bucket()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("bucket in us-east-1");
+    });
+    bootstrap(&moto, "spacetweet")
+        .code(1)
+        .stderr_contains(&format!(
+            "the bucket {BUCKET} is in us-east-1, but the environment is in us-west-2"
+        ));
+}
