@@ -91,4 +91,17 @@ pub enum Command {
     /// Ensure the Terraform state bucket and the hosted zone exist and are hardened; print the
     /// name servers to delegate the domain to
     Bootstrap,
+    /// Build every service's image and push it; what the registry already has is skipped
+    Push {
+        /// Registry and namespace, e.g. `ghcr.io/org` or `127.0.0.1:5000/team` (default: the
+        /// environment's `registry`, else the account's ECR registry)
+        #[arg(long, value_name = "REGISTRY/NAMESPACE")]
+        registry: Option<String>,
+        /// Push under this tag instead of the commit-derived one
+        #[arg(long, value_name = "TAG")]
+        tag: Option<String>,
+        /// Services built and pushed at once
+        #[arg(long, default_value_t = 4, value_name = "N")]
+        concurrency: usize,
+    },
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod model;
 pub mod output;
 pub mod plan;
+pub mod push;
 pub mod render;
 
 use std::path::PathBuf;
@@ -32,6 +33,9 @@ pub enum Error {
     /// Rendering failed: exit code 1.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// Building or pushing images failed: exit code 1.
+    #[error(transparent)]
+    Push(#[from] push::PushError),
     /// Bootstrapping or removing AWS resources failed: exit code 1.
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::BootstrapError),
@@ -53,6 +57,7 @@ impl Error {
             Error::Config(_) | Error::Usage(_) => 2,
             Error::Render(_)
             | Error::Bootstrap(_)
+            | Error::Push(_)
             | Error::Unavailable(_)
             | Error::NotConfirmed => 1,
         }
@@ -64,6 +69,7 @@ impl Error {
             Error::Config(_) => "config",
             Error::Render(_) => "render",
             Error::Bootstrap(_) => "aws",
+            Error::Push(_) => "push",
             Error::Unavailable(_) => "unavailable",
             Error::Usage(_) => "usage",
             Error::NotConfirmed => "not-confirmed",
@@ -90,7 +96,50 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
     let app = model::resolve(&raw, cli.env.as_deref())?;
     let out = cli.out.clone().unwrap_or_else(|| default_out(&app));
     match &cli.command {
-        Some(Command::Render) => render_to(&app, &out, &render::Inputs::default(), reporter),
+        Some(Command::Render) => render_to(&app, &out, render::Inputs::default(), reporter),
+        Some(Command::Push {
+            registry,
+            tag,
+            concurrency,
+        }) => block_on(async {
+            let aws = connect(&app, cli).await;
+            let target = match registry.clone().or_else(|| app.env.registry.clone()) {
+                Some(r) => push::Target::parse(&r),
+                None => {
+                    push::Target::ecr(&bootstrap::aws::Aws::account(&aws).await?, &app.env.region)
+                }
+            };
+            let request = push::Request {
+                target: target.clone(),
+                tag: tag.clone(),
+                concurrency: *concurrency,
+                bars: !cli.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            reporter.say(&format!(
+                "pushing to {}{}",
+                target.host,
+                if target.namespace.is_empty() {
+                    String::new()
+                } else {
+                    format!("/{}", target.namespace)
+                }
+            ));
+            let pushed = push::push(
+                &app,
+                &request,
+                (target.kind == push::RegistryKind::Ecr).then_some(&aws),
+            )
+            .await?;
+            reporter.pushed(&pushed);
+            let inputs = render::Inputs {
+                images: pushed
+                    .iter()
+                    .map(|p| (p.role.clone(), p.reference.clone()))
+                    .collect(),
+                ..Default::default()
+            };
+            render_to(&app, &out, inputs, reporter)
+        }),
         Some(Command::Bootstrap) => block_on(async {
             let aws = connect(&app, cli).await;
             let done = bootstrap::bootstrap(&aws, &app).await?;
@@ -100,7 +149,7 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
                 state_bucket: Some(done.bucket.name.clone()),
                 ..Default::default()
             };
-            render_to(&app, &out, &inputs, reporter)
+            render_to(&app, &out, inputs, reporter)
         }),
         None => {
             let action = if cli.nuke {
@@ -114,7 +163,7 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
             let steps = plan::plan(&app, action, out.clone());
             reporter.plan(&steps, cli.dry_run);
             if steps.iter().any(|s| matches!(s, Step::Render { .. })) {
-                render_to(&app, &out, &render::Inputs::default(), reporter)?;
+                render_to(&app, &out, render::Inputs::default(), reporter)?;
             }
             if cli.dry_run {
                 return Ok(());
@@ -149,14 +198,17 @@ pub fn default_out(app: &model::App) -> PathBuf {
     app.dir.join(".exo-deploy").join(&app.env.name)
 }
 
+/// Renders into `out` with what this run learned over what earlier runs left there.
 fn render_to(
     app: &model::App,
     out: &std::path::Path,
-    inputs: &render::Inputs,
+    learned: render::Inputs,
     reporter: &Reporter,
 ) -> Result<(), Error> {
-    let rendered = render::render(app, inputs)?;
+    let inputs = learned.over(render::Inputs::load(out));
+    let rendered = render::render(app, &inputs)?;
     rendered.write(out)?;
+    inputs.save(out)?;
     reporter.event(
         "rendered",
         json!({ "out": out, "files": rendered.files.len() }),

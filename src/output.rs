@@ -184,6 +184,17 @@ impl Reporter {
         self.say(&text);
     }
 
+    /// Each service's image after a push.
+    pub fn pushed(&self, pushed: &[crate::push::Pushed]) {
+        for p in pushed {
+            self.event("image", json!(p));
+            self.say(&format!("{}: {}", p.role, crate::push::push_summary(p)));
+        }
+        if pushed.is_empty() {
+            self.say("no service has a folder to build: nothing to push");
+        }
+    }
+
     /// What nuke removed and what it left alone.
     pub fn removed(&self, removed: &[crate::bootstrap::Removal]) {
         for r in removed {

@@ -152,6 +152,7 @@ macro_rules! aws_environment_settings {
             pub remote_state_store: Option<Spanned<String>>,
             pub remote_state_kms_key: Option<Spanned<String>>,
             pub hosted_zone_id: Option<Spanned<String>>,
+            pub registry: Option<Spanned<String>>,
             pub public_cluster_size: Option<Spanned<String>>,
             pub private_cluster_size: Option<Spanned<String>>,
             pub public_cluster_instances: Option<crate::config::common::Instances>,

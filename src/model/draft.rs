@@ -82,6 +82,7 @@ pub struct EnvDraft {
     pub remote_state_store: Option<Field<String>>,
     pub remote_state_kms_key: Option<Field<String>>,
     pub hosted_zone_id: Option<Field<String>>,
+    pub registry: Option<Field<String>>,
     pub public_cluster_size: Option<Field<String>>,
     pub private_cluster_size: Option<Field<String>>,
     pub public_cluster_instances: Option<(Field<u32>, Field<u32>)>,
@@ -186,6 +187,7 @@ macro_rules! fill_env {
         e.remote_state_store = opt(f, &s.remote_state_store);
         e.remote_state_kms_key = opt(f, &s.remote_state_kms_key);
         e.hosted_zone_id = opt(f, &s.hosted_zone_id);
+        e.registry = opt(f, &s.registry);
         e.public_cluster_size = opt(f, &s.public_cluster_size);
         e.private_cluster_size = opt(f, &s.private_cluster_size);
         e.public_cluster_instances = instances(f, &s.public_cluster_instances);

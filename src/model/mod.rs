@@ -98,6 +98,8 @@ pub struct Environment {
     pub state_kms_key: Option<String>,
     /// A hosted zone to use, when several share the domain's name.
     pub hosted_zone_id: Option<String>,
+    /// Where images are pushed (`host[/namespace]`); the account's ECR registry when `None`.
+    pub registry: Option<String>,
     /// The cluster public services run on.
     pub public_cluster: Cluster,
     /// The cluster private services, workers and ExoCom run on.

@@ -298,6 +298,7 @@ impl Resolver {
                 v::certificate_arn,
             ),
             state_bucket,
+            registry: self.checked(&e.registry, "registry", v::registry),
             state_kms_key: self.checked(&e.remote_state_kms_key, "KMS key", v::kms_key),
             hosted_zone_id: self
                 .checked(&e.hosted_zone_id, "hosted zone id", v::hosted_zone_id)

@@ -176,6 +176,20 @@ pub fn certificate_arn(s: &str) -> Result<(), String> {
     }
 }
 
+/// A registry and namespace such as `ghcr.io/org` or `127.0.0.1:5000/team`.
+pub fn registry(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && !s.contains("://")
+        && !s.contains(char::is_whitespace)
+        && !s.contains(['@', '?', '#'])
+        && !s.starts_with('/');
+    if ok {
+        Ok(())
+    } else {
+        Err("a registry looks like `ghcr.io/org` or `registry.example.com:5000/team`, without scheme".into())
+    }
+}
+
 /// A KMS key id, ARN or alias.
 pub fn kms_key(s: &str) -> Result<(), String> {
     let ok = s.starts_with("arn:aws")

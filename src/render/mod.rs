@@ -59,8 +59,10 @@ pub enum RenderError {
     Write { path: PathBuf, source: io::Error },
 }
 
-/// Values only known at deploy time; everything else comes from the model.
-#[derive(Debug, Clone, Default)]
+/// Values only known at deploy time; everything else comes from the model. They are kept in
+/// the output folder ([`INPUTS_FILE`]) so that `push` and `bootstrap`, run separately, each
+/// add theirs without losing the other's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Inputs {
     /// Image reference by role, for services whose image was pushed (by digest).
     pub images: BTreeMap<String, String>,
@@ -68,6 +70,45 @@ pub struct Inputs {
     pub hosted_zone_id: Option<String>,
     /// The state bucket, when known (configured, or derived from the account).
     pub state_bucket: Option<String>,
+}
+
+/// Where [`Inputs`] are kept between runs, inside the output folder.
+pub const INPUTS_FILE: &str = ".exo-deploy-inputs.json";
+
+impl Inputs {
+    /// The inputs an earlier run left in `out` (none when there are none, or unreadable).
+    pub fn load(out: &Path) -> Inputs {
+        fs::read_to_string(out.join(INPUTS_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
+
+    /// These inputs over `older` ones: what this run learned wins.
+    #[must_use]
+    pub fn over(self, older: Inputs) -> Inputs {
+        let mut images = older.images;
+        images.extend(self.images);
+        Inputs {
+            images,
+            hosted_zone_id: self.hosted_zone_id.or(older.hosted_zone_id),
+            state_bucket: self.state_bucket.or(older.state_bucket),
+        }
+    }
+
+    /// Keeps these inputs in `out` for the next run.
+    pub fn save(&self, out: &Path) -> Result<(), RenderError> {
+        let path = out.join(INPUTS_FILE);
+        let text = serde_json::to_string_pretty(self).map_err(|e| RenderError::Template {
+            file: INPUTS_FILE.into(),
+            message: e.to_string(),
+        })?;
+        fs::create_dir_all(out).map_err(|source| RenderError::Write {
+            path: out.to_path_buf(),
+            source,
+        })?;
+        fs::write(&path, text + "\n").map_err(|source| RenderError::Write { path, source })
+    }
 }
 
 /// A rendered directory, as relative paths and contents, sorted by path.

@@ -1,0 +1,174 @@
+//! The Docker Engine, through bollard: connect (honouring DOCKER_HOST), build from a context
+//! tar, and push with credentials, reporting progress as it streams in.
+
+use bollard::Docker;
+use bollard::auth::DockerCredentials;
+use bollard::query_parameters::{BuildImageOptionsBuilder, PushImageOptionsBuilder};
+use futures_util::StreamExt;
+
+use super::credentials::Creds;
+use super::error::{PushError, Result};
+
+/// Connects to the daemon and checks it answers.
+pub async fn connect() -> Result<Docker> {
+    let tried =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+    let unreachable = |detail: String| PushError::DaemonUnreachable {
+        tried: tried.clone(),
+        detail,
+    };
+    let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+    docker
+        .ping()
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    Ok(docker)
+}
+
+/// Progress of one service, as the engine reports it.
+#[derive(Debug, Clone)]
+pub enum Event {
+    BuildStep(String),
+    Layer { done: usize, reused: usize },
+    Bytes(u64),
+}
+
+/// Builds `image` (name:tag) from a context tar; the last lines of output explain a failure.
+pub async fn build(
+    docker: &Docker,
+    role: &str,
+    context_dir: &str,
+    tar: Vec<u8>,
+    image: &str,
+    on: &(dyn Fn(Event) + Sync),
+) -> Result<()> {
+    let options = BuildImageOptionsBuilder::default()
+        .dockerfile("Dockerfile")
+        .t(image)
+        .rm(true)
+        .forcerm(true)
+        .build();
+    let mut stream = docker.build_image(options, None, Some(bollard::body_full(tar.into())));
+    let mut tail: Vec<String> = Vec::new();
+    while let Some(item) = stream.next().await {
+        let failed = |output: String| PushError::BuildFailed {
+            role: role.into(),
+            context: context_dir.into(),
+            output,
+        };
+        match item {
+            Ok(info) => {
+                if let Some(line) = info
+                    .stream
+                    .as_deref()
+                    .map(str::trim_end)
+                    .filter(|l| !l.is_empty())
+                {
+                    if line.starts_with("Step ") {
+                        on(Event::BuildStep(line.to_string()));
+                    }
+                    tail.push(line.to_string());
+                    if tail.len() > 30 {
+                        tail.remove(0);
+                    }
+                }
+                if let Some(err) = info.error_detail {
+                    tail.push(err.message.unwrap_or_default());
+                    return Err(failed(tail.join("\n")));
+                }
+            }
+            Err(e) => {
+                tail.push(e.to_string());
+                return Err(failed(tail.join("\n")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a push transferred.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct PushStats {
+    pub layers_pushed: usize,
+    pub layers_reused: usize,
+}
+
+/// Pushes `name:tag` with `creds`.
+pub async fn push(
+    docker: &Docker,
+    role: &str,
+    registry: &str,
+    name: &str,
+    tag: &str,
+    creds: Option<&Creds>,
+    looked_up: &str,
+    on: &(dyn Fn(Event) + Sync),
+) -> Result<PushStats> {
+    let credentials = creds.map(|c| DockerCredentials {
+        username: Some(c.username.clone()),
+        password: Some(c.password.clone()),
+        serveraddress: Some(registry.to_string()),
+        ..Default::default()
+    });
+    let options = PushImageOptionsBuilder::default().tag(tag).build();
+    let mut stream = docker.push_image(name, Some(options), credentials);
+    let mut stats = PushStats::default();
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| classify(role, registry, looked_up, e.to_string()))?;
+        if let Some(err) = info.error_detail {
+            return Err(classify(
+                role,
+                registry,
+                looked_up,
+                err.message.unwrap_or_default(),
+            ));
+        }
+        match info.status.as_deref() {
+            Some("Pushed") => stats.layers_pushed += 1,
+            Some("Layer already exists") => stats.layers_reused += 1,
+            Some(s) if s.starts_with("Mounted from") => stats.layers_reused += 1,
+            Some("Pushing") => {
+                if let Some(current) = info.progress_detail.and_then(|p| p.current) {
+                    on(Event::Bytes(current.max(0) as u64));
+                }
+                continue;
+            }
+            _ => continue,
+        }
+        on(Event::Layer {
+            done: stats.layers_pushed,
+            reused: stats.layers_reused,
+        });
+    }
+    Ok(stats)
+}
+
+fn classify(role: &str, registry: &str, looked_up: &str, detail: String) -> PushError {
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("unauthorized")
+        || lower.contains("authentication required")
+        || lower.contains("denied")
+        || lower.contains("no basic auth")
+    {
+        PushError::AuthFailed {
+            role: role.into(),
+            registry: registry.into(),
+            looked_up: looked_up.into(),
+            detail,
+        }
+    } else if lower.contains("connection refused")
+        || lower.contains("no such host")
+        || lower.contains("i/o timeout")
+        || lower.contains("dial tcp")
+    {
+        PushError::RegistryUnreachable {
+            registry: registry.into(),
+            detail,
+        }
+    } else {
+        PushError::PushFailed {
+            role: role.into(),
+            detail,
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Stage 5: every service's image, built from its folder and pushed, before Terraform
+//! references it by digest. Runs through the Docker Engine API (bollard), several services at
+//! once (bounded), each with its own progress bar. What the registry already has under the
+//! content-derived tag is neither built nor pushed again: a no-op redeploy transfers nothing.
+
+pub mod context;
+pub mod credentials;
+pub mod docker;
+pub mod ecr;
+pub mod error;
+pub mod registry;
+pub mod tag;
+pub mod target;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+pub use error::{PushError, Result};
+pub use target::{RegistryKind, Target};
+
+use crate::model::{App, ImageSource};
+use credentials::{Creds, Found};
+
+/// How a push run is asked for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub target: Target,
+    /// Push under this tag instead of the content-derived one.
+    pub tag: Option<String>,
+    /// Services built and pushed at once.
+    pub concurrency: usize,
+    /// Draw progress bars (a terminal, and not `--json`).
+    pub bars: bool,
+}
+
+/// What happened to one service's image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pushed {
+    pub role: String,
+    /// `host/repository:tag`.
+    pub image: String,
+    /// `host/repository@sha256:…`: what Terraform runs.
+    pub reference: String,
+    pub digest: String,
+    /// `pushed`, or `unchanged` when the registry already had it.
+    pub status: &'static str,
+    #[serde(flatten)]
+    pub stats: docker::PushStats,
+}
+
+/// Builds and pushes the image of every service that has a folder to build.
+pub async fn push(
+    app: &App,
+    req: &Request,
+    aws: Option<&crate::bootstrap::aws::Aws>,
+) -> Result<Vec<Pushed>> {
+    let services: Vec<(String, std::path::PathBuf)> = app
+        .services
+        .iter()
+        .filter_map(|s| match &s.image {
+            ImageSource::Build { context } => Some((s.role.clone(), context.clone())),
+            ImageSource::Prebuilt { .. } => None,
+        })
+        .collect();
+    if services.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (creds, looked_up) = match (req.target.kind, aws) {
+        (RegistryKind::Ecr, Some(aws)) => (
+            Some(ecr::login(aws).await?),
+            "an ECR authorization token (GetAuthorizationToken)".to_string(),
+        ),
+        _ => {
+            let Found { creds, looked_up } = credentials::from_docker_config(&req.target)?;
+            (creds, looked_up)
+        }
+    };
+    let docker = docker::connect().await?;
+    let registry = registry::Registry::new(req.target.api_base(), creds.clone());
+    let multi = MultiProgress::with_draw_target(if req.bars {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let shared = Arc::new(Shared {
+        app: app.clone(),
+        req: req.clone(),
+        creds,
+        looked_up,
+        docker,
+        registry,
+        multi,
+        aws: aws.cloned(),
+    });
+    let total = services.len();
+    let work = futures_util::stream::iter(services)
+        .map(|(role, dir)| {
+            let shared = Arc::clone(&shared);
+            async move { shared.one(&role, &dir).await }
+        })
+        .buffer_unordered(req.concurrency.max(1))
+        .collect::<Vec<_>>();
+    let results = tokio::select! {
+        results = work => results,
+        _ = tokio::signal::ctrl_c() => return Err(PushError::Interrupted { done: 0, total }),
+    };
+    let mut pushed = Vec::new();
+    for r in results {
+        pushed.push(r?);
+    }
+    pushed.sort_by(|a, b| a.role.cmp(&b.role));
+    Ok(pushed)
+}
+
+struct Shared {
+    app: App,
+    req: Request,
+    creds: Option<Creds>,
+    looked_up: String,
+    docker: bollard::Docker,
+    registry: registry::Registry,
+    multi: MultiProgress,
+    aws: Option<crate::bootstrap::aws::Aws>,
+}
+
+impl Shared {
+    async fn one(&self, role: &str, dir: &std::path::Path) -> Result<Pushed> {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>14.bold} {spinner} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(role.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let result = self.run(role, dir, &bar).await;
+        match &result {
+            Ok(p) => bar.finish_with_message(push_summary(p)),
+            Err(_) => bar.finish_with_message("failed"),
+        }
+        result
+    }
+
+    async fn run(&self, role: &str, dir: &std::path::Path, bar: &ProgressBar) -> Result<Pushed> {
+        let target = &self.req.target;
+        let repo = target.repository(&self.app.name, role);
+        let name = target.image(&self.app.name, role);
+        bar.set_message("reading the build context");
+        let dir_for_read = dir.to_path_buf();
+        let ctx = tokio::task::spawn_blocking(move || context::read(&dir_for_read))
+            .await
+            .map_err(|e| PushError::Context {
+                role: role.into(),
+                detail: e.to_string(),
+            })?
+            .map_err(|e| PushError::Context {
+                role: role.into(),
+                detail: e.to_string(),
+            })?;
+        let tag = self
+            .req
+            .tag
+            .clone()
+            .unwrap_or_else(|| tag::for_folder(dir, &ctx.hash));
+        let image = format!("{name}:{tag}");
+        if target.kind == RegistryKind::Ecr
+            && let Some(aws) = &self.aws
+        {
+            ecr::ensure_repository(aws, &repo, &self.app.name, &self.app.env.name).await?;
+        }
+        bar.set_message(format!("checking {image}"));
+        if let Some(digest) = self.lookup(role, &repo, &tag).await? {
+            return Ok(Pushed {
+                role: role.into(),
+                reference: format!("{name}@{digest}"),
+                image,
+                digest,
+                status: "unchanged",
+                stats: Default::default(),
+            });
+        }
+        bar.set_message(format!("building {image}"));
+        let on = |e: docker::Event| match e {
+            docker::Event::BuildStep(step) => bar.set_message(format!("building: {step}")),
+            docker::Event::Layer { done, reused } => bar.set_message(format!(
+                "pushing: {done} layers sent, {reused} already there"
+            )),
+            docker::Event::Bytes(n) => {
+                bar.set_message(format!("pushing: {}", indicatif::HumanBytes(n)))
+            }
+        };
+        docker::build(
+            &self.docker,
+            role,
+            &dir.display().to_string(),
+            ctx.tar,
+            &image,
+            &on,
+        )
+        .await?;
+        bar.set_message(format!("pushing {image}"));
+        let stats = docker::push(
+            &self.docker,
+            role,
+            &target.host,
+            &name,
+            &tag,
+            self.creds.as_ref(),
+            &self.looked_up,
+            &on,
+        )
+        .await?;
+        let digest =
+            self.lookup(role, &repo, &tag)
+                .await?
+                .ok_or_else(|| PushError::PushFailed {
+                    role: role.into(),
+                    detail: format!("the registry does not show {image} after the push"),
+                })?;
+        Ok(Pushed {
+            role: role.into(),
+            reference: format!("{name}@{digest}"),
+            image,
+            digest,
+            status: "pushed",
+            stats,
+        })
+    }
+
+    async fn lookup(&self, role: &str, repo: &str, tag: &str) -> Result<Option<String>> {
+        let registry = self.req.target.host.clone();
+        self.registry.digest(repo, tag).await.map_err(|p| match p {
+            registry::Problem::Unauthorized(detail) => PushError::AuthFailed {
+                role: role.into(),
+                registry,
+                looked_up: self.looked_up.clone(),
+                detail,
+            },
+            registry::Problem::Unreachable(detail) => {
+                PushError::RegistryUnreachable { registry, detail }
+            }
+            registry::Problem::Other(detail) => PushError::PushFailed {
+                role: role.into(),
+                detail,
+            },
+        })
+    }
+}
+
+/// One line for a finished service.
+pub fn push_summary(p: &Pushed) -> String {
+    match p.status {
+        "unchanged" => format!(
+            "unchanged {} (already in the registry, nothing sent)",
+            p.image
+        ),
+        _ => format!(
+            "pushed {} ({} layers sent, {} already there) {}",
+            p.image,
+            p.stats.layers_pushed,
+            p.stats.layers_reused,
+            &p.digest[..p.digest.len().min(19)]
+        ),
+    }
+}

@@ -1,0 +1,143 @@
+//! Just enough of the registry HTTP API (v2) to ask whether a tag is already there and what its
+//! digest is, with Basic or Bearer-token authentication as the registry asks for it.
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
+
+use super::credentials::Creds;
+
+const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
+
+/// Why a registry question could not be answered.
+#[derive(Debug)]
+pub enum Problem {
+    Unauthorized(String),
+    Unreachable(String),
+    Other(String),
+}
+
+/// A client for one registry.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    http: reqwest::Client,
+    base: String,
+    creds: Option<Creds>,
+}
+
+impl Registry {
+    pub fn new(base: String, creds: Option<Creds>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .user_agent(concat!("exo-deploy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Registry { http, base, creds }
+    }
+
+    /// The digest of `repo:tag`, or `None` when the registry does not have it.
+    pub async fn digest(&self, repo: &str, tag: &str) -> Result<Option<String>, Problem> {
+        let url = format!("{}/v2/{repo}/manifests/{tag}", self.base);
+        let first = self.head(&url, None).await?;
+        let answer = if first.status() == StatusCode::UNAUTHORIZED {
+            let challenge = first
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let auth = self.authorization(&challenge, repo).await?;
+            self.head(&url, Some(auth)).await?
+        } else {
+            first
+        };
+        match answer.status() {
+            s if s.is_success() => Ok(answer
+                .headers()
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)),
+            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(Problem::Unauthorized(format!("HTTP {}", answer.status())))
+            }
+            s => Err(Problem::Other(format!("HTTP {s} for {url}"))),
+        }
+    }
+
+    async fn head(&self, url: &str, auth: Option<String>) -> Result<reqwest::Response, Problem> {
+        let mut req = self.http.head(url).header(ACCEPT, MANIFEST_TYPES);
+        if let Some(a) = auth {
+            req = req.header(AUTHORIZATION, a);
+        }
+        req.send().await.map_err(|e| {
+            if e.is_connect() || e.is_timeout() {
+                Problem::Unreachable(innermost(&e))
+            } else {
+                Problem::Other(innermost(&e))
+            }
+        })
+    }
+
+    /// The Authorization header a `WWW-Authenticate` challenge asks for.
+    async fn authorization(&self, challenge: &str, repo: &str) -> Result<String, Problem> {
+        use base64::Engine;
+        let basic = || {
+            self.creds.as_ref().map(|c| {
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD
+                        .encode(format!("{}:{}", c.username, c.password))
+                )
+            })
+        };
+        let Some(params) = challenge.strip_prefix("Bearer ") else {
+            return basic().ok_or_else(|| {
+                Problem::Unauthorized("the registry wants credentials and none were found".into())
+            });
+        };
+        let param = |name: &str| {
+            params.split(',').find_map(|p| {
+                p.trim()
+                    .strip_prefix(&format!("{name}="))
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+        };
+        let realm = param("realm")
+            .ok_or_else(|| Problem::Other(format!("unreadable challenge: {challenge}")))?;
+        let scope = param("scope").unwrap_or_else(|| format!("repository:{repo}:pull"));
+        let mut req = self.http.get(&realm).query(&[("scope", scope.as_str())]);
+        if let Some(service) = param("service") {
+            req = req.query(&[("service", service.as_str())]);
+        }
+        if let Some(b) = basic() {
+            req = req.header(AUTHORIZATION, b);
+        }
+        let answer = req
+            .send()
+            .await
+            .map_err(|e| Problem::Unreachable(innermost(&e)))?;
+        if !answer.status().is_success() {
+            return Err(Problem::Unauthorized(format!(
+                "token service answered HTTP {}",
+                answer.status()
+            )));
+        }
+        let body: serde_json::Value = answer
+            .json()
+            .await
+            .map_err(|e| Problem::Other(e.to_string()))?;
+        let token = body["token"]
+            .as_str()
+            .or_else(|| body["access_token"].as_str())
+            .ok_or_else(|| Problem::Other("no token in the answer".into()))?;
+        Ok(format!("Bearer {token}"))
+    }
+}
+
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
