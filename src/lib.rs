@@ -63,6 +63,17 @@ impl Error {
         }
     }
 
+    /// How to fix it, when the error knows.
+    pub fn help(&self) -> Option<String> {
+        let help = match self {
+            Error::Bootstrap(e) => miette::Diagnostic::help(e),
+            Error::Push(e) => miette::Diagnostic::help(e),
+            Error::Render(e) => miette::Diagnostic::help(e),
+            _ => None,
+        };
+        help.map(|h| h.to_string())
+    }
+
     /// A short machine-readable kind, for `--json`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -219,7 +219,7 @@ impl Reporter {
                 }
                 other => self.event(
                     "error",
-                    json!({ "kind": other.kind(), "message": other.to_string() }),
+                    json!({ "kind": other.kind(), "message": other.to_string(), "help": other.help() }),
                 ),
             }
         }
@@ -240,13 +240,13 @@ impl Reporter {
                     "error: {e}; fix {them} and run again (docs/config.md describes every key)"
                 ));
             }
-            Error::Bootstrap(e) => {
-                let help = miette::Diagnostic::help(e)
+            other => {
+                let help = other
+                    .help()
                     .map(|h| format!("\n  help: {h}"))
                     .unwrap_or_default();
-                self.say(&format!("error: {e}{help}"));
+                self.say(&format!("error: {other}{help}"));
             }
-            other => self.say(&format!("error: {other}")),
         }
     }
 }

@@ -40,16 +40,20 @@ impl Aws {
         if let Some(url) = endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let conf = loader.load().await;
+        Self::from_config(&loader.load().await, region)
+    }
+
+    /// Clients from an SDK configuration made elsewhere (tests, embedding programs).
+    pub fn from_config(conf: &aws_config::SdkConfig, region: &str) -> Self {
         let emulator = conf.endpoint_url().is_some();
-        let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
+        let s3_conf = aws_sdk_s3::config::Builder::from(conf)
             .force_path_style(emulator)
             .build();
         Aws {
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
-            route53: aws_sdk_route53::Client::new(&conf),
-            sts: aws_sdk_sts::Client::new(&conf),
-            ecr: aws_sdk_ecr::Client::new(&conf),
+            route53: aws_sdk_route53::Client::new(conf),
+            sts: aws_sdk_sts::Client::new(conf),
+            ecr: aws_sdk_ecr::Client::new(conf),
             region: region.to_string(),
         }
     }

@@ -93,17 +93,31 @@ pub struct PushStats {
     pub layers_reused: usize,
 }
 
-/// Pushes `name:tag` with `creds`.
+/// One image to push, and where its registry credentials came from.
+#[derive(Debug)]
+pub struct Upload<'a> {
+    pub role: &'a str,
+    pub registry: &'a str,
+    pub name: &'a str,
+    pub tag: &'a str,
+    pub creds: Option<&'a Creds>,
+    pub looked_up: &'a str,
+}
+
+/// Pushes `name:tag` with its credentials.
 pub async fn push(
     docker: &Docker,
-    role: &str,
-    registry: &str,
-    name: &str,
-    tag: &str,
-    creds: Option<&Creds>,
-    looked_up: &str,
+    up: &Upload<'_>,
     on: &(dyn Fn(Event) + Sync),
 ) -> Result<PushStats> {
+    let Upload {
+        role,
+        registry,
+        name,
+        tag,
+        creds,
+        looked_up,
+    } = *up;
     let credentials = creds.map(|c| DockerCredentials {
         username: Some(c.username.clone()),
         password: Some(c.password.clone()),

@@ -202,17 +202,15 @@ impl Shared {
         )
         .await?;
         bar.set_message(format!("pushing {image}"));
-        let stats = docker::push(
-            &self.docker,
+        let upload = docker::Upload {
             role,
-            &target.host,
-            &name,
-            &tag,
-            self.creds.as_ref(),
-            &self.looked_up,
-            &on,
-        )
-        .await?;
+            registry: &target.host,
+            name: &name,
+            tag: &tag,
+            creds: self.creds.as_ref(),
+            looked_up: &self.looked_up,
+        };
+        let stats = docker::push(&self.docker, &upload, &on).await?;
         let digest =
             self.lookup(role, &repo, &tag)
                 .await?

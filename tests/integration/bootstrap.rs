@@ -651,3 +651,73 @@ fn our_bucket_in_another_region_is_refused() {
             "the bucket {BUCKET} is in us-east-1, but the environment is in us-west-2"
         ));
 }
+
+#[test]
+fn ecr_repositories_are_created_once_scanned_immutable_with_a_lifecycle_and_our_tags() {
+    let moto = Moto::start();
+    let out = block_on(async {
+        let conf = moto.config(REGION).await;
+        let aws = exo_deploy::bootstrap::aws::Aws::from_config(&conf, REGION);
+        let created = exo_deploy::push::ecr::ensure_repository(
+            &aws,
+            "space-tweet-web",
+            "space-tweet",
+            "production",
+        )
+        .await
+        .expect("create");
+        let again = exo_deploy::push::ecr::ensure_repository(
+            &aws,
+            "space-tweet-web",
+            "space-tweet",
+            "production",
+        )
+        .await
+        .expect("again");
+        let login = exo_deploy::push::ecr::login(&aws).await.expect("login");
+        (created, again, login.username)
+    });
+    assert_eq!(out, (true, false, "AWS".to_string()));
+    block_on(async {
+        let ecr = moto.ecr(REGION).await;
+        let repos = ecr
+            .describe_repositories()
+            .repository_names("space-tweet-web")
+            .send()
+            .await
+            .expect("describe");
+        let repo = &repos.repositories()[0];
+        assert_eq!(
+            repo.image_tag_mutability().map(|m| m.as_str()),
+            Some("IMMUTABLE")
+        );
+        assert_eq!(
+            repo.image_scanning_configuration()
+                .map(|c| c.scan_on_push()),
+            Some(true)
+        );
+        let policy = ecr
+            .get_lifecycle_policy()
+            .repository_name("space-tweet-web")
+            .send()
+            .await
+            .expect("lifecycle");
+        assert!(
+            policy
+                .lifecycle_policy_text()
+                .expect("text")
+                .contains("imageCountMoreThan")
+        );
+        let tags = ecr
+            .list_tags_for_resource()
+            .resource_arn(repo.repository_arn().expect("arn"))
+            .send()
+            .await
+            .expect("tags");
+        assert!(
+            tags.tags()
+                .iter()
+                .any(|t| t.key() == "exo-deploy:managed" && t.value() == "true")
+        );
+    });
+}

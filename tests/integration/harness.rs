@@ -163,7 +163,8 @@ impl Output {
     }
 }
 
-/// Every file under `dir` as one text with a `==== path ====` header each, sorted by path.
+/// Every rendered file under `dir` as one text with a `==== path ====` header each, sorted by
+/// path (exo-deploy's own record of deploy-time inputs is left out: it is not Terraform).
 pub fn combined(dir: &Path) -> String {
     let mut files = Vec::new();
     collect(dir, dir, &mut files);
@@ -179,6 +180,11 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
         let path = entry.expect("entry").path();
         if path.is_dir() {
             collect(root, &path, out);
+        } else if path
+            .file_name()
+            .is_some_and(|n| n == exo_deploy::render::INPUTS_FILE)
+        {
+            continue;
         } else {
             let rel = path
                 .strip_prefix(root)

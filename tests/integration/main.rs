@@ -6,6 +6,8 @@ mod config_errors;
 mod harness;
 mod loader_properties;
 mod moto;
+mod push;
+mod registry;
 mod render;
 mod terraform_checks;
 
