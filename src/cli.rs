@@ -54,6 +54,19 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
+    /// Terraform image to run (default: hashicorp/terraform 1.13.3, pinned by digest)
+    #[arg(
+        long,
+        global = true,
+        env = "EXO_DEPLOY_TERRAFORM_IMAGE",
+        value_name = "IMAGE"
+    )]
+    pub terraform_image: Option<String>,
+
+    /// Run the `terraform` found on PATH instead of a container
+    #[arg(long, global = true)]
+    pub local_terraform: bool,
+
     /// Validate, render and print the plan; change nothing remote
     #[arg(long)]
     pub dry_run: bool,
@@ -103,5 +116,17 @@ pub enum Command {
         /// Services built and pushed at once
         #[arg(long, default_value_t = 4, value_name = "N")]
         concurrency: usize,
+    },
+    /// Run any terraform command in the rendered directory, the same way deploys do
+    /// (e.g. `exo-deploy terraform -- state list`)
+    Terraform {
+        /// The terraform arguments, after `--`
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            required = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<String>,
     },
 }

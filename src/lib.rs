@@ -9,19 +9,19 @@ pub mod cli;
 pub mod config;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod plan;
 pub mod push;
 pub mod render;
+pub mod terraform;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use serde_json::json;
-
 use crate::cli::{Cli, Command};
 use crate::config::ConfigErrors;
 use crate::output::Reporter;
-use crate::plan::{Action, Step};
+use crate::plan::Action;
 use crate::render::RenderError;
 
 /// Every way a run can fail, each with its exit code.
@@ -36,6 +36,9 @@ pub enum Error {
     /// Building or pushing images failed: exit code 1.
     #[error(transparent)]
     Push(#[from] push::PushError),
+    /// Terraform failed or could not run: exit code 1.
+    #[error(transparent)]
+    Terraform(#[from] terraform::TerraformError),
     /// Bootstrapping or removing AWS resources failed: exit code 1.
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::BootstrapError),
@@ -58,6 +61,7 @@ impl Error {
             Error::Render(_)
             | Error::Bootstrap(_)
             | Error::Push(_)
+            | Error::Terraform(_)
             | Error::Unavailable(_)
             | Error::NotConfirmed => 1,
         }
@@ -69,6 +73,7 @@ impl Error {
             Error::Bootstrap(e) => miette::Diagnostic::help(e),
             Error::Push(e) => miette::Diagnostic::help(e),
             Error::Render(e) => miette::Diagnostic::help(e),
+            Error::Terraform(e) => miette::Diagnostic::help(e),
             _ => None,
         };
         help.map(|h| h.to_string())
@@ -81,6 +86,7 @@ impl Error {
             Error::Render(_) => "render",
             Error::Bootstrap(_) => "aws",
             Error::Push(_) => "push",
+            Error::Terraform(_) => "terraform",
             Error::Unavailable(_) => "unavailable",
             Error::Usage(_) => "usage",
             Error::NotConfirmed => "not-confirmed",
@@ -106,62 +112,25 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
     let raw = config::load(&cli.app_dir)?;
     let app = model::resolve(&raw, cli.env.as_deref())?;
     let out = cli.out.clone().unwrap_or_else(|| default_out(&app));
+    let run = pipeline::Run {
+        app: &app,
+        cli,
+        out: &out,
+        reporter,
+    };
     match &cli.command {
-        Some(Command::Render) => render_to(&app, &out, render::Inputs::default(), reporter),
+        Some(Command::Render) => run.render(render::Inputs::default()),
         Some(Command::Push {
             registry,
             tag,
             concurrency,
-        }) => block_on(async {
-            let aws = connect(&app, cli).await;
-            let target = match registry.clone().or_else(|| app.env.registry.clone()) {
-                Some(r) => push::Target::parse(&r),
-                None => {
-                    push::Target::ecr(&bootstrap::aws::Aws::account(&aws).await?, &app.env.region)
-                }
-            };
-            let request = push::Request {
-                target: target.clone(),
-                tag: tag.clone(),
-                concurrency: *concurrency,
-                bars: !cli.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            };
-            reporter.say(&format!(
-                "pushing to {}{}",
-                target.host,
-                if target.namespace.is_empty() {
-                    String::new()
-                } else {
-                    format!("/{}", target.namespace)
-                }
-            ));
-            let pushed = push::push(
-                &app,
-                &request,
-                (target.kind == push::RegistryKind::Ecr).then_some(&aws),
-            )
-            .await?;
-            reporter.pushed(&pushed);
-            let inputs = render::Inputs {
-                images: pushed
-                    .iter()
-                    .map(|p| (p.role.clone(), p.reference.clone()))
-                    .collect(),
-                ..Default::default()
-            };
-            render_to(&app, &out, inputs, reporter)
+        }) => pipeline::block_on(async {
+            run.push(registry.as_deref(), tag.clone(), *concurrency)
+                .await
+                .map(|_| ())
         }),
-        Some(Command::Bootstrap) => block_on(async {
-            let aws = connect(&app, cli).await;
-            let done = bootstrap::bootstrap(&aws, &app).await?;
-            reporter.bootstrapped(&done);
-            let inputs = render::Inputs {
-                hosted_zone_id: done.zone.as_ref().map(|z| z.id.clone()),
-                state_bucket: Some(done.bucket.name.clone()),
-                ..Default::default()
-            };
-            render_to(&app, &out, inputs, reporter)
-        }),
+        Some(Command::Bootstrap) => pipeline::block_on(async { run.bootstrap().await.map(|_| ()) }),
+        Some(Command::Terraform { args }) => pipeline::block_on(run.terraform(args)),
         None => {
             let action = if cli.nuke {
                 Action::Nuke
@@ -173,31 +142,14 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
             reporter.app(&app);
             let steps = plan::plan(&app, action, out.clone());
             reporter.plan(&steps, cli.dry_run);
-            if steps.iter().any(|s| matches!(s, Step::Render { .. })) {
-                render_to(&app, &out, render::Inputs::default(), reporter)?;
-            }
             if cli.dry_run {
-                return Ok(());
+                return run.render(render::Inputs::default());
             }
             match action {
-                Action::Deploy => Err(Error::Unavailable(
-                    "this build of exo-deploy validates, plans, renders and bootstraps (`exo-deploy bootstrap`), but cannot push images or run Terraform yet; rerun with --dry-run, or apply the rendered directory with your own Terraform".into(),
-                )),
+                Action::Deploy => pipeline::block_on(run.deploy()),
                 Action::Teardown | Action::Nuke => {
-                    confirm(&app, action, cli.yes)?;
-                    let out = out.display().to_string();
-                    block_on(async {
-                        let aws = connect(&app, cli).await;
-                        if action == Action::Teardown {
-                            bootstrap::teardown(&aws, &app, &out).await?;
-                            reporter.say("nothing is deployed: the state records no resources, so there is nothing to destroy");
-                            reporter.event("teardown", json!({ "destroyed": 0 }));
-                        } else {
-                            let removed = bootstrap::nuke(&aws, &app, &out).await?;
-                            reporter.removed(&removed);
-                        }
-                        Ok(())
-                    })
+                    pipeline::confirm_destroy(&app, action, cli.yes)?;
+                    pipeline::block_on(run.destroy(action == Action::Nuke))
                 }
             }
         }
@@ -207,74 +159,4 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
 /// `<app>/.exo-deploy/<env>/`.
 pub fn default_out(app: &model::App) -> PathBuf {
     app.dir.join(".exo-deploy").join(&app.env.name)
-}
-
-/// Renders into `out` with what this run learned over what earlier runs left there.
-fn render_to(
-    app: &model::App,
-    out: &std::path::Path,
-    learned: render::Inputs,
-    reporter: &Reporter,
-) -> Result<(), Error> {
-    let inputs = learned.over(render::Inputs::load(out));
-    let rendered = render::render(app, &inputs)?;
-    rendered.write(out)?;
-    inputs.save(out)?;
-    reporter.event(
-        "rendered",
-        json!({ "out": out, "files": rendered.files.len() }),
-    );
-    reporter.say(&format!(
-        "wrote {} files to {}",
-        rendered.files.len(),
-        out.display()
-    ));
-    Ok(())
-}
-
-/// Runs the async stages on a small runtime; only commands that talk to AWS need one.
-fn block_on<T>(work: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Unavailable(format!("cannot start the async runtime: {e}")))?
-        .block_on(work)
-}
-
-async fn connect(app: &model::App, cli: &Cli) -> bootstrap::aws::Aws {
-    bootstrap::aws::Aws::connect(&app.env.region, cli.endpoint_url.as_deref()).await
-}
-
-/// `--teardown` and `--nuke` ask for the app's name to be typed back; `--yes` skips that, and
-/// without a terminal there is no asking: they refuse.
-fn confirm(app: &model::App, action: Action, yes: bool) -> Result<(), Error> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if yes {
-        return Ok(());
-    }
-    let what = if action == Action::Nuke {
-        "--nuke"
-    } else {
-        "--teardown"
-    };
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(format!(
-            "{what} destroys infrastructure and there is no terminal to confirm it: pass --yes to go ahead"
-        )));
-    }
-    eprint!(
-        "{what} destroys the infrastructure of {} ({}). Type the app's name to go on: ",
-        app.name, app.env.name
-    );
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|_| Error::NotConfirmed)?;
-    if answer.trim() == app.name {
-        Ok(())
-    } else {
-        Err(Error::NotConfirmed)
-    }
 }

@@ -195,6 +195,19 @@ impl Reporter {
         }
     }
 
+    /// What a plan would change, in total and per module (one per service).
+    pub fn plan_summary(&self, s: &crate::terraform::PlanSummary) {
+        self.event("plan-summary", json!({ "changes": true, "add": s.add, "change": s.change, "destroy": s.destroy, "by_module": s.by_module }));
+        let mut text = format!(
+            "terraform plan: {} to add, {} to change, {} to destroy",
+            s.add, s.change, s.destroy
+        );
+        for (module, (a, c, d)) in &s.by_module {
+            text.push_str(&format!("\n  {module:<24} +{a} ~{c} -{d}"));
+        }
+        self.say(&text);
+    }
+
     /// What nuke removed and what it left alone.
     pub fn removed(&self, removed: &[crate::bootstrap::Removal]) {
         for r in removed {

@@ -87,9 +87,11 @@ pub enum BootstrapError {
     ))]
     ZoneMismatch { id: String, domain: String },
 
-    #[error("the Terraform state of {key} records {count} resources: they must be destroyed first")]
+    #[error(
+        "the Terraform state of {key} still records {count} resources: they must be destroyed first"
+    )]
     #[diagnostic(help(
-        "this build cannot run Terraform yet: run `terraform destroy` in {out} with your own Terraform, then --nuke again"
+        "run `exo-deploy --teardown` (or `exo-deploy terraform -- destroy`, in {out}), then --nuke again"
     ))]
     StateNotEmpty {
         key: String,

@@ -11,6 +11,7 @@ pub mod tags;
 pub mod zone;
 
 use std::future::Future;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -108,7 +109,7 @@ pub struct Bootstrapped {
 }
 
 /// The caller's account, checked against the config's `account-id`.
-async fn checked_account(cloud: &impl Cloud, app: &App) -> Result<String> {
+pub async fn checked_account(cloud: &impl Cloud, app: &App) -> Result<String> {
     let account = cloud.account().await?;
     match &app.env.account_id {
         Some(expected) if *expected != account => Err(BootstrapError::WrongAccount {
@@ -169,38 +170,31 @@ pub async fn bootstrap(cloud: &impl Cloud, app: &App) -> Result<Bootstrapped> {
     })
 }
 
-/// Refuses when the state still records resources (they need `terraform destroy` first).
-async fn ensure_destroyed(cloud: &impl Cloud, app: &App, bucket: &str, out: &str) -> Result<()> {
+/// Removes the hosted zone, the state bucket and the image repositories exo-deploy created for
+/// this app and environment. Refuses while the state still records resources: they would be
+/// orphaned (the caller destroys them first).
+pub async fn remove_created(
+    cloud: &impl Cloud,
+    app: &App,
+    bucket: &str,
+    out: &Path,
+) -> Result<Vec<Removal>> {
     let key = app.state_key();
-    match cloud.state_resources(bucket, &key).await? {
-        0 => Ok(()),
-        count => Err(BootstrapError::StateNotEmpty {
+    let count = cloud.state_resources(bucket, &key).await?;
+    if count > 0 {
+        return Err(BootstrapError::StateNotEmpty {
             key,
             count,
-            out: out.to_string(),
-        }),
+            out: out.display().to_string(),
+        });
     }
-}
-
-/// Teardown as far as this build can: succeeds when nothing is deployed.
-pub async fn teardown(cloud: &impl Cloud, app: &App, out: &str) -> Result<()> {
-    let account = checked_account(cloud, app).await?;
-    ensure_destroyed(cloud, app, &state_bucket(app, &account)?, out).await
-}
-
-/// Removes the hosted zone, the state bucket and the image repositories exo-deploy created for
-/// this app and environment, once the state records no resources.
-pub async fn nuke(cloud: &impl Cloud, app: &App, out: &str) -> Result<Vec<Removal>> {
-    let account = checked_account(cloud, app).await?;
-    let bucket = state_bucket(app, &account)?;
-    ensure_destroyed(cloud, app, &bucket, out).await?;
     let mut removed = Vec::new();
     if let Some(domain) = &app.env.domain {
         removed.extend(cloud.delete_zones(domain, &app.name, &app.env.name).await?);
     }
     removed.push(
         cloud
-            .delete_bucket(&bucket, &app.name, &app.env.name)
+            .delete_bucket(bucket, &app.name, &app.env.name)
             .await?,
     );
     removed.extend(cloud.delete_repositories(&app.name, &app.env.name).await?);

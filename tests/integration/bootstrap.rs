@@ -528,7 +528,7 @@ fn nuke_leaves_a_zone_it_did_not_create() {
 }
 
 #[test]
-fn nuke_refuses_while_the_state_records_resources_and_skips_destroy_when_it_records_none() {
+fn nuke_destroys_recorded_resources_first_and_skips_destroy_when_the_state_records_none() {
     let moto = Moto::start();
     bootstrap(&moto, "spacetweet").code(0);
     let key = "space-tweet/production/terraform.tfstate";
@@ -552,15 +552,21 @@ fn nuke_refuses_while_the_state_records_resources_and_skips_destroy_when_it_reco
     put_state(
         r#"{"version":4,"resources":[{"mode":"managed","type":"aws_vpc","name":"this","instances":[{"attributes":{}}]}]}"#,
     );
+    // Recorded resources are destroyed first, through the Terraform runner; when that fails
+    // (terraform 1.0.3 refuses the AWS configuration's required_version), nothing is deleted.
     Test::new()
         .app("spacetweet")
         .aws(&moto)
-        .args(["--nuke", "--yes"])
+        .args([
+            "--nuke",
+            "--yes",
+            "--terraform-image",
+            crate::terraform_image::image(),
+        ])
         .run()
         .code(1)
-        .stderr_contains(
-            "the Terraform state of space-tweet/production/terraform.tfstate records 1 resources",
-        );
+        .stderr_contains("the Terraform state records 1 resources: destroying them")
+        .stderr_contains("terraform init");
     assert!(
         block_on(async {
             moto.s3(REGION)

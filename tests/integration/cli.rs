@@ -46,16 +46,6 @@ fn teardown_and_nuke_dry_runs_show_their_plans() {
 }
 
 #[test]
-fn deploying_for_real_says_plainly_what_this_build_cannot_do() {
-    Test::new()
-        .app("minimal")
-        .args(["--yes"])
-        .run()
-        .code(1)
-        .stderr_contains("cannot push images or run Terraform yet");
-}
-
-#[test]
 fn several_environments_need_the_env_flag() {
     Test::new()
         .app("spacetweet-later")

@@ -3,6 +3,7 @@
 mod bootstrap;
 mod cli;
 mod config_errors;
+mod deploy;
 mod harness;
 mod loader_properties;
 mod moto;
@@ -10,6 +11,8 @@ mod push;
 mod registry;
 mod render;
 mod terraform_checks;
+mod terraform_image;
+mod terraform_runner;
 
 /// The example apps that must render cleanly, with the environment to render.
 pub const VALID_FIXTURES: [(&str, &str); 5] = [
