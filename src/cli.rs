@@ -8,7 +8,7 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  failure (a step failed: see the message)
-  2  bad usage or invalid configuration";
+  2  bad usage or invalid configuration; for `plan`: the plan has changes";
 
 /// Deploy an Exosphere application to AWS: validate its config, push its images, bootstrap
 /// state and DNS, render Terraform and apply it.
@@ -116,6 +116,18 @@ pub enum Command {
         /// Services built and pushed at once
         #[arg(long, default_value_t = 4, value_name = "N")]
         concurrency: usize,
+    },
+    /// Push, bootstrap and plan; exit 0 when nothing would change, 2 when something would
+    Plan,
+    /// What is deployed: the last release, its urls, and each service's task counts
+    Status,
+    /// This environment's releases, newest first
+    History,
+    /// Re-apply a recorded release's image digests, without rebuilding
+    Rollback {
+        /// The release's id (see `history`), or `previous`
+        #[arg(value_name = "RELEASE")]
+        release: String,
     },
     /// Run any terraform command in the rendered directory, the same way deploys do
     /// (e.g. `exo-deploy terraform -- state list`)

@@ -45,6 +45,9 @@ pub enum Error {
     /// A step this build cannot carry out yet: exit code 1.
     #[error("{0}")]
     Unavailable(String),
+    /// Preflight found problems: exit code 1, nothing changed.
+    #[error("preflight found {} problem{} (nothing was changed):\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Preflight(Vec<String>),
     /// The command cannot run as asked (e.g. a confirmation without a terminal): exit code 2.
     #[error("{0}")]
     Usage(String),
@@ -62,6 +65,7 @@ impl Error {
             | Error::Bootstrap(_)
             | Error::Push(_)
             | Error::Terraform(_)
+            | Error::Preflight(_)
             | Error::Unavailable(_)
             | Error::NotConfirmed => 1,
         }
@@ -87,6 +91,7 @@ impl Error {
             Error::Bootstrap(_) => "aws",
             Error::Push(_) => "push",
             Error::Terraform(_) => "terraform",
+            Error::Preflight(_) => "preflight",
             Error::Unavailable(_) => "unavailable",
             Error::Usage(_) => "usage",
             Error::NotConfirmed => "not-confirmed",
@@ -100,7 +105,7 @@ pub fn run() -> ExitCode {
     output::install_report_style();
     let reporter = Reporter::new(cli.json);
     match execute(&cli, &reporter) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             reporter.error(&e);
             ExitCode::from(e.exit_code())
@@ -108,7 +113,8 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn execute(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
+/// Runs the command; `Ok` carries the exit code (`plan` exits 2 when there are changes).
+fn execute(cli: &Cli, reporter: &Reporter) -> Result<u8, Error> {
     let raw = config::load(&cli.app_dir)?;
     let app = model::resolve(&raw, cli.env.as_deref())?;
     let out = cli.out.clone().unwrap_or_else(|| default_out(&app));
@@ -118,19 +124,29 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
         out: &out,
         reporter,
     };
+    let done = |r: Result<(), Error>| r.map(|()| 0);
     match &cli.command {
-        Some(Command::Render) => run.render(render::Inputs::default()),
+        Some(Command::Render) => done(run.render(render::Inputs::default())),
         Some(Command::Push {
             registry,
             tag,
             concurrency,
-        }) => pipeline::block_on(async {
-            run.push(registry.as_deref(), tag.clone(), *concurrency)
-                .await
-                .map(|_| ())
-        }),
-        Some(Command::Bootstrap) => pipeline::block_on(async { run.bootstrap().await.map(|_| ()) }),
-        Some(Command::Terraform { args }) => pipeline::block_on(run.terraform(args)),
+        }) => done(pipeline::block_on(run.push_command(
+            registry.as_deref(),
+            tag.clone(),
+            *concurrency,
+        ))),
+        Some(Command::Bootstrap) => done(pipeline::block_on(run.bootstrap_command())),
+        Some(Command::Terraform { args }) => done(pipeline::block_on(run.terraform_command(args))),
+        Some(Command::Plan) => {
+            let outcome = pipeline::block_on(run.deploy_command(pipeline::Mode::PlanOnly))?;
+            Ok(if outcome.changes { 2 } else { 0 })
+        }
+        Some(Command::Status) => done(pipeline::block_on(run.status_command())),
+        Some(Command::History) => done(pipeline::block_on(run.history_command())),
+        Some(Command::Rollback { release }) => {
+            done(pipeline::block_on(run.rollback_command(release)))
+        }
         None => {
             let action = if cli.nuke {
                 Action::Nuke
@@ -143,14 +159,15 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
             let steps = plan::plan(&app, action, out.clone());
             reporter.plan(&steps, cli.dry_run);
             if cli.dry_run {
-                return run.render(render::Inputs::default());
+                return done(run.render(render::Inputs::default()));
             }
             match action {
-                Action::Deploy => pipeline::block_on(run.deploy()),
-                Action::Teardown | Action::Nuke => {
-                    pipeline::confirm_destroy(&app, action, cli.yes)?;
-                    pipeline::block_on(run.destroy(action == Action::Nuke))
-                }
+                Action::Deploy => done(pipeline::block_on(async {
+                    run.deploy_command(pipeline::Mode::Deploy).await.map(|_| ())
+                })),
+                Action::Teardown | Action::Nuke => done(pipeline::block_on(
+                    run.destroy_command(action == Action::Nuke),
+                )),
             }
         }
     }

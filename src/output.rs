@@ -2,6 +2,7 @@
 //! (so pipelines can parse stdout while people read stderr).
 
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
@@ -10,14 +11,38 @@ use crate::model::{App, ImageSource, ServiceKind};
 use crate::plan::Step;
 
 /// Where events go.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Reporter {
     json: bool,
+    /// Events and lines kept instead of printed (tests of the orchestration).
+    recorded: Option<Arc<Mutex<Recorded>>>,
+}
+
+/// What a recording reporter kept.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    pub events: Vec<Value>,
+    pub lines: Vec<String>,
 }
 
 impl Reporter {
     pub fn new(json: bool) -> Self {
-        Reporter { json }
+        Reporter {
+            json,
+            recorded: None,
+        }
+    }
+
+    /// A reporter that keeps everything instead of printing it.
+    pub fn recording() -> (Self, Arc<Mutex<Recorded>>) {
+        let store = Arc::new(Mutex::new(Recorded::default()));
+        (
+            Reporter {
+                json: true,
+                recorded: Some(Arc::clone(&store)),
+            },
+            store,
+        )
     }
 
     /// One machine-readable event (a no-op without `--json`).
@@ -28,12 +53,24 @@ impl Reporter {
         if let Value::Object(map) = &mut fields {
             map.insert("event".into(), json!(event));
         }
+        if let Some(store) = &self.recorded {
+            if let Ok(mut s) = store.lock() {
+                s.events.push(fields);
+            }
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{fields}");
     }
 
     /// A line for people (always on stderr).
     pub fn say(&self, text: &str) {
+        if let Some(store) = &self.recorded {
+            if let Ok(mut s) = store.lock() {
+                s.lines.push(text.to_string());
+            }
+            return;
+        }
         let _ = writeln!(std::io::stderr().lock(), "{text}");
     }
 
@@ -204,6 +241,85 @@ impl Reporter {
         );
         for (module, (a, c, d)) in &s.by_module {
             text.push_str(&format!("\n  {module:<24} +{a} ~{c} -{d}"));
+        }
+        self.say(&text);
+    }
+
+    /// A release that was just recorded, with the public urls.
+    pub fn released(&self, r: &crate::pipeline::Release) {
+        self.event("release", json!(r));
+        let mut text = format!(
+            "released {} ({} {}) in {:.0} s",
+            r.id, r.app, r.version, r.duration_seconds
+        );
+        if let Some(urls) = r.outputs["urls"]["value"].as_object() {
+            for (role, url) in urls {
+                text.push_str(&format!("\n  {role}: {}", url.as_str().unwrap_or_default()));
+            }
+        }
+        self.say(&text);
+    }
+
+    /// The releases of an environment, newest first.
+    pub fn history(&self, releases: &[crate::pipeline::Release]) {
+        if releases.is_empty() {
+            self.say("no releases yet");
+        }
+        for r in releases {
+            self.event("release", json!(r));
+            let commit = r.commit.as_deref().map_or_else(
+                || "no git".to_string(),
+                |c| {
+                    format!(
+                        "{}{}",
+                        &c[..c.len().min(12)],
+                        if r.dirty { " (dirty)" } else { "" }
+                    )
+                },
+            );
+            let note = r
+                .rollback_of
+                .as_deref()
+                .map(|o| format!("  rollback to {o}"))
+                .unwrap_or_default();
+            self.say(&format!(
+                "{}  {}  v{}  {}  {}  {:.0} s{note}",
+                r.id, r.deployed_at, r.version, commit, r.deployed_by, r.duration_seconds
+            ));
+        }
+    }
+
+    /// What is deployed.
+    pub fn status(&self, status: &Value) {
+        self.event("status", status.clone());
+        let mut text = match status["release"].as_object() {
+            Some(r) => format!(
+                "{} ({}): release {} of {}, by {}",
+                status["app"].as_str().unwrap_or_default(),
+                status["env"].as_str().unwrap_or_default(),
+                r["id"].as_str().unwrap_or_default(),
+                r["deployed_at"].as_str().unwrap_or_default(),
+                r["deployed_by"].as_str().unwrap_or_default()
+            ),
+            None => format!(
+                "{} ({}): nothing deployed yet",
+                status["app"].as_str().unwrap_or_default(),
+                status["env"].as_str().unwrap_or_default()
+            ),
+        };
+        if let Some(urls) = status["urls"].as_object() {
+            for (role, url) in urls {
+                text.push_str(&format!("\n  {role}: {}", url.as_str().unwrap_or_default()));
+            }
+        }
+        for s in status["services"].as_array().into_iter().flatten() {
+            text.push_str(&format!(
+                "\n  {:<20} {} of {} tasks running ({})",
+                s["service"].as_str().unwrap_or_default(),
+                s["running"],
+                s["desired"],
+                s["status"].as_str().unwrap_or_default()
+            ));
         }
         self.say(&text);
     }

@@ -16,6 +16,7 @@ pub struct Aws {
     pub route53: aws_sdk_route53::Client,
     pub sts: aws_sdk_sts::Client,
     pub ecr: aws_sdk_ecr::Client,
+    pub ecs: aws_sdk_ecs::Client,
     pub region: String,
 }
 
@@ -54,6 +55,7 @@ impl Aws {
             route53: aws_sdk_route53::Client::new(conf),
             sts: aws_sdk_sts::Client::new(conf),
             ecr: aws_sdk_ecr::Client::new(conf),
+            ecs: aws_sdk_ecs::Client::new(conf),
             region: region.to_string(),
         }
     }

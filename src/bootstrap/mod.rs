@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod bucket;
 pub mod error;
+pub mod objects;
 pub mod repositories;
 pub mod tags;
 pub mod zone;
@@ -52,6 +53,19 @@ pub trait Cloud {
         app: &str,
         env: &str,
     ) -> impl Future<Output = Result<Vec<Removal>>> + Send;
+    fn put_new(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn list(&self, bucket: &str, prefix: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+    fn get(&self, bucket: &str, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
+    fn service_counts(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> impl Future<Output = Result<Vec<objects::ServiceCount>>> + Send;
 }
 
 impl Cloud for aws::Aws {
@@ -97,6 +111,27 @@ impl Cloud for aws::Aws {
         env: &str,
     ) -> impl Future<Output = Result<Vec<Removal>>> + Send {
         repositories::delete(self, app, env)
+    }
+    fn put_new(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        objects::put_new(self, bucket, key, body)
+    }
+    fn list(&self, bucket: &str, prefix: &str) -> impl Future<Output = Result<Vec<String>>> + Send {
+        objects::list(self, bucket, prefix)
+    }
+    fn get(&self, bucket: &str, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send {
+        objects::get(self, bucket, key)
+    }
+    fn service_counts(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> impl Future<Output = Result<Vec<objects::ServiceCount>>> + Send {
+        objects::service_counts(self, cluster, services)
     }
 }
 

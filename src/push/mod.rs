@@ -264,3 +264,33 @@ pub fn push_summary(p: &Pushed) -> String {
         ),
     }
 }
+
+/// Checks that the registry answers and accepts the credentials, without pushing anything.
+pub async fn check_login(target: &Target, aws: Option<&crate::bootstrap::aws::Aws>) -> Result<()> {
+    let (creds, looked_up) = match (target.kind, aws) {
+        (RegistryKind::Ecr, Some(aws)) => (
+            Some(ecr::login(aws).await?),
+            "an ECR authorization token".to_string(),
+        ),
+        _ => {
+            let Found { creds, looked_up } = credentials::from_docker_config(target)?;
+            (creds, looked_up)
+        }
+    };
+    let registry = registry::Registry::new(target.api_base(), creds);
+    let probe = target.repository("exo-deploy", "preflight");
+    match registry.digest(&probe, "preflight").await {
+        Ok(_) => Ok(()),
+        Err(registry::Problem::Unauthorized(detail)) => Err(PushError::AuthFailed {
+            role: "preflight".into(),
+            registry: target.host.clone(),
+            looked_up,
+            detail,
+        }),
+        Err(registry::Problem::Unreachable(detail)) => Err(PushError::RegistryUnreachable {
+            registry: target.host.clone(),
+            detail,
+        }),
+        Err(registry::Problem::Other(_)) => Ok(()),
+    }
+}

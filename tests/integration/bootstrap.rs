@@ -610,7 +610,7 @@ fn teardown_and_nuke_refuse_without_a_terminal_or_yes() {
             .args([flag])
             .run()
             .code(2)
-            .stderr_contains("there is no terminal to confirm it: pass --yes");
+            .stderr_contains("there is no terminal to give it: pass --yes");
     }
 }
 

@@ -10,9 +10,14 @@ use crate::moto::{Moto, block_on};
 use crate::terraform_image;
 
 const SECRET: &str = "runner-secret-4f9c2a7e";
-/// Each test names its app differently, so their containers (`exo-deploy-<app>-<env>`) differ.
+/// Each test names its app differently, and so does each test process, so that containers
+/// (`exo-deploy-<app>-<env>`) never collide, even across concurrent test runs.
+fn app_name(app: &str) -> String {
+    format!("{app}-{}", std::process::id())
+}
+
 fn container(app: &str) -> String {
-    format!("exo-deploy-{app}-production")
+    format!("exo-deploy-{}-production", app_name(app))
 }
 
 /// State in S3 on moto, locked in DynamoDB, one null_resource that sleeps `sleep` seconds.
@@ -130,8 +135,16 @@ fn tf(moto: &Moto, app: &str, out: &Path, args: &[&str]) -> Output {
     Test::new()
         .app("minimal")
         .edit("application.yml", |t| {
-            t.replace("name: hello", &format!("name: {app}"))
+            t.replace("name: hello", &format!("name: {}", app_name(app)))
         })
+        .env(
+            "TF_PLUGIN_CACHE_DIR",
+            out.parent()
+                .unwrap_or(out)
+                .join("plugin-cache")
+                .to_str()
+                .expect("utf-8"),
+        )
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("AWS_ENDPOINT_URL", &moto.url)
@@ -314,7 +327,7 @@ fn ctrl_c_mid_apply_lets_terraform_finish_and_release_the_lock() {
     crate::harness::copy_dir(&crate::harness::repo().join("fixtures/minimal"), &app);
     let yml = std::fs::read_to_string(app.join("application.yml"))
         .expect("read")
-        .replace("name: hello", "name: tf-ctrl-c");
+        .replace("name: hello", &format!("name: {}", app_name("tf-ctrl-c")));
     std::fs::write(app.join("application.yml"), yml).expect("write");
     let child = Command::new(env!("CARGO_BIN_EXE_exo-deploy"))
         .args([
@@ -333,6 +346,7 @@ fn ctrl_c_mid_apply_lets_terraform_finish_and_release_the_lock() {
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("TF_PLUGIN_CACHE_DIR", dir.path().join("plugin-cache"))
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -419,7 +433,7 @@ fn local_terraform_runs_the_same_commands() {
         Test::new()
             .app("minimal")
             .edit("application.yml", |t| {
-                t.replace("name: hello", "name: tf-local")
+                t.replace("name: hello", &format!("name: {}", app_name("tf-local")))
             })
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", SECRET)

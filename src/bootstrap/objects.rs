@@ -1,0 +1,129 @@
+//! Objects in the state bucket besides Terraform's state: release records, written only when
+//! their key is free and read back for `history`, `rollback` and `status`.
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+
+use super::aws::Aws;
+use super::error::{BootstrapError, Result, classify};
+
+/// Writes `body` at `key` unless an object already has that key (S3 conditional write).
+pub async fn put_new(aws: &Aws, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
+    match aws
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .if_none_match("*")
+        .content_type("application/json")
+        .body(ByteStream::from(body))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.code() == Some("PreconditionFailed")
+                || e.raw_response().is_some_and(|r| r.status().as_u16() == 412) =>
+        {
+            Err(BootstrapError::Api {
+                operation: "s3:PutObject",
+                target: format!("s3://{bucket}/{key}"),
+                message: "a record with this name exists already; records are never overwritten"
+                    .into(),
+            })
+        }
+        Err(e) => Err(classify("s3:PutObject", &format!("s3://{bucket}/{key}"), e)),
+    }
+}
+
+/// Every key under `prefix`.
+pub async fn list(aws: &Aws, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut token = None;
+    loop {
+        let page = match aws
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if e.code() == Some("NoSuchBucket") => return Ok(keys),
+            Err(e) => return Err(classify("s3:ListBucket", bucket, e)),
+        };
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string)),
+        );
+        match page.next_continuation_token() {
+            Some(t) => token = Some(t.to_string()),
+            None => return Ok(keys),
+        }
+    }
+}
+
+/// The object at `key`, or `None`.
+pub async fn get(aws: &Aws, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
+    match aws.s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(o) => {
+            let bytes = o.body.collect().await.map_err(|e| BootstrapError::Api {
+                operation: "s3:GetObject",
+                target: key.into(),
+                message: e.to_string(),
+            })?;
+            Ok(Some(bytes.into_bytes().to_vec()))
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+        Err(e) => Err(classify("s3:GetObject", &format!("s3://{bucket}/{key}"), e)),
+    }
+}
+
+/// Desired and running task counts of one ECS service.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServiceCount {
+    pub service: String,
+    pub desired: i32,
+    pub running: i32,
+    pub status: String,
+}
+
+/// The counts of `services` in `cluster` (missing ones are left out).
+pub async fn service_counts(
+    aws: &Aws,
+    cluster: &str,
+    services: &[String],
+) -> Result<Vec<ServiceCount>> {
+    let mut out = Vec::new();
+    for chunk in services.chunks(10) {
+        let answer = match aws
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(chunk.to_vec()))
+            .send()
+            .await
+        {
+            Ok(a) => a,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_cluster_not_found_exception()) =>
+            {
+                return Ok(out);
+            }
+            Err(e) => return Err(classify("ecs:DescribeServices", cluster, e)),
+        };
+        for s in answer.services() {
+            out.push(ServiceCount {
+                service: s.service_name().unwrap_or_default().to_string(),
+                desired: s.desired_count(),
+                running: s.running_count(),
+                status: s.status().unwrap_or_default().to_string(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,113 @@
+//! Release records: after each successful apply, one immutable JSON document in the state
+//! bucket (`releases/<env>/<timestamp>-<short-sha>.json`) saying what was deployed, from which
+//! commit, by whom, and how long it took. `history` lists them; `rollback` re-applies one's
+//! image digests. A record is written only if no object has its key: never overwritten.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+/// One deploy, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    /// `<timestamp>-<short-sha>`: the record's name, sortable by time.
+    pub id: String,
+    pub app: String,
+    pub env: String,
+    pub version: String,
+    /// UTC, RFC 3339.
+    pub deployed_at: String,
+    /// The app repository's commit, when it is a git repository.
+    pub commit: Option<String>,
+    pub dirty: bool,
+    /// Image reference (by digest) of each service, ExoCom included.
+    pub images: BTreeMap<String, String>,
+    /// `terraform output -json` after the apply.
+    pub outputs: serde_json::Value,
+    /// `user:<name>` or `ci:<name>`.
+    pub deployed_by: String,
+    pub duration_seconds: f64,
+    /// The release this one rolled back to, for rollbacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<String>,
+}
+
+/// The folder of an environment's records in the state bucket.
+pub fn prefix(env: &str) -> String {
+    format!("releases/{env}/")
+}
+
+/// The key of a record.
+pub fn key(env: &str, id: &str) -> String {
+    format!("{}{id}.json", prefix(env))
+}
+
+/// The app repository's commit and whether it has uncommitted changes.
+pub fn git_state(dir: &Path) -> (Option<String>, bool) {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "HEAD"]) {
+        Some(commit) => {
+            let dirty = git(&["status", "--porcelain"]).is_none_or(|s| !s.is_empty());
+            (Some(commit), dirty)
+        }
+        None => (None, false),
+    }
+}
+
+/// Who runs the deploy: the CI system's actor when in CI, else the user.
+pub fn deployed_by() -> String {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let Some(actor) = var("GITHUB_ACTOR")
+        .or_else(|| var("GITLAB_USER_LOGIN"))
+        .or_else(|| var("BUILDKITE_BUILD_CREATOR"))
+    {
+        return format!("ci:{actor}");
+    }
+    if var("CI").is_some() {
+        return "ci:unknown".into();
+    }
+    format!(
+        "user:{}",
+        var("USER")
+            .or_else(|| var("USERNAME"))
+            .unwrap_or_else(|| "unknown".into())
+    )
+}
+
+/// A record id for a deploy at `now` of `commit`.
+pub fn id(now: jiff::Timestamp, commit: Option<&str>, dirty: bool) -> String {
+    let millis = now.as_millisecond().rem_euclid(1000);
+    let stamp = format!("{}{millis:03}Z", now.strftime("%Y%m%dT%H%M%S"));
+    let sha = commit.map_or_else(|| "nogit".to_string(), |c| c.chars().take(12).collect());
+    format!("{stamp}-{sha}{}", if dirty { "-dirty" } else { "" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_time_and_name_the_commit() {
+        let t: jiff::Timestamp = "2026-11-22T00:30:05Z".parse().expect("time");
+        assert_eq!(
+            id(t, Some("0123456789abcdef"), false),
+            "20261122T003005000Z-0123456789ab"
+        );
+        assert_eq!(id(t, None, false), "20261122T003005000Z-nogit");
+        assert_eq!(id(t, Some("abc"), true), "20261122T003005000Z-abc-dirty");
+        assert_eq!(key("prod", "x"), "releases/prod/x.json");
+        let later: jiff::Timestamp = "2026-11-22T10:00:00Z".parse().expect("time");
+        assert!(id(later, None, false) > id(t, None, false));
+    }
+}

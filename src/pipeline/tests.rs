@@ -1,0 +1,608 @@
+//! The orchestration alone, against recording implementations of the cloud, the pusher and the
+//! Terraform runner: step order, stopping at the first failure, confirmations, release records,
+//! history, rollback, teardown, and re-running after an interruption.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use clap::Parser;
+
+use super::*;
+use crate::bootstrap::objects::ServiceCount;
+use crate::bootstrap::{BucketOutcome, BucketSpec, Removal, ZoneOutcome, ZoneSpec};
+use crate::terraform::PlanSummary;
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn note(log: &Log, what: impl Into<String>) {
+    log.lock().expect("log").push(what.into());
+}
+
+#[derive(Default)]
+struct FakeCloud {
+    log: Log,
+    objects: Mutex<BTreeMap<String, Vec<u8>>>,
+    state_resources: usize,
+}
+
+impl Cloud for FakeCloud {
+    async fn account(&self) -> bootstrap::Result<String> {
+        Ok("123456789012".into())
+    }
+    async fn ensure_bucket(&self, spec: &BucketSpec, _: &str) -> bootstrap::Result<BucketOutcome> {
+        note(&self.log, "bootstrap bucket");
+        Ok(BucketOutcome {
+            name: spec.name.clone(),
+            ..Default::default()
+        })
+    }
+    async fn ensure_zone(&self, spec: &ZoneSpec) -> bootstrap::Result<ZoneOutcome> {
+        note(&self.log, "bootstrap zone");
+        Ok(ZoneOutcome {
+            id: "ZFAKE".into(),
+            domain: spec.domain.clone(),
+            created: false,
+            name_servers: vec!["ns-1.example".into()],
+        })
+    }
+    async fn state_resources(&self, _: &str, _: &str) -> bootstrap::Result<usize> {
+        Ok(self.state_resources)
+    }
+    async fn delete_zones(&self, _: &str, _: &str, _: &str) -> bootstrap::Result<Vec<Removal>> {
+        note(&self.log, "delete zones");
+        Ok(Vec::new())
+    }
+    async fn delete_bucket(&self, name: &str, _: &str, _: &str) -> bootstrap::Result<Removal> {
+        note(&self.log, "delete bucket");
+        Ok(Removal {
+            what: name.into(),
+            deleted: true,
+            note: "deleted".into(),
+        })
+    }
+    async fn delete_repositories(&self, _: &str, _: &str) -> bootstrap::Result<Vec<Removal>> {
+        note(&self.log, "delete repositories");
+        Ok(Vec::new())
+    }
+    async fn put_new(&self, _: &str, key: &str, body: Vec<u8>) -> bootstrap::Result<()> {
+        let mut objects = self.objects.lock().expect("objects");
+        if objects.contains_key(key) {
+            return Err(bootstrap::BootstrapError::Api {
+                operation: "s3:PutObject",
+                target: key.into(),
+                message: "exists".into(),
+            });
+        }
+        note(&self.log, format!("record {key}"));
+        objects.insert(key.into(), body);
+        Ok(())
+    }
+    async fn list(&self, _: &str, prefix: &str) -> bootstrap::Result<Vec<String>> {
+        Ok(self
+            .objects
+            .lock()
+            .expect("objects")
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+    async fn get(&self, _: &str, key: &str) -> bootstrap::Result<Option<Vec<u8>>> {
+        Ok(self.objects.lock().expect("objects").get(key).cloned())
+    }
+    async fn service_counts(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> bootstrap::Result<Vec<ServiceCount>> {
+        Ok(services
+            .iter()
+            .map(|s| ServiceCount {
+                service: format!("{cluster}/{s}"),
+                desired: 1,
+                running: 1,
+                status: "ACTIVE".into(),
+            })
+            .collect())
+    }
+}
+
+/// Pushes "images" whose digest follows `generation`; fails when told to.
+struct FakePusher {
+    log: Log,
+    generation: Mutex<u32>,
+    fail: bool,
+    pushed_before: Mutex<bool>,
+}
+
+impl FakePusher {
+    fn new(log: &Log) -> Self {
+        FakePusher {
+            log: Arc::clone(log),
+            generation: Mutex::new(1),
+            fail: false,
+            pushed_before: Mutex::new(false),
+        }
+    }
+}
+
+impl ImagePusher for FakePusher {
+    async fn push(&self, app: &App) -> Result<Vec<push::Pushed>, Error> {
+        note(&self.log, "push");
+        if self.fail {
+            return Err(Error::Push(push::PushError::PushFailed {
+                role: "web".into(),
+                detail: "registry hung up".into(),
+            }));
+        }
+        let generation = *self.generation.lock().expect("gen");
+        let mut before = self.pushed_before.lock().expect("before");
+        let status = if *before { "unchanged" } else { "pushed" };
+        *before = true;
+        Ok(app
+            .services
+            .iter()
+            .filter(|s| matches!(s.image, ImageSource::Build { .. }))
+            .map(|s| push::Pushed {
+                role: s.role.clone(),
+                image: format!("registry.example/{}:git-1", s.role),
+                reference: format!("registry.example/{}@sha256:{generation:064}", s.role),
+                digest: format!("sha256:{generation:064}"),
+                status,
+                stats: Default::default(),
+            })
+            .collect())
+    }
+}
+
+struct FakeTerraform {
+    log: Log,
+    changes: bool,
+    fail_at: Mutex<Option<&'static str>>,
+}
+
+impl FakeTerraform {
+    fn new(log: &Log, changes: bool) -> Self {
+        FakeTerraform {
+            log: Arc::clone(log),
+            changes,
+            fail_at: Mutex::new(None),
+        }
+    }
+    fn step(&self, name: &'static str) -> Result<(), Error> {
+        note(&self.log, name);
+        if *self.fail_at.lock().expect("fail") == Some(name) {
+            return Err(Error::Terraform(terraform::TerraformError::Interrupted));
+        }
+        Ok(())
+    }
+}
+
+impl TerraformRunner for FakeTerraform {
+    async fn init(&self, _: Option<&str>) -> Result<(), Error> {
+        self.step("init")
+    }
+    async fn plan(&self, _: bool) -> Result<Option<PlanSummary>, Error> {
+        self.step("plan")?;
+        Ok(self.changes.then(|| PlanSummary {
+            add: 3,
+            ..Default::default()
+        }))
+    }
+    async fn apply(&self) -> Result<(), Error> {
+        self.step("apply")
+    }
+    async fn destroy(&self) -> Result<(), Error> {
+        self.step("destroy")
+    }
+    async fn outputs(&self) -> Result<serde_json::Value, Error> {
+        Ok(serde_json::json!({ "urls": { "value": { "web": "http://spacetweet.io" } } }))
+    }
+}
+
+struct World {
+    app: App,
+    cli: Cli,
+    out: tempfile::TempDir,
+    reporter: Reporter,
+    recorded: Arc<Mutex<crate::output::Recorded>>,
+    log: Log,
+}
+
+impl World {
+    fn new() -> Self {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/spacetweet");
+        let raw = crate::config::load(&dir).expect("fixture loads");
+        let app = crate::model::resolve(&raw, None).expect("fixture resolves");
+        let (reporter, recorded) = Reporter::recording();
+        World {
+            app,
+            cli: Cli::parse_from(["exo-deploy"]),
+            out: tempfile::TempDir::new().expect("out"),
+            reporter,
+            recorded,
+            log: Log::default(),
+        }
+    }
+    fn run(&self) -> Run<'_> {
+        Run {
+            app: &self.app,
+            cli: &self.cli,
+            out: self.out.path(),
+            reporter: &self.reporter,
+        }
+    }
+    fn log(&self) -> Vec<String> {
+        self.log.lock().expect("log").clone()
+    }
+    fn events(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.recorded
+            .lock()
+            .expect("recorded")
+            .events
+            .iter()
+            .filter(|e| e["event"] == kind)
+            .cloned()
+            .collect()
+    }
+    fn cloud(&self) -> FakeCloud {
+        FakeCloud {
+            log: Arc::clone(&self.log),
+            ..Default::default()
+        }
+    }
+}
+
+fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+#[test]
+fn a_deploy_runs_every_step_in_order_and_records_one_release() {
+    let w = World::new();
+    let (cloud, pusher, tf) = (
+        w.cloud(),
+        FakePusher::new(&w.log),
+        FakeTerraform::new(&w.log, true),
+    );
+    let outcome = block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect("deploy");
+    let log = w.log();
+    assert_eq!(
+        &log[..7],
+        [
+            "push",
+            "bootstrap bucket",
+            "bootstrap zone",
+            "init",
+            "plan",
+            "apply",
+            log[6].as_str()
+        ]
+    );
+    assert!(log[6].starts_with("record releases/production/"), "{log:?}");
+    assert_eq!(log.len(), 7);
+    let release = outcome.release.expect("a release");
+    let stored = cloud
+        .objects
+        .lock()
+        .expect("objects")
+        .values()
+        .next()
+        .cloned()
+        .expect("stored");
+    let stored: Release = serde_json::from_slice(&stored).expect("record is JSON");
+    assert_eq!(stored, release);
+    assert_eq!(
+        stored.images["web"],
+        format!("registry.example/web@sha256:{:064}", 1)
+    );
+    assert_eq!(stored.images["exocom"], "originate/exocom:0.27.0");
+    assert_eq!(
+        stored.outputs["urls"]["value"]["web"],
+        "http://spacetweet.io"
+    );
+    let steps: Vec<String> = w
+        .events("step-finished")
+        .iter()
+        .map(|e| e["step"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "push images",
+            "bootstrap",
+            "render",
+            "terraform init",
+            "terraform plan",
+            "terraform apply",
+            "record the release"
+        ]
+    );
+    assert_eq!(w.events("release").len(), 1);
+    // the rendered directory references the pushed digests and the zone
+    let tfvars =
+        std::fs::read_to_string(w.out.path().join("terraform.tfvars.json")).expect("tfvars");
+    assert!(
+        tfvars.contains(&format!("registry.example/web@sha256:{:064}", 1))
+            && tfvars.contains("ZFAKE")
+    );
+}
+
+#[test]
+fn no_changes_means_no_apply_and_no_record() {
+    let w = World::new();
+    let (cloud, pusher, tf) = (
+        w.cloud(),
+        FakePusher::new(&w.log),
+        FakeTerraform::new(&w.log, false),
+    );
+    let outcome = block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect("deploy");
+    assert!(!outcome.changes && outcome.release.is_none());
+    assert!(
+        !w.log()
+            .iter()
+            .any(|l| l == "apply" || l.starts_with("record")),
+        "{:?}",
+        w.log()
+    );
+}
+
+#[test]
+fn the_first_failing_step_stops_the_run() {
+    let w = World::new();
+    let cloud = w.cloud();
+    let pusher = FakePusher {
+        fail: true,
+        ..FakePusher::new(&w.log)
+    };
+    let tf = FakeTerraform::new(&w.log, true);
+    let err = block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect_err("push fails");
+    assert_eq!(err.exit_code(), 1);
+    assert_eq!(w.log(), ["push"], "nothing runs after a failed push");
+    assert_eq!(w.events("step-failed")[0]["step"], "push images");
+
+    let w = World::new();
+    let (cloud, pusher, tf) = (
+        w.cloud(),
+        FakePusher::new(&w.log),
+        FakeTerraform::new(&w.log, true),
+    );
+    *tf.fail_at.lock().expect("fail") = Some("init");
+    block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect_err("init fails");
+    assert_eq!(w.log().last().map(String::as_str), Some("init"));
+}
+
+#[test]
+fn applying_needs_a_yes() {
+    for (confirm, code) in [(Confirm::NoTerminal, 2), (Confirm::Answer("n".into()), 1)] {
+        let w = World::new();
+        let (cloud, pusher, tf) = (
+            w.cloud(),
+            FakePusher::new(&w.log),
+            FakeTerraform::new(&w.log, true),
+        );
+        let err = block(w.run().deploy(&cloud, &pusher, &tf, &confirm, Mode::Deploy))
+            .expect_err("refused");
+        assert_eq!(err.exit_code(), code, "{confirm:?}");
+        assert!(
+            !w.log().iter().any(|l| l == "apply"),
+            "nothing applied without a yes"
+        );
+    }
+    let w = World::new();
+    let (cloud, pusher, tf) = (
+        w.cloud(),
+        FakePusher::new(&w.log),
+        FakeTerraform::new(&w.log, true),
+    );
+    block(w.run().deploy(
+        &cloud,
+        &pusher,
+        &tf,
+        &Confirm::Answer("y".into()),
+        Mode::Deploy,
+    ))
+    .expect("answered yes");
+    assert!(w.log().iter().any(|l| l == "apply"));
+}
+
+#[test]
+fn plan_only_stops_after_the_plan() {
+    let w = World::new();
+    let (cloud, pusher, tf) = (
+        w.cloud(),
+        FakePusher::new(&w.log),
+        FakeTerraform::new(&w.log, true),
+    );
+    let outcome = block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::NoTerminal, Mode::PlanOnly),
+    )
+    .expect("plan");
+    assert!(outcome.changes);
+    assert_eq!(w.log().last().map(String::as_str), Some("plan"));
+    assert_eq!(w.events("plan-summary")[0]["add"], 3);
+}
+
+#[test]
+fn a_rerun_after_an_interruption_between_push_and_apply_completes_the_work() {
+    let w = World::new();
+    let (cloud, pusher, tf) = (
+        w.cloud(),
+        FakePusher::new(&w.log),
+        FakeTerraform::new(&w.log, true),
+    );
+    *tf.fail_at.lock().expect("fail") = Some("apply");
+    block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect_err("interrupted");
+    assert!(
+        cloud.objects.lock().expect("objects").is_empty(),
+        "no record for an unfinished deploy"
+    );
+    *tf.fail_at.lock().expect("fail") = None;
+    block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect("rerun");
+    assert_eq!(
+        cloud.objects.lock().expect("objects").len(),
+        1,
+        "exactly one release"
+    );
+    let images = w.events("image");
+    assert!(
+        images
+            .iter()
+            .rev()
+            .take(4)
+            .all(|e| e["status"] == "unchanged"),
+        "the rerun pushes nothing again"
+    );
+}
+
+#[test]
+fn history_is_newest_first_and_rollback_reapplies_recorded_digests_without_pushing() {
+    let w = World::new();
+    let (cloud, pusher, tf) = (
+        w.cloud(),
+        FakePusher::new(&w.log),
+        FakeTerraform::new(&w.log, true),
+    );
+    block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect("first");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    *pusher.generation.lock().expect("gen") = 2;
+    *pusher.pushed_before.lock().expect("before") = false;
+    block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect("second");
+    let history = block(w.run().history(&cloud)).expect("history");
+    assert_eq!(history.len(), 2);
+    assert!(history[0].id > history[1].id, "newest first");
+    assert_eq!(
+        history[0].images["web"],
+        format!("registry.example/web@sha256:{:064}", 2)
+    );
+
+    w.log.lock().expect("log").clear();
+    let old = history[1].clone();
+    let outcome = block(w.run().deploy(
+        &cloud,
+        &pusher,
+        &tf,
+        &Confirm::Yes,
+        Mode::Rollback(Box::new(old.clone())),
+    ))
+    .expect("rollback");
+    assert!(
+        !w.log().iter().any(|l| l == "push"),
+        "a rollback rebuilds and pushes nothing: {:?}",
+        w.log()
+    );
+    let tfvars =
+        std::fs::read_to_string(w.out.path().join("terraform.tfvars.json")).expect("tfvars");
+    assert!(
+        tfvars.contains(&format!("registry.example/web@sha256:{:064}", 1)),
+        "{tfvars}"
+    );
+    let release = outcome.release.expect("recorded");
+    assert_eq!(release.rollback_of.as_deref(), Some(old.id.as_str()));
+    assert_eq!(release.images, old.images);
+    assert_eq!(
+        block(w.run().history(&cloud)).expect("history").len(),
+        3,
+        "records are added, never replaced"
+    );
+}
+
+#[test]
+fn teardown_destroys_only_what_the_state_records_and_nuke_then_removes_the_rest() {
+    let w = World::new();
+    let cloud = w.cloud();
+    let tf = FakeTerraform::new(&w.log, true);
+    block(w.run().destroy(&cloud, Some(&tf), false)).expect("nothing recorded");
+    assert!(
+        w.log().is_empty(),
+        "no terraform when the state records nothing: {:?}",
+        w.log()
+    );
+
+    let w = World::new();
+    let cloud = FakeCloud {
+        state_resources: 12,
+        ..w.cloud()
+    };
+    let tf = FakeTerraform::new(&w.log, true);
+    block(w.run().destroy(&cloud, Some(&tf), true))
+        .expect_err("the fake state still records resources after destroy");
+    assert_eq!(
+        w.log(),
+        ["init", "destroy"],
+        "nothing is removed while the state records resources"
+    );
+
+    let w = World::new();
+    let cloud = w.cloud();
+    block(w.run().destroy(&cloud, None::<&FakeTerraform>, true)).expect("nuke");
+    assert_eq!(
+        w.log(),
+        ["delete zones", "delete bucket", "delete repositories"]
+    );
+}
+
+#[test]
+fn status_shows_the_last_release_and_task_counts() {
+    let w = World::new();
+    let (cloud, pusher, tf) = (
+        w.cloud(),
+        FakePusher::new(&w.log),
+        FakeTerraform::new(&w.log, true),
+    );
+    let empty = block(w.run().status(&cloud)).expect("status");
+    assert!(empty["release"].is_null());
+    block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect("deploy");
+    let status = block(w.run().status(&cloud)).expect("status");
+    assert_eq!(status["urls"]["web"], "http://spacetweet.io");
+    let services: Vec<&str> = status["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| s["service"].as_str().unwrap_or_default())
+        .collect();
+    assert!(services.contains(&"space-tweet-production-public/web"));
+    assert!(services.contains(&"space-tweet-production-private/exocom"));
+}
