@@ -252,6 +252,14 @@ impl World {
             ..Default::default()
         }
     }
+    /// A cloud, a pusher and a Terraform whose plan has `changes`, all logging here.
+    fn fakes(&self, changes: bool) -> (FakeCloud, FakePusher, FakeTerraform) {
+        (
+            self.cloud(),
+            FakePusher::new(&self.log),
+            FakeTerraform::new(&self.log, changes),
+        )
+    }
 }
 
 fn block<T>(f: impl std::future::Future<Output = T>) -> T {
@@ -265,11 +273,7 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
 #[test]
 fn a_deploy_runs_every_step_in_order_and_records_one_release() {
     let w = World::new();
-    let (cloud, pusher, tf) = (
-        w.cloud(),
-        FakePusher::new(&w.log),
-        FakeTerraform::new(&w.log, true),
-    );
+    let (cloud, pusher, tf) = w.fakes(true);
     let outcome = block(
         w.run()
             .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
@@ -340,11 +344,7 @@ fn a_deploy_runs_every_step_in_order_and_records_one_release() {
 #[test]
 fn no_changes_means_no_apply_and_no_record() {
     let w = World::new();
-    let (cloud, pusher, tf) = (
-        w.cloud(),
-        FakePusher::new(&w.log),
-        FakeTerraform::new(&w.log, false),
-    );
+    let (cloud, pusher, tf) = w.fakes(false);
     let outcome = block(
         w.run()
             .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
@@ -379,11 +379,7 @@ fn the_first_failing_step_stops_the_run() {
     assert_eq!(w.events("step-failed")[0]["step"], "push images");
 
     let w = World::new();
-    let (cloud, pusher, tf) = (
-        w.cloud(),
-        FakePusher::new(&w.log),
-        FakeTerraform::new(&w.log, true),
-    );
+    let (cloud, pusher, tf) = w.fakes(true);
     *tf.fail_at.lock().expect("fail") = Some("init");
     block(
         w.run()
@@ -411,11 +407,7 @@ fn applying_needs_a_yes() {
         );
     }
     let w = World::new();
-    let (cloud, pusher, tf) = (
-        w.cloud(),
-        FakePusher::new(&w.log),
-        FakeTerraform::new(&w.log, true),
-    );
+    let (cloud, pusher, tf) = w.fakes(true);
     block(w.run().deploy(
         &cloud,
         &pusher,
@@ -430,11 +422,7 @@ fn applying_needs_a_yes() {
 #[test]
 fn plan_only_stops_after_the_plan() {
     let w = World::new();
-    let (cloud, pusher, tf) = (
-        w.cloud(),
-        FakePusher::new(&w.log),
-        FakeTerraform::new(&w.log, true),
-    );
+    let (cloud, pusher, tf) = w.fakes(true);
     let outcome = block(
         w.run()
             .deploy(&cloud, &pusher, &tf, &Confirm::NoTerminal, Mode::PlanOnly),
@@ -448,11 +436,7 @@ fn plan_only_stops_after_the_plan() {
 #[test]
 fn a_rerun_after_an_interruption_between_push_and_apply_completes_the_work() {
     let w = World::new();
-    let (cloud, pusher, tf) = (
-        w.cloud(),
-        FakePusher::new(&w.log),
-        FakeTerraform::new(&w.log, true),
-    );
+    let (cloud, pusher, tf) = w.fakes(true);
     *tf.fail_at.lock().expect("fail") = Some("apply");
     block(
         w.run()
@@ -488,11 +472,7 @@ fn a_rerun_after_an_interruption_between_push_and_apply_completes_the_work() {
 #[test]
 fn history_is_newest_first_and_rollback_reapplies_recorded_digests_without_pushing() {
     let w = World::new();
-    let (cloud, pusher, tf) = (
-        w.cloud(),
-        FakePusher::new(&w.log),
-        FakeTerraform::new(&w.log, true),
-    );
+    let (cloud, pusher, tf) = w.fakes(true);
     block(
         w.run()
             .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
@@ -583,11 +563,7 @@ fn teardown_destroys_only_what_the_state_records_and_nuke_then_removes_the_rest(
 #[test]
 fn status_shows_the_last_release_and_task_counts() {
     let w = World::new();
-    let (cloud, pusher, tf) = (
-        w.cloud(),
-        FakePusher::new(&w.log),
-        FakeTerraform::new(&w.log, true),
-    );
+    let (cloud, pusher, tf) = w.fakes(true);
     let empty = block(w.run().status(&cloud)).expect("status");
     assert!(empty["release"].is_null());
     block(

@@ -24,6 +24,8 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "step")]
 pub enum Step {
+    /// Check credentials, account, Docker, registry login and Terraform before changing anything.
+    Preflight,
     /// Build a service's image from its folder and push it.
     PushImage { role: String, context: PathBuf },
     /// Use an existing image as it is.
@@ -54,6 +56,8 @@ pub enum Step {
     DeleteStateBucket { bucket: Option<String> },
     /// Delete the image repositories exo-deploy created for this app.
     DeleteRepositories,
+    /// Write the release record to the state bucket.
+    RecordRelease,
 }
 
 impl fmt::Display for Step {
@@ -98,6 +102,10 @@ impl fmt::Display for Step {
             Step::DeleteRepositories => {
                 f.write_str("delete the image repositories exo-deploy created for the app")
             }
+            Step::Preflight => {
+                f.write_str("preflight: credentials and account, Docker, registry login, Terraform")
+            }
+            Step::RecordRelease => f.write_str("record the release in the state bucket"),
         }
     }
 }
@@ -123,6 +131,7 @@ pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
     let mut steps = Vec::new();
     match action {
         Action::Deploy => {
+            steps.push(Step::Preflight);
             for s in &app.services {
                 steps.push(match &s.image {
                     ImageSource::Build { context } => Step::PushImage {
@@ -141,6 +150,7 @@ pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
                 Step::TerraformInit,
                 Step::TerraformPlan,
                 Step::TerraformApply,
+                Step::RecordRelease,
             ]);
         }
         Action::Teardown | Action::Nuke => {

@@ -17,6 +17,26 @@ fn bootstrap(moto: &Moto, fixture: &str) -> crate::harness::Output {
     Test::new().app(fixture).aws(moto).args(["bootstrap"]).run()
 }
 
+/// A hosted zone for spacetweet.io made by someone else than exo-deploy; its id.
+fn zone_by_hand(moto: &Moto, reference: &str) -> String {
+    block_on(async {
+        let zone = moto
+            .route53()
+            .await
+            .create_hosted_zone()
+            .name("spacetweet.io")
+            .caller_reference(reference)
+            .send()
+            .await
+            .expect("zone");
+        zone.hosted_zone()
+            .expect("zone")
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_string()
+    })
+}
+
 async fn zones_named(moto: &Moto, name: &str) -> Vec<String> {
     let r53 = moto.route53().await;
     let out = r53
@@ -230,39 +250,11 @@ fn settings_changed_behind_our_back_are_put_right() {
 #[test]
 fn an_existing_zone_is_reused_and_two_of_the_same_name_are_refused() {
     let moto = Moto::start();
-    let first = block_on(async {
-        let r53 = moto.route53().await;
-        let z = r53
-            .create_hosted_zone()
-            .name("spacetweet.io")
-            .caller_reference("by-hand-1")
-            .send()
-            .await
-            .expect("zone");
-        z.hosted_zone()
-            .expect("zone")
-            .id()
-            .trim_start_matches("/hostedzone/")
-            .to_string()
-    });
+    let first = zone_by_hand(&moto, "by-hand-1");
     bootstrap(&moto, "spacetweet")
         .code(0)
         .stderr_contains(&format!("hosted zone {first} (spacetweet.io): found"));
-    let second = block_on(async {
-        let r53 = moto.route53().await;
-        let z = r53
-            .create_hosted_zone()
-            .name("spacetweet.io")
-            .caller_reference("by-hand-2")
-            .send()
-            .await
-            .expect("zone");
-        z.hosted_zone()
-            .expect("zone")
-            .id()
-            .trim_start_matches("/hostedzone/")
-            .to_string()
-    });
+    let second = zone_by_hand(&moto, "by-hand-2");
     let out = bootstrap(&moto, "spacetweet");
     out.code(1)
         .stderr_contains("2 hosted zones are named spacetweet.io")
@@ -506,16 +498,7 @@ fn nuke_removes_every_version_the_zone_and_managed_repositories_only() {
 #[test]
 fn nuke_leaves_a_zone_it_did_not_create() {
     let moto = Moto::start();
-    block_on(async {
-        moto.route53()
-            .await
-            .create_hosted_zone()
-            .name("spacetweet.io")
-            .caller_reference("by-hand")
-            .send()
-            .await
-            .expect("zone");
-    });
+    zone_by_hand(&moto, "by-hand");
     bootstrap(&moto, "spacetweet").code(0);
     Test::new()
         .app("spacetweet")
@@ -726,4 +709,41 @@ fn ecr_repositories_are_created_once_scanned_immutable_with_a_lifecycle_and_our_
                 .any(|t| t.key() == "exo-deploy:managed" && t.value() == "true")
         );
     });
+}
+
+#[test]
+fn status_and_history_before_any_deploy_say_so() {
+    let moto = Moto::start();
+    Test::new()
+        .app("spacetweet")
+        .aws(&moto)
+        .args(["status"])
+        .run()
+        .code(0)
+        .stderr_contains("space-tweet (production): nothing deployed yet");
+    Test::new()
+        .app("spacetweet")
+        .aws(&moto)
+        .args(["history"])
+        .run()
+        .code(0)
+        .stderr_contains("no releases yet");
+    bootstrap(&moto, "spacetweet").code(0);
+    let out = Test::new()
+        .app("spacetweet")
+        .aws(&moto)
+        .args(["status", "--json"])
+        .run();
+    out.code(0);
+    let status = out
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "status")
+        .expect("status event");
+    assert!(status["release"].is_null());
+    assert_eq!(
+        status["services"],
+        serde_json::json!([]),
+        "no ECS cluster exists yet"
+    );
 }

@@ -94,7 +94,8 @@ fn json_mode_prints_one_event_per_line_on_stdout() {
     assert_eq!(events[0]["app"], "space-tweet");
     assert_eq!(events[0]["services"].as_array().expect("services").len(), 4);
     assert_eq!(events[1]["dry_run"], true);
-    assert_eq!(events[1]["steps"][0]["step"], "push-image");
+    assert_eq!(events[1]["steps"][0]["step"], "preflight");
+    assert_eq!(events[1]["steps"][1]["step"], "push-image");
     assert_eq!(events[2]["files"], 26);
 }
 
@@ -153,5 +154,24 @@ fn help_documents_the_exit_codes() {
         out.stdout.contains("2  bad usage or invalid configuration"),
         "{}",
         out.stdout
+    );
+}
+
+#[test]
+fn preflight_reports_every_problem_together_before_changing_anything() {
+    let out = Test::new()
+        .app("spacetweet")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["--yes", "--endpoint-url", "http://127.0.0.1:9"])
+        .run();
+    out.code(1)
+        .stderr_contains("problems (nothing was changed)")
+        .stderr_contains("AWS: no AWS credentials were found")
+        .stderr_contains(
+            "Docker: cannot reach the Docker daemon at unix:///nonexistent/docker.sock",
+        );
+    assert!(
+        !out.app.join(".exo-deploy").exists(),
+        "nothing was rendered or pushed"
     );
 }
