@@ -17,6 +17,25 @@ fn bootstrap(moto: &Moto, fixture: &str) -> crate::harness::Output {
     Test::new().app(fixture).aws(moto).args(["bootstrap"]).run()
 }
 
+/// Writes an object to the state bucket as test data. moto applies our TLS-only Deny to every
+/// plain-HTTP object call whatever its condition, so the policy is lifted first; the next
+/// bootstrap puts it back.
+async fn put_past_policy(moto: &Moto, key: &str, body: &'static str) {
+    let s3 = moto.s3(REGION).await;
+    s3.delete_bucket_policy()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("lift the policy");
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .body(ByteStream::from_static(body.as_bytes()))
+        .send()
+        .await
+        .expect("put object");
+}
+
 /// A hosted zone for spacetweet.io made by someone else than exo-deploy; its id.
 fn zone_by_hand(moto: &Moto, reference: &str) -> String {
     block_on(async {
@@ -366,23 +385,10 @@ fn nuke_removes_every_version_the_zone_and_managed_repositories_only() {
     bootstrap(&moto, "spacetweet").code(0);
     let zone = block_on(zones_named(&moto, "spacetweet.io"))[0].clone();
     block_on(async {
-        let s3 = moto.s3(REGION).await;
-        // moto applies our TLS-only Deny to plain-HTTP object calls: lift it to write test data;
-        // the bootstrap below puts it back
-        s3.delete_bucket_policy()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .expect("lift policy");
         for body in ["one", "two", "three"] {
-            s3.put_object()
-                .bucket(BUCKET)
-                .key("releases/production/1.json")
-                .body(ByteStream::from_static(body.as_bytes()))
-                .send()
-                .await
-                .expect("put");
+            put_past_policy(&moto, "releases/production/1.json", body).await;
         }
+        let s3 = moto.s3(REGION).await;
         s3.delete_object()
             .bucket(BUCKET)
             .key("releases/production/1.json")
@@ -515,23 +521,7 @@ fn nuke_destroys_recorded_resources_first_and_skips_destroy_when_the_state_recor
     let moto = Moto::start();
     bootstrap(&moto, "spacetweet").code(0);
     let key = "space-tweet/production/terraform.tfstate";
-    let put_state = |state: &'static str| {
-        block_on(async {
-            let s3 = moto.s3(REGION).await;
-            s3.delete_bucket_policy()
-                .bucket(BUCKET)
-                .send()
-                .await
-                .expect("lift policy for moto");
-            s3.put_object()
-                .bucket(BUCKET)
-                .key(key)
-                .body(ByteStream::from_static(state.as_bytes()))
-                .send()
-                .await
-                .expect("put state");
-        })
-    };
+    let put_state = |state: &'static str| block_on(put_past_policy(&moto, key, state));
     put_state(
         r#"{"version":4,"resources":[{"mode":"managed","type":"aws_vpc","name":"this","instances":[{"attributes":{}}]}]}"#,
     );
