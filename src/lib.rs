@@ -1,8 +1,9 @@
 //! exo-deploy: a deployment compiler for Exosphere applications.
 //!
 //! The pipeline runs one way: [`config`] (YAML as written) → [`model`] (resolved, validated) →
-//! [`plan`] (the steps, as data) → [`render`] (Terraform on disk), and later push, bootstrap
-//! and the Terraform runner. [`run`] is the whole program; `main.rs` only calls it.
+//! [`plan`] (the steps, as data) → [`render`] (Terraform on disk), then [`push`] (images),
+//! [`bootstrap`] (state bucket and zone) and [`terraform`] (the runner); [`pipeline`] joins
+//! them into the commands. [`run`] is the whole program; `main.rs` only calls it.
 
 pub mod bootstrap;
 pub mod cli;
@@ -42,9 +43,9 @@ pub enum Error {
     /// Bootstrapping or removing AWS resources failed: exit code 1.
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::BootstrapError),
-    /// A step this build cannot carry out yet: exit code 1.
+    /// Something exo-deploy itself could not do (the host, or a bug): exit code 1.
     #[error("{0}")]
-    Unavailable(String),
+    Internal(String),
     /// Preflight found problems: exit code 1, nothing changed.
     #[error("preflight found {} problem{} (nothing was changed):\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Preflight(Vec<String>),
@@ -66,7 +67,7 @@ impl Error {
             | Error::Push(_)
             | Error::Terraform(_)
             | Error::Preflight(_)
-            | Error::Unavailable(_)
+            | Error::Internal(_)
             | Error::NotConfirmed => 1,
         }
     }
@@ -92,7 +93,7 @@ impl Error {
             Error::Push(_) => "push",
             Error::Terraform(_) => "terraform",
             Error::Preflight(_) => "preflight",
-            Error::Unavailable(_) => "unavailable",
+            Error::Internal(_) => "internal",
             Error::Usage(_) => "usage",
             Error::NotConfirmed => "not-confirmed",
         }

@@ -114,7 +114,7 @@ pub fn block_on<T>(work: impl std::future::Future<Output = Result<T, Error>>) ->
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Unavailable(format!("cannot start the async runtime: {e}")))?
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?
         .block_on(work)
 }
 
@@ -207,7 +207,7 @@ impl Run<'_> {
         };
         let target = self
             .target(registry, account.as_deref())
-            .ok_or_else(|| Error::Unavailable("no registry".into()))?;
+            .ok_or_else(|| Error::Internal("no registry".into()))?;
         let ns = if target.namespace.is_empty() {
             String::new()
         } else {
@@ -460,7 +460,7 @@ impl Run<'_> {
             },
         };
         let body =
-            serde_json::to_vec_pretty(&release).map_err(|e| Error::Unavailable(e.to_string()))?;
+            serde_json::to_vec_pretty(&release).map_err(|e| Error::Internal(e.to_string()))?;
         self.step("record the release", async {
             Ok(cloud
                 .put_new(bucket, &release::key(&self.app.env.name, &release.id), body)
@@ -611,7 +611,7 @@ impl Run<'_> {
                 self.step("terraform init", tf.init(backend)).await?;
                 self.step("terraform destroy", tf.destroy()).await?;
             }
-            (_, None) => return Err(Error::Unavailable("resources are deployed but no Terraform runner was given; this is a bug in exo-deploy".into())),
+            (_, None) => return Err(Error::Internal("resources are deployed but no Terraform runner was given; this is a bug in exo-deploy".into())),
         }
         self.reporter
             .event("teardown", json!({ "destroyed": recorded }));

@@ -97,16 +97,26 @@ pub async fn push(
         aws: aws.cloned(),
     });
     let total = services.len();
+    let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let work = futures_util::stream::iter(services)
         .map(|(role, dir)| {
             let shared = Arc::clone(&shared);
-            async move { shared.one(&role, &dir).await }
+            let finished = Arc::clone(&finished);
+            async move {
+                let result = shared.one(&role, &dir).await;
+                if result.is_ok() {
+                    finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                result
+            }
         })
         .buffer_unordered(req.concurrency.max(1))
         .collect::<Vec<_>>();
     let results = tokio::select! {
         results = work => results,
-        _ = tokio::signal::ctrl_c() => return Err(PushError::Interrupted { done: 0, total }),
+        _ = tokio::signal::ctrl_c() => {
+            return Err(PushError::Interrupted { done: finished.load(std::sync::atomic::Ordering::SeqCst), total });
+        }
     };
     let mut pushed = Vec::new();
     for r in results {
