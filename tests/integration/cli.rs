@@ -175,3 +175,12 @@ fn preflight_reports_every_problem_together_before_changing_anything() {
         "nothing was rendered or pushed"
     );
 }
+
+#[test]
+fn the_dry_run_summary_reads_as_snapshotted() {
+    for fixture in ["spacetweet", "https-autoscaling"] {
+        let out = Test::new().app(fixture).args(["--dry-run"]).run();
+        out.code(0);
+        insta::assert_snapshot!(format!("dry_run__{fixture}"), out.stderr);
+    }
+}
