@@ -230,17 +230,13 @@ impl Run<'_> {
 
     /// `exo-deploy bootstrap`.
     pub async fn bootstrap_command(&self) -> Result<(), Error> {
-        self.bootstrap(&self.aws().await).await.map(|_| ())
+        let done = self.bootstrap(&self.aws().await).await?;
+        self.render(bootstrapped_inputs(&done))
     }
 
     async fn bootstrap(&self, cloud: &impl Cloud) -> Result<bootstrap::Bootstrapped, Error> {
         let done = bootstrap::bootstrap(cloud, self.app).await?;
         self.reporter.bootstrapped(&done);
-        self.render(render::Inputs {
-            hosted_zone_id: done.zone.as_ref().map(|z| z.id.clone()),
-            state_bucket: Some(done.bucket.name.clone()),
-            ..Default::default()
-        })?;
         Ok(done)
     }
 
@@ -377,7 +373,7 @@ impl Run<'_> {
         self.step("render", async {
             self.render(render::Inputs {
                 images: images.clone(),
-                ..Default::default()
+                ..bootstrapped_inputs(&done)
             })
         })
         .await?;
@@ -624,6 +620,15 @@ impl Run<'_> {
             self.reporter.removed(&removed);
         }
         Ok(())
+    }
+}
+
+/// What bootstrap found, as render inputs.
+fn bootstrapped_inputs(done: &bootstrap::Bootstrapped) -> render::Inputs {
+    render::Inputs {
+        hosted_zone_id: done.zone.as_ref().map(|z| z.id.clone()),
+        state_bucket: Some(done.bucket.name.clone()),
+        ..Default::default()
     }
 }
 
