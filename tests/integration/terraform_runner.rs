@@ -468,3 +468,43 @@ fn local_terraform_runs_the_same_commands() {
     assert_eq!(state_resources(&moto, "runner/local.tfstate"), 1);
     no_secret_in_files(&work);
 }
+
+#[test]
+fn an_absent_image_is_pulled_before_running() {
+    let moto = Moto::start();
+    let registry = crate::registry::Registry::start();
+    let local = terraform_image::image();
+    let remote = format!("{}/exo/terraform:1.0.3", registry.host);
+    for args in [
+        vec!["tag", local, &remote],
+        vec!["push", "-q", &remote],
+        vec!["rmi", &remote],
+    ] {
+        let out = Command::new("docker").args(&args).output().expect("docker");
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let dir = tempfile::TempDir::new().expect("dir");
+    let out = Test::new()
+        .app("minimal")
+        .edit("application.yml", |t| {
+            t.replace("name: hello", &format!("name: {}", app_name("tf-pull")))
+        })
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .args([
+            "terraform",
+            "--out",
+            dir.path().to_str().expect("utf-8"),
+            "--terraform-image",
+            &remote,
+            "--",
+            "version",
+        ])
+        .run();
+    out.code(0)
+        .stderr_contains(&format!("pulling {remote}"))
+        .stderr_contains("Terraform v1.0.3");
+}
