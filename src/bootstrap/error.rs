@@ -186,7 +186,7 @@ where
 }
 
 /// The innermost cause's message, which is the informative part of a chain.
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
     let mut last = err;
     while let Some(next) = last.source() {
         last = next;

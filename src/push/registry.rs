@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
 
 use super::credentials::Creds;
+use crate::bootstrap::error::innermost;
 
 const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
 
@@ -132,12 +133,4 @@ impl Registry {
             .ok_or_else(|| Problem::Other("no token in the answer".into()))?;
         Ok(format!("Bearer {token}"))
     }
-}
-
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = err;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
 }

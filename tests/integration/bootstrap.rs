@@ -167,7 +167,11 @@ fn first_run_creates_a_hardened_bucket_and_the_zone() {
         assert_eq!(deny["Effect"], "Deny");
         assert_eq!(deny["Condition"]["Bool"]["aws:SecureTransport"], "false");
         // moto's answer to GetBucketVersioning has a root the SDK refuses; read the raw answer
-        let raw = raw_get(&format!("{}/{BUCKET}?versioning", moto.url));
+        let raw = crate::harness::http_get(
+            moto.url.trim_start_matches("http://"),
+            &format!("/{BUCKET}?versioning"),
+            "*/*",
+        );
         assert!(
             raw.contains("<Status>Enabled</Status>"),
             "versioning is not on: {raw}"
@@ -186,22 +190,6 @@ fn first_run_creates_a_hardened_bucket_and_the_zone() {
             .expect("backend");
         assert!(backend.contains(&format!("bucket       = \"{BUCKET}\"")));
     });
-}
-
-/// A plain HTTP GET (moto does not check signatures), for answers the SDK cannot parse.
-fn raw_get(url: &str) -> String {
-    use std::io::{Read, Write};
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = rest.split_once('/').expect("path");
-    let mut stream = std::net::TcpStream::connect(host).expect("connect");
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    answer
 }
 
 #[test]

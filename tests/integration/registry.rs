@@ -93,17 +93,7 @@ impl Registry {
 
     /// A plain HTTP GET against the registry API: (status line, headers and body).
     pub fn get(&self, path: &str, accept: &str) -> String {
-        use std::io::{Read, Write};
-        let mut stream = TcpStream::connect(&self.host).expect("connect");
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n",
-            self.host
-        )
-        .expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read");
-        answer
+        crate::harness::http_get(&self.host, path, accept)
     }
 
     /// Stops the registry (to test an unreachable one).
