@@ -166,6 +166,13 @@ resource "aws_autoscaling_group" "this" {
   lifecycle {
     ignore_changes = [desired_capacity]
   }
+
+  # Instances register with the cluster using the instance role: its policies come first, and
+  # on destroy they stay until the instances are gone.
+  depends_on = [
+    aws_iam_role_policy_attachment.ecs_agent,
+    aws_iam_role_policy_attachment.ssm,
+  ]
 }
 
 resource "aws_ecs_capacity_provider" "this" {

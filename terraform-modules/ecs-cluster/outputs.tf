@@ -9,8 +9,12 @@ output "cluster_name" {
 }
 
 output "capacity_provider_name" {
-  description = "The capacity provider backed by the cluster's Auto Scaling group"
+  description = "The capacity provider backed by the cluster's Auto Scaling group, once it is associated with the cluster"
   value       = aws_ecs_capacity_provider.this.name
+
+  # Services name this capacity provider: they must be created after it is associated with
+  # the cluster (ECS refuses them before), and destroyed before it is dissociated.
+  depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
 output "autoscaling_group_name" {

@@ -21,7 +21,10 @@ locals {
   secrets_arns = [for k, s in var.secrets : (startswith(s.name, "arn:") ? s.name : "${local.secret_arns[k]}-??????") if s.store == "secretsmanager"]
 
   port_mappings = var.port == null ? [] : [{ containerPort = var.port, protocol = "tcp" }]
-  discoverable  = var.discovery_namespace_id != null
+
+  # Application Auto Scaling owns the task count: a fixed count is a range of one.
+  min_count = var.autoscaling == null ? var.desired_count : var.autoscaling.min
+  max_count = var.autoscaling == null ? var.desired_count : var.autoscaling.max
 }
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -240,7 +243,7 @@ resource "aws_route53_record" "this" {
 }
 
 resource "aws_service_discovery_service" "this" {
-  count = local.discoverable ? 1 : 0
+  count = var.discoverable ? 1 : 0
 
   name = var.name
 
@@ -255,13 +258,19 @@ resource "aws_service_discovery_service" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.discovery_namespace_id != null
+      error_message = "A discoverable service needs discovery_namespace_id."
+    }
+  }
 }
 
-# Two variants of one service, so that autoscaling owns the task count when it is on and the
-# config owns it when it is off. Exactly one of them exists.
-resource "aws_ecs_service" "fixed" {
-  count = var.autoscaling == null ? 1 : 0
-
+# One service whatever its scaling: switching autoscaling on or off updates it in place.
+# Application Auto Scaling owns the task count (a fixed count is a range of one, below), so
+# desired_count only seeds the first deploy and Terraform never resets what scaling decided.
+resource "aws_ecs_service" "this" {
   name                   = var.name
   cluster                = var.cluster_arn
   task_definition        = aws_ecs_task_definition.this.arn
@@ -296,56 +305,7 @@ resource "aws_ecs_service" "fixed" {
   }
 
   dynamic "service_registries" {
-    for_each = local.discoverable ? [1] : []
-
-    content {
-      registry_arn = aws_service_discovery_service.this[0].arn
-    }
-  }
-
-  tags = var.tags
-
-  depends_on = [aws_lb_listener_rule.this]
-}
-
-resource "aws_ecs_service" "autoscaled" {
-  count = var.autoscaling == null ? 0 : 1
-
-  name                   = var.name
-  cluster                = var.cluster_arn
-  task_definition        = aws_ecs_task_definition.this.arn
-  desired_count          = var.desired_count
-  enable_execute_command = false
-  propagate_tags         = "SERVICE"
-
-  capacity_provider_strategy {
-    capacity_provider = var.capacity_provider_name
-    weight            = 1
-  }
-
-  network_configuration {
-    subnets          = var.subnet_ids
-    security_groups  = [aws_security_group.this.id]
-    assign_public_ip = false
-  }
-
-  deployment_circuit_breaker {
-    enable   = true
-    rollback = true
-  }
-
-  dynamic "load_balancer" {
-    for_each = var.public ? [1] : []
-
-    content {
-      target_group_arn = aws_lb_target_group.this[0].arn
-      container_name   = var.name
-      container_port   = var.port
-    }
-  }
-
-  dynamic "service_registries" {
-    for_each = local.discoverable ? [1] : []
+    for_each = var.discoverable ? [1] : []
 
     content {
       registry_arn = aws_service_discovery_service.this[0].arn
@@ -358,17 +318,27 @@ resource "aws_ecs_service" "autoscaled" {
     ignore_changes = [desired_count]
   }
 
-  depends_on = [aws_lb_listener_rule.this]
+  # Tasks start only once their traffic is routed, their security group lets them talk, and
+  # their execution role may pull, log and read secrets; on destroy, the service goes first.
+  depends_on = [
+    aws_lb_listener_rule.this,
+    aws_vpc_security_group_ingress_rule.from_load_balancer,
+    aws_vpc_security_group_ingress_rule.from_vpc,
+    aws_vpc_security_group_egress_rule.https,
+    aws_vpc_security_group_egress_rule.vpc,
+    aws_iam_role_policy_attachment.execution,
+    aws_iam_role_policy.secrets,
+  ]
 }
 
+# Registering the range moves the running count into it at once: this is how a changed fixed
+# count, or autoscaling switched off, reaches the service.
 resource "aws_appautoscaling_target" "this" {
-  count = var.autoscaling == null ? 0 : 1
-
   service_namespace  = "ecs"
   scalable_dimension = "ecs:service:DesiredCount"
-  resource_id        = "service/${split("/", var.cluster_arn)[1]}/${aws_ecs_service.autoscaled[0].name}"
-  min_capacity       = var.autoscaling.min
-  max_capacity       = var.autoscaling.max
+  resource_id        = "service/${split("/", var.cluster_arn)[1]}/${aws_ecs_service.this.name}"
+  min_capacity       = local.min_count
+  max_capacity       = local.max_count
 
   tags = var.tags
 }
@@ -378,9 +348,9 @@ resource "aws_appautoscaling_policy" "cpu" {
 
   name               = "${local.full_name}-cpu"
   policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.this[0].service_namespace
-  scalable_dimension = aws_appautoscaling_target.this[0].scalable_dimension
-  resource_id        = aws_appautoscaling_target.this[0].resource_id
+  service_namespace  = aws_appautoscaling_target.this.service_namespace
+  scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
+  resource_id        = aws_appautoscaling_target.this.resource_id
 
   target_tracking_scaling_policy_configuration {
     target_value       = var.autoscaling.cpu_target

@@ -139,6 +139,12 @@ variable "health_check_path" {
   default     = "/"
 }
 
+variable "discoverable" {
+  description = "Register the tasks in the private DNS namespace (private services and ExoCom). A literal from the renderer, so that Terraform knows the resource count before the namespace exists."
+  type        = bool
+  default     = false
+}
+
 variable "discovery_namespace_id" {
   description = "The private DNS namespace to register in, so others find the service at `<name>.<namespace>`; null for none"
   type        = string

@@ -53,7 +53,7 @@ resource "aws_vpc_security_group_egress_rule" "vpc" {
 resource "aws_lb" "this" {
   #checkov:skip=CKV_AWS_150:teardown must be able to delete the load balancer; it holds no data
   #checkov:skip=CKV_AWS_91:access logs need a log bucket of their own; not yet an exo-deploy option (docs/security.md)
-  #checkov:skip=CKV2_AWS_20:with a certificate, port 80 only redirects (http_redirect); without one the app is served over plain HTTP as configured
+  #checkov:skip=CKV2_AWS_20:with a certificate, port 80 only redirects to HTTPS; without one the app is served over plain HTTP as configured
   #checkov:skip=CKV2_AWS_28:WAF rules are app-specific; attach a web ACL to the output ARN if needed
   name                       = var.name
   internal                   = false
@@ -88,43 +88,37 @@ resource "aws_lb_listener" "https" {
   tags = var.tags
 }
 
-resource "aws_lb_listener" "http_redirect" {
-  count = local.https ? 1 : 0
-
-  load_balancer_arn = aws_lb.this.arn
-  port              = 80
-  protocol          = "HTTP"
-
-  default_action {
-    type = "redirect"
-
-    redirect {
-      port        = "443"
-      protocol    = "HTTPS"
-      status_code = "HTTP_301"
-    }
-  }
-
-  tags = var.tags
-}
-
+# Port 80 exists either way and is updated in place when HTTPS is switched on or off: it
+# redirects to HTTPS when a certificate is configured, else it carries the host rules itself.
 resource "aws_lb_listener" "http" {
-  #checkov:skip=CKV_AWS_2:exists only when the environment has no ssl-certificate-arn (count is 0 otherwise)
-  #checkov:skip=CKV_AWS_103:exists only when the environment has no ssl-certificate-arn (count is 0 otherwise)
-  #checkov:skip=CKV2_AWS_20:exists only when the environment has no ssl-certificate-arn; with one, http_redirect redirects
-  count = local.https ? 0 : 1
-
+  #checkov:skip=CKV_AWS_2:port 80 redirects to HTTPS when the environment has an ssl-certificate-arn; without one the app is served over HTTP as configured
+  #checkov:skip=CKV_AWS_103:port 80 redirects to HTTPS when the environment has an ssl-certificate-arn; the HTTPS listener sets the TLS policy
+  #checkov:skip=CKV2_AWS_20:port 80 redirects to HTTPS when the environment has an ssl-certificate-arn (default_action type "redirect")
   load_balancer_arn = aws_lb.this.arn
   port              = 80
   protocol          = "HTTP"
 
   default_action {
-    type = "fixed-response"
+    type = local.https ? "redirect" : "fixed-response"
 
-    fixed_response {
-      content_type = "text/plain"
-      message_body = "Not found"
-      status_code  = "404"
+    dynamic "redirect" {
+      for_each = local.https ? [1] : []
+
+      content {
+        port        = "443"
+        protocol    = "HTTPS"
+        status_code = "HTTP_301"
+      }
+    }
+
+    dynamic "fixed_response" {
+      for_each = local.https ? [] : [1]
+
+      content {
+        content_type = "text/plain"
+        message_body = "Not found"
+        status_code  = "404"
+      }
     }
   }
 

@@ -15,7 +15,7 @@ output "zone_id" {
 
 output "listener_arn" {
   description = "The listener services attach their host rules to: HTTPS when a certificate is configured, else HTTP"
-  value       = local.https ? aws_lb_listener.https[0].arn : aws_lb_listener.http[0].arn
+  value       = local.https ? aws_lb_listener.https[0].arn : aws_lb_listener.http.arn
 }
 
 output "security_group_id" {
