@@ -175,6 +175,7 @@ macro_rules! service_deploy_settings {
         pub struct $name {
             $($field)*
             pub desired_count: Option<Spanned<u32>>,
+            pub priority: Option<Spanned<u32>>,
             pub autoscaling: Option<crate::config::common::Autoscaling>,
             #[serde(default)]
             pub environment_variables: crate::config::common::Entries<Spanned<crate::config::common::Scalar>>,

@@ -112,6 +112,8 @@ pub struct ServiceDraft {
     pub cpu: Option<Field<u32>>,
     pub memory: Option<Field<u32>>,
     pub desired_count: Option<Field<u32>>,
+    /// The listener rule priority, when the config sets one.
+    pub priority: Option<Field<u32>>,
     pub autoscaling: Option<AutoscalingDraft>,
     pub environment_variables: Pairs,
     pub secrets: SecretPairs,
@@ -135,6 +137,7 @@ impl ServiceDraft {
             cpu: None,
             memory: None,
             desired_count: None,
+            priority: None,
             autoscaling: None,
             environment_variables: Vec::new(),
             secrets: Vec::new(),
@@ -204,6 +207,7 @@ macro_rules! fill_service {
     ($file:expr, $src:expr, $svc:expr) => {{
         let (f, s, d) = ($file, $src, $svc);
         d.desired_count = opt(f, &s.desired_count);
+        d.priority = opt(f, &s.priority);
         d.autoscaling = autoscaling(f, &s.autoscaling);
         d.environment_variables
             .extend(pairs(f, &s.environment_variables));

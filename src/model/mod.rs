@@ -183,6 +183,9 @@ pub struct Service {
     pub url: Option<String>,
     /// The path the load balancer checks.
     pub health_check: String,
+    /// The load balancer listener rule's priority, for public services: the config's
+    /// `priority`, else [`listener_priority`] of the role.
+    pub priority: Option<u32>,
     /// CPU units (1024 = one vCPU).
     pub cpu: u32,
     /// Memory in MiB.
@@ -201,6 +204,18 @@ pub struct Service {
     pub receives: Vec<String>,
     /// The ExoCom namespace (original format).
     pub namespace: Option<String>,
+}
+
+/// Highest priority an application load balancer's listener rule may have.
+pub const MAX_LISTENER_PRIORITY: u32 = 50_000;
+
+/// The listener rule priority of a public service with role `role`, when its config sets none:
+/// a pure function of the role (the first four bytes of its SHA-256, onto 1–50,000), so adding
+/// or removing another service never moves a rule. Two roles that meet are a config error.
+pub fn listener_priority(role: &str) -> u32 {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(role.as_bytes());
+    u32::from_be_bytes([hash[0], hash[1], hash[2], hash[3]]) % MAX_LISTENER_PRIORITY + 1
 }
 
 /// Where a service's image comes from.

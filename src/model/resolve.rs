@@ -8,8 +8,8 @@ use crate::config::{ConfigDiagnostic, ConfigErrors, Diagnostics, Place, RawApp, 
 use crate::model::draft::{self, AppDraft, Field, Pairs, SecretPairs, ServiceDraft};
 use crate::model::validate as v;
 use crate::model::{
-    App, Autoscaling, Bus, Cluster, DEFAULT_EXOCOM_VERSION, Environment, ImageSource, NatGateways,
-    SecretRef, Service, ServiceKind,
+    App, Autoscaling, Bus, Cluster, DEFAULT_EXOCOM_VERSION, Environment, ImageSource,
+    MAX_LISTENER_PRIORITY, NatGateways, SecretRef, Service, ServiceKind, listener_priority,
 };
 
 /// Variables exo-deploy sets in every service.
@@ -399,7 +399,56 @@ impl Resolver {
             }
         }
         out.sort_by(|a, b| a.role.cmp(&b.role));
+        self.priorities(d, &out);
         out
+    }
+
+    /// Two public services may not share a listener rule priority.
+    fn priorities(&mut self, d: &AppDraft, services: &[Service]) {
+        let mut taken: BTreeMap<u32, &Service> = BTreeMap::new();
+        for s in services {
+            let Some(p) = s.priority else { continue };
+            let Some(first) = taken.get(&p) else {
+                taken.insert(p, s);
+                continue;
+            };
+            let draft = |role: &str| d.services.iter().find(|x| x.role.value == role);
+            let (Some(this), Some(other)) = (draft(&s.role), draft(&first.role)) else {
+                continue;
+            };
+            let how = |x: &ServiceDraft| {
+                if x.priority.is_some() {
+                    "set by its `priority`"
+                } else {
+                    "derived from its role"
+                }
+            };
+            let key = match d.format {
+                crate::model::Format::Original => "production.priority",
+                crate::model::Format::Later => "remote.priority",
+            };
+            let place = this
+                .priority
+                .as_ref()
+                .map_or_else(|| this.role.place.clone(), |f| f.place.clone());
+            self.error(
+                &place,
+                format!(
+                    "public services `{}` and `{}` would share the load balancer rule priority {p} ({} for `{}`, {} for `{}`)",
+                    first.role,
+                    s.role,
+                    how(other),
+                    first.role,
+                    how(this),
+                    s.role
+                ),
+                "same priority",
+                format!(
+                    "set `{key}` in `{}`'s service.yml to a free number from 1 to {MAX_LISTENER_PRIORITY}; it must never change once deployed",
+                    s.role
+                ),
+            );
+        }
     }
 
     fn service(&mut self, d: &AppDraft, env: &Environment, s: &ServiceDraft) -> Option<Service> {
@@ -505,6 +554,25 @@ impl Resolver {
         } else if let Some(u) = &s.url {
             self.error(&u.place, format!("{kind} service `{}` has a url, but only public services are reachable from the internet", s.role.value), "not used", "remove it, or make the service public");
         }
+        let priority = match (&s.priority, kind) {
+            (Some(p), ServiceKind::Public) => {
+                Some(self.in_range(p, "listener rule priority", 1, MAX_LISTENER_PRIORITY))
+            }
+            (None, ServiceKind::Public) => Some(listener_priority(&s.role.value)),
+            (Some(p), _) => {
+                self.error(
+                    &p.place,
+                    format!(
+                        "{kind} service `{}` has a priority, but only public services have load balancer rules",
+                        s.role.value
+                    ),
+                    "not used",
+                    "remove it, or make the service public",
+                );
+                None
+            }
+            (None, _) => None,
+        };
         let health_check = s
             .health_check
             .as_ref()
@@ -605,6 +673,7 @@ impl Resolver {
             port,
             url,
             health_check,
+            priority,
             cpu,
             memory,
             desired_count,

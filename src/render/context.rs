@@ -75,7 +75,7 @@ struct ServiceCtx {
     port: Option<u16>,
     host: Option<String>,
     health_check: String,
-    priority: Option<usize>,
+    priority: Option<u32>,
     cpu: u32,
     memory: u32,
     desired_count: u32,
@@ -117,13 +117,8 @@ impl Root {
         };
 
         let mut services = vec![exocom(app, &namespace)];
-        let publics: Vec<&str> = app
-            .services_of(ServiceKind::Public)
-            .map(|s| s.role.as_str())
-            .collect();
         for s in &app.services {
-            let priority = publics.iter().position(|r| *r == s.role).map(|i| i + 1);
-            services.push(ServiceCtx::new(s, &namespace, priority));
+            services.push(ServiceCtx::new(s, &namespace));
         }
         let keys = aligned_keys(services.iter().map(|s| s.role.as_str()));
         for (s, key) in services.iter_mut().zip(keys) {
@@ -246,7 +241,7 @@ fn exocom(app: &App, namespace: &str) -> ServiceCtx {
 }
 
 impl ServiceCtx {
-    fn new(s: &Service, namespace: &str, priority: Option<usize>) -> Self {
+    fn new(s: &Service, namespace: &str) -> Self {
         let mut environment = s.environment.clone();
         environment.insert("ROLE".into(), s.role.clone());
         environment.insert("EXOCOM_HOST".into(), format!("{EXOCOM_ROLE}.{namespace}"));
@@ -294,7 +289,7 @@ impl ServiceCtx {
             port: s.port,
             host: s.url.clone(),
             health_check: s.health_check.clone(),
-            priority,
+            priority: s.priority,
             cpu: s.cpu,
             memory: s.memory,
             desired_count: s.desired_count,

@@ -74,3 +74,46 @@ fn an_app_in_neither_format_is_explained() {
     assert!(stderr.contains("found neither `environments`"), "{stderr}");
     insta::assert_snapshot!(stderr);
 }
+
+#[test]
+fn two_public_services_whose_roles_meet_on_one_rule_priority_are_a_config_error() {
+    // `svc214` and `svc467` hash to the same listener rule priority; a priority out of range
+    // and one on a worker are refused too.
+    let stderr = errors_of("invalid/priorities");
+    for expected in [
+        "public services `svc214` and `svc467` would share the load balancer rule priority 9202",
+        "set `production.priority` in `svc467`'s service.yml",
+        "listener rule priority 60000 is out of range",
+        "worker service `jobs` has a priority",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in\n{stderr}"
+        );
+    }
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_priority_in_the_config_settles_a_collision() {
+    let test = Test::new().app("invalid/priorities");
+    let dir = test.path().join("out");
+    let out = test
+        .edit("svc467/service.yml", |t| {
+            t.replace("  url: two", "  priority: 9203\n  url: two")
+        })
+        .edit("admin/service.yml", |t| t.replace("60000", "50000"))
+        .edit("jobs/service.yml", |t| {
+            t.replace("production:\n  priority: 7\n", "")
+        })
+        .args(["render", "--out", dir.to_str().expect("utf-8")])
+        .run();
+    out.code(0);
+    let main = std::fs::read_to_string(dir.join("main.tf")).expect("main.tf");
+    for priority in [9202, 9203, 50000] {
+        assert!(
+            main.contains(&format!("listener_rule_priority = {priority}\n")),
+            "priority {priority} missing in main.tf"
+        );
+    }
+}
