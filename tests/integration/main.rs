@@ -1,5 +1,7 @@
 //! Integration tests, compiled into one binary so the suite links once.
 
+mod apply;
+mod apply_changes;
 mod bootstrap;
 mod cli;
 mod config_errors;
@@ -11,8 +13,10 @@ mod push;
 mod registry;
 mod render;
 mod terraform_checks;
+mod terraform_graph;
 mod terraform_image;
 mod terraform_runner;
+mod tf_aws3;
 
 /// The example apps that must render cleanly, with the environment to render.
 pub const VALID_FIXTURES: [(&str, &str); 5] = [

@@ -15,17 +15,47 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Self::start_with(&[])
+    }
+
+    /// A server with moto's own settings, e.g. `MOTO_ACCOUNT_ID` or
+    /// `MOTO_IAM_LOAD_MANAGED_POLICIES`.
+    pub fn start_with(settings: &[(&str, &str)]) -> Moto {
+        Self::launch("moto_server", settings)
+    }
+
+    /// moto's server through `shared/tools/moto-tls`: bucket policies are evaluated as AWS does
+    /// for HTTPS requests, so the hardened state bucket's TLS-only Deny does not refuse
+    /// Terraform's and the SDK's plain-HTTP requests (moto applies every Deny whatever its
+    /// condition). It must run with the Python that has moto.
+    pub fn start_tls(settings: &[(&str, &str)]) -> Moto {
+        let tool = crate::harness::repo().join("../shared/tools/moto-tls/moto-server-tls");
+        assert!(
+            tool.is_file(),
+            "{} is missing (shared/ must sit beside the repo)",
+            tool.display()
+        );
+        Self::launch_with("python3", &[tool.to_str().expect("utf-8 path")], settings)
+    }
+
+    fn launch(program: &str, settings: &[(&str, &str)]) -> Moto {
+        Self::launch_with(program, &[], settings)
+    }
+
+    fn launch_with(program: &str, first: &[&str], settings: &[(&str, &str)]) -> Moto {
         let port = TcpListener::bind("127.0.0.1:0")
             .expect("free port")
             .local_addr()
             .expect("addr")
             .port();
-        let child = Command::new("moto_server")
+        let child = Command::new(program)
+            .args(first)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start moto_server ({e}): install it with `pip install 'moto[server]'` (.ci/run does)"));
+            .unwrap_or_else(|e| panic!("cannot start {program} ({e}): install moto's server with `pip install 'moto[server]'` (.ci/run does)"));
         let moto = Moto {
             url: format!("http://127.0.0.1:{port}"),
             port,
@@ -67,6 +97,78 @@ impl Moto {
 
     pub async fn ecr(&self, region: &str) -> aws_sdk_ecr::Client {
         aws_sdk_ecr::Client::new(&self.config(region).await)
+    }
+
+    pub async fn ecs(&self, region: &str) -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&self.config(region).await)
+    }
+
+    /// One call of a JSON-protocol AWS API (ACM, Cloud Map, ...) straight to moto, for the
+    /// services whose SDK crates this suite does without: moto checks no signature, and takes
+    /// the region from the credential scope.
+    pub fn json_call(
+        &self,
+        service: &str,
+        region: &str,
+        target: &str,
+        body: &serde_json::Value,
+    ) -> serde_json::Value {
+        let body = body.to_string();
+        let answer = self.raw(
+            "POST",
+            "/",
+            service,
+            region,
+            &[
+                ("X-Amz-Target", target),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            &body,
+        );
+        let (status, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        assert!(
+            status.starts_with("HTTP/1.1 200"),
+            "{target} failed: {answer}"
+        );
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{target}: not JSON ({e}): {body}"))
+    }
+
+    /// One call of a query-protocol AWS API (Elastic Load Balancing) straight to moto; the XML
+    /// answer as text.
+    pub fn query_call(&self, service: &str, region: &str, query: &str) -> String {
+        let answer = self.raw("GET", &format!("/?{query}"), service, region, &[], "");
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "{query} failed: {answer}"
+        );
+        answer
+    }
+
+    fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        service: &str,
+        region: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> String {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n",
+            self.port,
+            body.len()
+        );
+        for (k, v) in headers {
+            request.push_str(&format!("{k}: {v}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
     }
 
     /// Makes a bucket as another AWS account would (moto takes the account from a header).

@@ -20,12 +20,53 @@ fn render(fixture: &str, env: &str) -> (crate::harness::Output, String) {
     (out, text)
 }
 
+/// The part of a combined render under `modules/` (our embedded modules, the same for every
+/// app), and the rest (the app's own root files).
+fn split_modules(text: &str) -> (String, String) {
+    let mut modules = String::new();
+    let mut own = String::new();
+    for part in text.split_inclusive_headers() {
+        if part.starts_with("==== modules/") {
+            modules.push_str(part);
+        } else {
+            own.push_str(part);
+        }
+    }
+    (modules, own)
+}
+
+trait Headers {
+    fn split_inclusive_headers(&self) -> Vec<&str>;
+}
+
+impl Headers for str {
+    /// The `==== path ====` sections of a combined render.
+    fn split_inclusive_headers(&self) -> Vec<&str> {
+        let mut starts: Vec<usize> = self.match_indices("==== ").map(|(i, _)| i).collect();
+        starts.retain(|&i| i == 0 || self.as_bytes()[i - 1] == b'\n');
+        starts.push(self.len());
+        starts.windows(2).map(|w| &self[w[0]..w[1]]).collect()
+    }
+}
+
 #[test]
 fn every_fixture_renders_as_snapshotted() {
+    // Each app's own files per fixture; the embedded modules once (they must be identical in
+    // every app).
+    let mut modules_seen: Option<String> = None;
     for (fixture, env) in VALID_FIXTURES {
         let (_, text) = render(fixture, env);
-        insta::assert_snapshot!(format!("render__{fixture}__{env}"), text);
+        let (modules, own) = split_modules(&text);
+        insta::assert_snapshot!(format!("render__{fixture}__{env}"), own);
+        match &modules_seen {
+            None => modules_seen = Some(modules),
+            Some(first) => assert_eq!(
+                first, &modules,
+                "{fixture}/{env}: the embedded modules differ between apps"
+            ),
+        }
     }
+    insta::assert_snapshot!("render__modules", modules_seen.expect("fixtures"));
 }
 
 #[test]
