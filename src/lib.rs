@@ -8,6 +8,7 @@
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod hooks;
 pub mod model;
 pub mod output;
 pub mod pipeline;
@@ -43,6 +44,9 @@ pub enum Error {
     /// Bootstrapping or removing AWS resources failed: exit code 1.
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::BootstrapError),
+    /// A hook of the app failed: exit code 1.
+    #[error(transparent)]
+    Hook(#[from] hooks::HookError),
     /// Something exo-deploy itself could not do (the host, or a bug): exit code 1.
     #[error("{0}")]
     Internal(String),
@@ -66,6 +70,7 @@ impl Error {
             | Error::Bootstrap(_)
             | Error::Push(_)
             | Error::Terraform(_)
+            | Error::Hook(_)
             | Error::Preflight(_)
             | Error::Internal(_)
             | Error::NotConfirmed => 1,
@@ -79,6 +84,7 @@ impl Error {
             Error::Push(e) => miette::Diagnostic::help(e),
             Error::Render(e) => miette::Diagnostic::help(e),
             Error::Terraform(e) => miette::Diagnostic::help(e),
+            Error::Hook(e) => miette::Diagnostic::help(e),
             _ => None,
         };
         help.map(|h| h.to_string())
@@ -92,6 +98,7 @@ impl Error {
             Error::Bootstrap(_) => "aws",
             Error::Push(_) => "push",
             Error::Terraform(_) => "terraform",
+            Error::Hook(_) => "hook",
             Error::Preflight(_) => "preflight",
             Error::Internal(_) => "internal",
             Error::Usage(_) => "usage",

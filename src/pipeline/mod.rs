@@ -23,6 +23,7 @@ pub use release::Release;
 
 use crate::bootstrap::{self, Cloud};
 use crate::cli::Cli;
+use crate::hooks::{Hook, Hooks};
 use crate::model::{App, ImageSource, ServiceKind};
 use crate::output::Reporter;
 use crate::{Error, push, render, terraform};
@@ -151,7 +152,13 @@ impl Run<'_> {
     }
 
     /// Renders with what this run learned over what earlier runs left in the output folder.
+    /// Then the app's `post-render` hook runs.
     pub fn render(&self, learned: render::Inputs) -> Result<(), Error> {
+        self.write_rendered(learned)?;
+        self.hook(Hook::PostRender, &[])
+    }
+
+    fn write_rendered(&self, learned: render::Inputs) -> Result<(), Error> {
         let inputs = learned.over(render::Inputs::load(self.out));
         let rendered = render::render(self.app, &inputs)?;
         rendered.write(self.out)?;
@@ -166,6 +173,36 @@ impl Run<'_> {
             self.out.display()
         ));
         Ok(())
+    }
+
+    /// Runs one of the app's hooks, when it has it, as a step of its own.
+    pub fn hook(&self, hook: Hook, extra: &[(&str, &str)]) -> Result<(), Error> {
+        let hooks = Hooks::new(self.app, self.out, self.cli.dry_run);
+        if hooks.find(hook).is_none() {
+            return Ok(());
+        }
+        let name = format!("{hook} hook");
+        self.reporter.event("step-started", json!({ "step": name }));
+        let started = Instant::now();
+        let say = |line: &str| self.reporter.say(line);
+        let result = hooks.run(hook, extra, &say);
+        let seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+        match result {
+            Ok(_) => {
+                self.reporter
+                    .event("step-finished", json!({ "step": name, "seconds": seconds }));
+                self.reporter.say(&format!("✓ {name} ({seconds:.1} s)"));
+                Ok(())
+            }
+            Err(e) => {
+                self.reporter.event(
+                    "step-failed",
+                    json!({ "step": name, "seconds": seconds, "message": e.to_string() }),
+                );
+                self.reporter.say(&format!("✗ {name} ({seconds:.1} s)"));
+                Err(e.into())
+            }
+        }
     }
 
     fn target(&self, registry: Option<&str>, account: Option<&str>) -> Option<push::Target> {
@@ -371,12 +408,13 @@ impl Run<'_> {
             .step("bootstrap", async { self.bootstrap(cloud).await })
             .await?;
         self.step("render", async {
-            self.render(render::Inputs {
+            self.write_rendered(render::Inputs {
                 images: images.clone(),
                 ..bootstrapped_inputs(&done)
             })
         })
         .await?;
+        self.hook(Hook::PostRender, &[])?;
         let backend = self
             .app
             .env
@@ -390,9 +428,27 @@ impl Run<'_> {
                 .say("no changes: the infrastructure already matches the configuration");
             self.reporter
                 .event("plan-summary", json!({ "changes": false }));
+            if matches!(mode, Mode::PlanOnly) {
+                return Ok(Outcome::default());
+            }
+            // Nothing to apply; but when the last record does not say what is deployed (a run
+            // stopped between its apply and its record), the record is written now, once.
+            let last = self.history(cloud).await?.into_iter().next();
+            if last.is_some_and(|r| r.images == self.deployed_images(images.clone())) {
+                return Ok(Outcome::default());
+            }
+            self.reporter.say(
+                "the last release record does not match what is deployed (a run stopped before recording?): recording it now",
+            );
+            let outputs = tf.outputs().await.unwrap_or(serde_json::Value::Null);
+            let release = self
+                .record(cloud, &done.bucket.name, images, outputs, started, &mode)
+                .await?;
+            self.reporter.released(&release);
+            self.hook(Hook::PostDeploy, &[("EXO_DEPLOY_RELEASE", &release.id)])?;
             return Ok(Outcome {
                 changes: false,
-                release: None,
+                release: Some(release),
             });
         };
         self.reporter.plan_summary(&summary);
@@ -407,12 +463,16 @@ impl Run<'_> {
             "applying the plan",
             &["y", "yes"],
         )?;
+        self.hook(Hook::PreApply, &[])?;
         self.step("terraform apply", tf.apply()).await?;
+        self.hook(Hook::PostApply, &[])?;
         let outputs = tf.outputs().await.unwrap_or(serde_json::Value::Null);
         let release = self
             .record(cloud, &done.bucket.name, images, outputs, started, &mode)
             .await?;
         self.reporter.released(&release);
+        // the release is recorded: a failing post-deploy hook fails the run, nothing more
+        self.hook(Hook::PostDeploy, &[("EXO_DEPLOY_RELEASE", &release.id)])?;
         Ok(Outcome {
             changes: true,
             release: Some(release),
@@ -430,14 +490,7 @@ impl Run<'_> {
     ) -> Result<Release, Error> {
         let (commit, dirty) = release::git_state(&self.app.dir);
         let now = jiff::Timestamp::now();
-        let mut all = render::images(
-            self.app,
-            &render::Inputs {
-                images,
-                ..render::Inputs::load(self.out)
-            },
-        );
-        all.retain(|_, v| !v.is_empty());
+        let all = self.deployed_images(images);
         let release = Release {
             id: release::id(now, commit.as_deref(), dirty),
             app: self.app.name.clone(),
@@ -464,6 +517,20 @@ impl Run<'_> {
         })
         .await?;
         Ok(release)
+    }
+
+    /// Every service's image reference (ExoCom included) with this run's `images` over what
+    /// earlier runs rendered: what a release records.
+    fn deployed_images(&self, images: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut all = render::images(
+            self.app,
+            &render::Inputs {
+                images,
+                ..render::Inputs::load(self.out)
+            },
+        );
+        all.retain(|_, v| !v.is_empty());
+        all
     }
 
     /// The environment's releases, newest first.

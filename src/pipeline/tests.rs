@@ -24,6 +24,8 @@ struct FakeCloud {
     log: Log,
     objects: Mutex<BTreeMap<String, Vec<u8>>>,
     state_resources: usize,
+    /// Writes fail, as when the run is stopped before its record.
+    fail_puts: bool,
 }
 
 impl Cloud for FakeCloud {
@@ -67,6 +69,13 @@ impl Cloud for FakeCloud {
     }
     async fn put_new(&self, _: &str, key: &str, body: Vec<u8>) -> bootstrap::Result<()> {
         let mut objects = self.objects.lock().expect("objects");
+        if self.fail_puts {
+            return Err(bootstrap::BootstrapError::Api {
+                operation: "s3:PutObject",
+                target: key.into(),
+                message: "connection reset".into(),
+            });
+        }
         if objects.contains_key(key) {
             return Err(bootstrap::BootstrapError::Api {
                 operation: "s3:PutObject",
@@ -225,6 +234,23 @@ impl World {
             log: Log::default(),
         }
     }
+    /// A world whose app (a copy of the fixture) has these hooks, each a shell script body
+    /// run by `/bin/sh` that may append to `$HOOK_LOG`.
+    fn with_hooks(hooks: &[(crate::hooks::Hook, &str)]) -> (Self, tempfile::TempDir) {
+        use std::os::unix::fs::PermissionsExt;
+        let mut w = World::new();
+        let app = tempfile::TempDir::new().expect("app");
+        let dir = app.path().join(".exo-deploy/hooks");
+        std::fs::create_dir_all(&dir).expect("hooks dir");
+        for (hook, body) in hooks {
+            let path = dir.join(hook.name());
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("hook");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        w.app.dir = app.path().to_path_buf();
+        (w, app)
+    }
+
     fn run(&self) -> Run<'_> {
         Run {
             app: &self.app,
@@ -344,10 +370,17 @@ fn a_deploy_runs_every_step_in_order_and_records_one_release() {
 #[test]
 fn no_changes_means_no_apply_and_no_record() {
     let w = World::new();
-    let (cloud, pusher, tf) = w.fakes(false);
-    let outcome = block(
+    let (cloud, pusher, tf) = w.fakes(true);
+    block(
         w.run()
             .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect("first deploy");
+    w.log.lock().expect("log").clear();
+    let unchanged = FakeTerraform::new(&w.log, false);
+    let outcome = block(
+        w.run()
+            .deploy(&cloud, &pusher, &unchanged, &Confirm::Yes, Mode::Deploy),
     )
     .expect("deploy");
     assert!(!outcome.changes && outcome.release.is_none());
@@ -357,6 +390,48 @@ fn no_changes_means_no_apply_and_no_record() {
             .any(|l| l == "apply" || l.starts_with("record")),
         "{:?}",
         w.log()
+    );
+    assert_eq!(cloud.objects.lock().expect("objects").len(), 1);
+}
+
+#[test]
+fn a_rerun_after_an_interruption_between_apply_and_record_records_once() {
+    let w = World::new();
+    let (mut cloud, pusher, tf) = w.fakes(true);
+    cloud.fail_puts = true;
+    block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect_err("the record could not be written");
+    assert!(w.log().iter().any(|l| l == "apply"));
+    assert!(cloud.objects.lock().expect("objects").is_empty());
+    cloud.fail_puts = false;
+    // applied already: the rerun's plan has no changes, and it records what is deployed
+    let applied = FakeTerraform::new(&w.log, false);
+    let outcome = block(
+        w.run()
+            .deploy(&cloud, &pusher, &applied, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect("rerun");
+    assert!(!outcome.changes);
+    let release = outcome.release.expect("recorded now");
+    assert_eq!(
+        release.images["web"],
+        format!("registry.example/web@sha256:{:064}", 1)
+    );
+    assert_eq!(cloud.objects.lock().expect("objects").len(), 1);
+    // and a third run finds the record matching: nothing more
+    let again = block(
+        w.run()
+            .deploy(&cloud, &pusher, &applied, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect("third run");
+    assert!(again.release.is_none());
+    assert_eq!(
+        cloud.objects.lock().expect("objects").len(),
+        1,
+        "one record"
     );
 }
 
@@ -459,13 +534,16 @@ fn a_rerun_after_an_interruption_between_push_and_apply_completes_the_work() {
         "exactly one release"
     );
     let images = w.events("image");
+    let builds = w
+        .app
+        .services
+        .iter()
+        .filter(|s| matches!(s.image, ImageSource::Build { .. }))
+        .count();
+    assert!(builds > 0 && images.len() == 2 * builds, "{images:?}");
     assert!(
-        images
-            .iter()
-            .rev()
-            .take(4)
-            .all(|e| e["status"] == "unchanged"),
-        "the rerun pushes nothing again"
+        images[builds..].iter().all(|e| e["status"] == "unchanged"),
+        "the rerun pushes nothing again: {images:?}"
     );
 }
 
@@ -581,4 +659,99 @@ fn status_shows_the_last_release_and_task_counts() {
         .collect();
     assert!(services.contains(&"space-tweet-production-public/web"));
     assert!(services.contains(&"space-tweet-production-private/exocom"));
+}
+
+fn steps_finished(w: &World) -> Vec<String> {
+    w.events("step-finished")
+        .iter()
+        .map(|e| e["step"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn hooks_run_at_their_points_of_a_deploy_in_order() {
+    use crate::hooks::Hook;
+    let (w, app) = World::with_hooks(&[
+        (Hook::PostRender, "echo rendered"),
+        (Hook::PreApply, "echo before"),
+        (Hook::PostApply, "echo after"),
+        (Hook::PostDeploy, "echo \"released $EXO_DEPLOY_RELEASE\""),
+    ]);
+    let (cloud, pusher, tf) = w.fakes(true);
+    let outcome = block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect("deploy");
+    assert_eq!(
+        steps_finished(&w),
+        [
+            "push images",
+            "bootstrap",
+            "render",
+            "post-render hook",
+            "terraform init",
+            "terraform plan",
+            "pre-apply hook",
+            "terraform apply",
+            "post-apply hook",
+            "record the release",
+            "post-deploy hook",
+        ]
+    );
+    let release = outcome.release.expect("release");
+    let lines = w.recorded.lock().expect("recorded").lines.clone();
+    assert!(
+        lines.contains(&format!("  [post-deploy] released {}", release.id)),
+        "{lines:?}"
+    );
+    // the plan lists exactly these hooks, where they run
+    let steps = crate::plan::plan(&w.app, crate::plan::Action::Deploy, w.out.path().into());
+    let hooks: Vec<String> = steps
+        .iter()
+        .filter(|s| matches!(s, crate::plan::Step::RunHook { .. }))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(hooks.len(), 4, "{hooks:?}");
+    drop(app);
+}
+
+#[test]
+fn a_failing_hook_stops_the_deploy_before_the_next_step() {
+    use crate::hooks::Hook;
+    let (w, _app) =
+        World::with_hooks(&[(Hook::PreApply, "echo 'policy check failed' >&2; exit 3")]);
+    let (cloud, pusher, tf) = w.fakes(true);
+    let err = block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect_err("stopped");
+    assert_eq!(
+        err.to_string(),
+        "the pre-apply hook failed with exit code 3"
+    );
+    assert_eq!(err.exit_code(), 1);
+    assert!(!w.log().iter().any(|l| l == "apply"), "{:?}", w.log());
+    assert!(cloud.objects.lock().expect("objects").is_empty());
+    let lines = w.recorded.lock().expect("recorded").lines.clone();
+    assert!(lines.contains(&"  [pre-apply] policy check failed".to_string()));
+}
+
+#[test]
+fn a_failing_post_deploy_hook_fails_the_run_with_the_release_recorded() {
+    use crate::hooks::Hook;
+    let (w, _app) = World::with_hooks(&[(Hook::PostDeploy, "exit 4")]);
+    let (cloud, pusher, tf) = w.fakes(true);
+    let err = block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect_err("post-deploy failed");
+    assert_eq!(
+        err.to_string(),
+        "the post-deploy hook failed with exit code 4"
+    );
+    assert_eq!(err.exit_code(), 1);
+    assert_eq!(cloud.objects.lock().expect("objects").len(), 1, "recorded");
 }

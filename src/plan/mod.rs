@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::hooks::{self, Hook};
 use crate::model::{App, ImageSource, ServiceKind};
 
 /// What the user asked for.
@@ -58,6 +59,8 @@ pub enum Step {
     DeleteRepositories,
     /// Write the release record to the state bucket.
     RecordRelease,
+    /// Run one of the app's hooks (`.exo-deploy/hooks/<name>`), present when planned.
+    RunHook { hook: Hook },
 }
 
 impl fmt::Display for Step {
@@ -106,6 +109,7 @@ impl fmt::Display for Step {
                 f.write_str("preflight: credentials and account, Docker, registry login, Terraform")
             }
             Step::RecordRelease => f.write_str("record the release in the state bucket"),
+            Step::RunHook { hook } => write!(f, "run the {hook} hook (.exo-deploy/hooks/{hook})"),
         }
     }
 }
@@ -128,6 +132,8 @@ pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
         }
         steps
     };
+    let present = |hook: Hook| hooks::dir(app).join(hook.name()).is_file();
+    let hook = |hook: Hook| present(hook).then_some(Step::RunHook { hook });
     let mut steps = Vec::new();
     match action {
         Action::Deploy => {
@@ -145,20 +151,19 @@ pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
                 });
             }
             steps.extend(bootstrap());
-            steps.extend([
-                Step::Render { out },
-                Step::TerraformInit,
-                Step::TerraformPlan,
-                Step::TerraformApply,
-                Step::RecordRelease,
-            ]);
+            steps.push(Step::Render { out });
+            steps.extend(hook(Hook::PostRender));
+            steps.extend([Step::TerraformInit, Step::TerraformPlan]);
+            steps.extend(hook(Hook::PreApply));
+            steps.push(Step::TerraformApply);
+            steps.extend(hook(Hook::PostApply));
+            steps.push(Step::RecordRelease);
+            steps.extend(hook(Hook::PostDeploy));
         }
         Action::Teardown | Action::Nuke => {
-            steps.extend([
-                Step::Render { out },
-                Step::TerraformInit,
-                Step::TerraformDestroy,
-            ]);
+            steps.push(Step::Render { out });
+            steps.extend(hook(Hook::PostRender));
+            steps.extend([Step::TerraformInit, Step::TerraformDestroy]);
             if action == Action::Nuke {
                 if let Some(domain) = &env.domain {
                     steps.push(Step::DeleteHostedZone {

@@ -184,3 +184,43 @@ fn the_dry_run_summary_reads_as_snapshotted() {
         insta::assert_snapshot!(format!("dry_run__{fixture}"), out.stderr);
     }
 }
+
+#[test]
+fn a_dry_run_runs_the_post_render_hook_and_no_other() {
+    let test = Test::new().app("minimal");
+    let log = test.path().join("hooks.log");
+    let script = "#!/bin/sh\necho \"$EXO_DEPLOY_HOOK dry=$EXO_DEPLOY_DRY_RUN $(ls main.tf)\" >> \"$HOOK_LOG\"\necho linted\n";
+    let out = test
+        .hook("post-render", script)
+        .hook("pre-apply", script)
+        .hook("post-apply", script)
+        .hook("post-deploy", script)
+        .env("HOOK_LOG", log.to_str().expect("utf-8"))
+        .args(["--dry-run"])
+        .run();
+    out.code(0)
+        .stderr_contains("run the post-render hook (.exo-deploy/hooks/post-render)")
+        .stderr_contains("run the pre-apply hook")
+        .stderr_contains("  [post-render] linted")
+        .stderr_contains("✓ post-render hook");
+    let ran = std::fs::read_to_string(&log).expect("the hook ran");
+    assert_eq!(
+        ran, "post-render dry=true main.tf\n",
+        "only post-render runs in a dry run, in the rendered directory"
+    );
+}
+
+#[test]
+fn a_failing_post_render_hook_fails_the_dry_run_with_its_exit_code() {
+    let out = Test::new()
+        .app("minimal")
+        .hook(
+            "post-render",
+            "#!/bin/sh\necho 'tflint: 1 issue' >&2\nexit 5\n",
+        )
+        .args(["--dry-run"])
+        .run();
+    out.code(1)
+        .stderr_contains("  [post-render] tflint: 1 issue")
+        .stderr_contains("error: the post-render hook failed with exit code 5");
+}

@@ -80,6 +80,21 @@ impl Test {
             .env("AWS_ENDPOINT_URL", &moto.url)
     }
 
+    /// Adds an executable hook (`.exo-deploy/hooks/<name>`) to the app copy.
+    pub fn hook(self, name: &str, script: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self
+            .app
+            .as_ref()
+            .expect("app() first")
+            .join(".exo-deploy/hooks");
+        std::fs::create_dir_all(&dir).expect("hooks dir");
+        let path = dir.join(name);
+        std::fs::write(&path, script).expect("write hook");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        self
+    }
+
     /// Edits a file of the app copy.
     pub fn edit(self, file: &str, edit: impl FnOnce(String) -> String) -> Self {
         let path = self.app.as_ref().expect("app() first").join(file);
