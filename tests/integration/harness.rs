@@ -62,6 +62,12 @@ impl Test {
         self
     }
 
+    /// Runs on an existing app folder, as it is (a lifecycle of several runs).
+    pub fn at(mut self, app: &Path) -> Self {
+        self.app = Some(app.to_path_buf());
+        self
+    }
+
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
         self.args
             .extend(args.into_iter().map(|a| a.as_ref().to_string()));
