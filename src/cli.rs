@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
-Exit codes:
-  0  success
+Exit codes (every command):
+  0  success (for `plan`: with or without changes)
   1  failure (a step failed: see the message)
-  2  bad usage or invalid configuration; for `plan`: the plan has changes";
+  2  bad usage or invalid configuration
+  3  `plan --detailed-exitcode` only: the plan has changes";
 
 /// Deploy an Exosphere application to AWS: validate its config, push its images, bootstrap
 /// state and DNS, render Terraform and apply it.
@@ -117,8 +118,12 @@ pub enum Command {
         #[arg(long, default_value_t = 4, value_name = "N")]
         concurrency: usize,
     },
-    /// Push, bootstrap and plan; exit 0 when nothing would change, 2 when something would
-    Plan,
+    /// Push, bootstrap and plan, and show what would change; exit 0 with or without changes
+    Plan {
+        /// Exit 3 when the plan has changes (0 when it has none), for scripts
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
     /// What is deployed: the last release, its urls, and each service's task counts
     Status,
     /// This environment's releases, newest first

@@ -121,7 +121,8 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Runs the command; `Ok` carries the exit code (`plan` exits 2 when there are changes).
+/// Runs the command; `Ok` carries the exit code (`plan --detailed-exitcode` exits 3 when there
+/// are changes).
 fn execute(cli: &Cli, reporter: &Reporter) -> Result<u8, Error> {
     let raw = config::load(&cli.app_dir)?;
     let app = model::resolve(&raw, cli.env.as_deref())?;
@@ -146,9 +147,14 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<u8, Error> {
         ))),
         Some(Command::Bootstrap) => done(pipeline::block_on(run.bootstrap_command())),
         Some(Command::Terraform { args }) => done(pipeline::block_on(run.terraform_command(args))),
-        Some(Command::Plan) => {
+        Some(Command::Plan { detailed_exitcode }) => {
             let outcome = pipeline::block_on(run.deploy_command(pipeline::Mode::PlanOnly))?;
-            Ok(if outcome.changes { 2 } else { 0 })
+            // 2 means a usage or config error for every command, so changes are 3, never 2
+            Ok(if outcome.changes && *detailed_exitcode {
+                3
+            } else {
+                0
+            })
         }
         Some(Command::Status) => done(pipeline::block_on(run.status_command())),
         Some(Command::History) => done(pipeline::block_on(run.history_command())),

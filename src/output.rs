@@ -270,9 +270,10 @@ impl Reporter {
             let commit = r.commit.as_deref().map_or_else(
                 || "no git".to_string(),
                 |c| {
+                    // a record is read back from S3: never slice it by bytes
                     format!(
                         "{}{}",
-                        &c[..c.len().min(12)],
+                        c.chars().take(12).collect::<String>(),
                         if r.dirty { " (dirty)" } else { "" }
                     )
                 },
@@ -410,4 +411,24 @@ pub fn install_report_style() {
         };
         Box::new(opts.build())
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_shows_any_commit_text_read_back_from_a_record() {
+        // a record is JSON from S3: a commit that is not ASCII must not panic the listing
+        let (reporter, recorded) = Reporter::recording();
+        let release: crate::pipeline::Release = serde_json::from_value(json!({
+            "id": "20261123T000000000Z-x", "app": "a", "env": "e", "version": "1",
+            "deployed_at": "2026-11-23T00:00:00Z", "commit": "ééééééééééééééé", "dirty": true,
+            "images": {}, "outputs": null, "deployed_by": "user:x", "duration_seconds": 1.0
+        }))
+        .expect("a record");
+        reporter.history(&[release]);
+        let lines = recorded.lock().expect("recorded").lines.clone();
+        assert!(lines[0].contains("éééééééééééé (dirty)"), "{lines:?}");
+    }
 }

@@ -73,10 +73,20 @@ pub async fn find(aws: &Aws, domain: &str) -> Result<Vec<String>> {
 pub async fn ensure(aws: &Aws, spec: &ZoneSpec) -> Result<ZoneOutcome> {
     let (id, created) = match &spec.configured_id {
         Some(id) => {
-            let zone = aws.route53.get_hosted_zone().id(id).send().await;
+            // only "no such zone" means the id is wrong: throttling or a denied call is
+            // reported as what it is
+            let zone = match aws.route53.get_hosted_zone().id(id).send().await {
+                Ok(z) => Some(z),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_no_such_hosted_zone() || s.is_invalid_input()) =>
+                {
+                    None
+                }
+                Err(e) => return Err(classify("route53:GetHostedZone", id, e)),
+            };
             let ok = zone
                 .as_ref()
-                .ok()
                 .and_then(|z| z.hosted_zone())
                 .is_some_and(|z| z.name().eq_ignore_ascii_case(&fqdn(&spec.domain)));
             if !ok {

@@ -61,6 +61,17 @@ impl Confirm {
         }
     }
 
+    /// Every confirmation a run may need must be answerable before anything changes: without
+    /// a terminal and without `--yes`, a deploy is refused before it pushes or creates anything.
+    fn answerable(&self, mode: &Mode) -> Result<(), Error> {
+        if *self == Confirm::NoTerminal && !matches!(mode, Mode::PlanOnly) {
+            return Err(Error::Usage(
+                "a deploy applies its plan only after a confirmation, and there is no terminal to give it: pass --yes to go ahead (nothing was changed)".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Asks `question`; `expected` answers go on.
     fn ask(&self, question: &str, what: &str, expected: &[&str]) -> Result<(), Error> {
         let answer = match self {
@@ -357,6 +368,8 @@ impl Run<'_> {
 
     /// `exo-deploy`, `exo-deploy plan` and `exo-deploy rollback` with the real implementations.
     pub async fn deploy_command(&self, mode: Mode) -> Result<Outcome, Error> {
+        let confirm = Confirm::from_cli(self.cli.yes);
+        confirm.answerable(&mode)?;
         let aws = self.aws().await;
         let (_, target) = self.step("preflight", self.preflight(&aws, &mode)).await?;
         let ecr = target
@@ -372,14 +385,7 @@ impl Run<'_> {
             aws: ecr.then_some(&aws),
         };
         let runner = self.runner().await?;
-        self.deploy(
-            &aws,
-            &pusher,
-            &runner,
-            &Confirm::from_cli(self.cli.yes),
-            mode,
-        )
-        .await
+        self.deploy(&aws, &pusher, &runner, &confirm, mode).await
     }
 
     /// The deploy flow over any implementations.
@@ -392,6 +398,7 @@ impl Run<'_> {
         mode: Mode,
     ) -> Result<Outcome, Error> {
         let started = Instant::now();
+        confirm.answerable(&mode)?;
         let images = match &mode {
             Mode::Rollback(release) => {
                 self.reporter

@@ -480,6 +480,13 @@ fn applying_needs_a_yes() {
             !w.log().iter().any(|l| l == "apply"),
             "nothing applied without a yes"
         );
+        if confirm == Confirm::NoTerminal {
+            assert_eq!(
+                w.log(),
+                Vec::<String>::new(),
+                "without a terminal nothing is pushed or created: the refusal comes first"
+            );
+        }
     }
     let w = World::new();
     let (cloud, pusher, tf) = w.fakes(true);

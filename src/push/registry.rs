@@ -79,7 +79,8 @@ impl Registry {
         })
     }
 
-    /// The Authorization header a `WWW-Authenticate` challenge asks for.
+    /// The Authorization header a `WWW-Authenticate` challenge asks for (RFC 7235; quoted
+    /// values may hold commas, as scopes for several actions do).
     async fn authorization(&self, challenge: &str, repo: &str) -> Result<String, Problem> {
         use base64::Engine;
         let basic = || {
@@ -91,23 +92,19 @@ impl Registry {
                 )
             })
         };
-        let Some(params) = challenge.strip_prefix("Bearer ") else {
+        let Some(bearer) = bearer_challenge(challenge)? else {
             return basic().ok_or_else(|| {
                 Problem::Unauthorized("the registry wants credentials and none were found".into())
             });
         };
-        let param = |name: &str| {
-            params.split(',').find_map(|p| {
-                p.trim()
-                    .strip_prefix(&format!("{name}="))
-                    .map(|v| v.trim_matches('"').to_string())
-            })
-        };
-        let realm = param("realm")
-            .ok_or_else(|| Problem::Other(format!("unreadable challenge: {challenge}")))?;
-        let scope = param("scope").unwrap_or_else(|| format!("repository:{repo}:pull"));
-        let mut req = self.http.get(&realm).query(&[("scope", scope.as_str())]);
-        if let Some(service) = param("service") {
+        let scope = bearer
+            .scope
+            .unwrap_or_else(|| format!("repository:{repo}:pull"));
+        let mut req = self
+            .http
+            .get(&bearer.realm)
+            .query(&[("scope", scope.as_str())]);
+        if let Some(service) = bearer.service {
             req = req.query(&[("service", service.as_str())]);
         }
         if let Some(b) = basic() {
@@ -132,5 +129,70 @@ impl Registry {
             .or_else(|| body["access_token"].as_str())
             .ok_or_else(|| Problem::Other("no token in the answer".into()))?;
         Ok(format!("Bearer {token}"))
+    }
+}
+
+/// What a `Bearer` challenge names: where to get a token, for which service and scope.
+#[derive(Debug, PartialEq, Eq)]
+struct BearerChallenge {
+    realm: String,
+    service: Option<String>,
+    scope: Option<String>,
+}
+
+/// The `Bearer` challenge of a `WWW-Authenticate` header, parsed by http-auth; `None` when the
+/// registry asks for another scheme (Basic).
+fn bearer_challenge(header: &str) -> Result<Option<BearerChallenge>, Problem> {
+    let challenges = http_auth::parse_challenges(header)
+        .map_err(|e| Problem::Other(format!("unreadable challenge ({e}): {header}")))?;
+    let Some(bearer) = challenges
+        .iter()
+        .find(|c| c.scheme.eq_ignore_ascii_case("bearer"))
+    else {
+        return Ok(None);
+    };
+    let param = |name: &str| {
+        bearer
+            .params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.to_unescaped())
+    };
+    let realm = param("realm")
+        .ok_or_else(|| Problem::Other(format!("a Bearer challenge without a realm: {header}")))?;
+    Ok(Some(BearerChallenge {
+        realm,
+        service: param("service"),
+        scope: param("scope"),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quoted_scope_with_commas_is_read_whole() {
+        let parsed = bearer_challenge(
+            r#"Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:team/app:pull,push""#,
+        )
+        .expect("parses")
+        .expect("bearer");
+        assert_eq!(
+            parsed,
+            BearerChallenge {
+                realm: "https://auth.example.com/token".into(),
+                service: Some("registry.example.com".into()),
+                scope: Some("repository:team/app:pull,push".into()),
+            }
+        );
+        assert_eq!(
+            bearer_challenge(r#"Basic realm="Registry Realm""#).expect("parses"),
+            None
+        );
+        assert!(
+            bearer_challenge("Bearer service=\"x\"").is_err(),
+            "no realm"
+        );
     }
 }

@@ -84,7 +84,7 @@ pub(super) async fn run(
         if let Some(pid) = owner
             && running
             && pid != std::process::id()
-            && std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && alive(pid)
         {
             return Err(TerraformError::Busy {
                 container: name.to_string(),
@@ -188,4 +188,27 @@ async fn attach_and_wait(docker: &Docker, name: &str, sink: &Sink) -> Result<i64
         return Err(TerraformError::Interrupted);
     }
     Ok(code)
+}
+
+/// Whether a process runs with this pid: `kill -0`, which works on every Unix (macOS has no
+/// `/proc`, where checking it would take every live run for a leftover).
+fn alive(pid: u32) -> bool {
+    std::process::Command::new("kill")
+        .args(["-0", &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[cfg(test)]
+mod liveness_tests {
+    #[test]
+    fn a_live_process_is_alive_and_a_finished_one_is_not() {
+        assert!(super::alive(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let pid = child.id();
+        child.wait().expect("wait");
+        assert!(!super::alive(pid));
+    }
 }

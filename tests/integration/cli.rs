@@ -150,11 +150,18 @@ fn bad_flags_exit_with_code_2() {
 fn help_documents_the_exit_codes() {
     let out = Test::new().args(["--help"]).run();
     out.code(0);
-    assert!(
-        out.stdout.contains("2  bad usage or invalid configuration"),
-        "{}",
-        out.stdout
-    );
+    for line in [
+        "0  success (for `plan`: with or without changes)",
+        "1  failure",
+        "2  bad usage or invalid configuration",
+        "3  `plan --detailed-exitcode` only: the plan has changes",
+    ] {
+        assert!(
+            out.stdout.contains(line),
+            "{line:?} missing:\n{}",
+            out.stdout
+        );
+    }
 }
 
 #[test]
@@ -223,4 +230,27 @@ fn a_failing_post_render_hook_fails_the_dry_run_with_its_exit_code() {
     out.code(1)
         .stderr_contains("  [post-render] tflint: 1 issue")
         .stderr_contains("error: the post-render hook failed with exit code 5");
+}
+
+#[test]
+fn a_deploy_without_a_terminal_or_yes_refuses_before_changing_anything() {
+    // No AWS, Docker or Terraform is reachable here, and none is needed: the refusal comes
+    // before preflight, push or bootstrap.
+    let out = Test::new()
+        .app("minimal")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["--endpoint-url", "http://127.0.0.1:9"])
+        .run();
+    out.code(2).stderr_contains(
+        "there is no terminal to give it: pass --yes to go ahead (nothing was changed)",
+    );
+    assert!(
+        !out.stderr.contains("✓ preflight") && !out.stderr.contains("✗ preflight"),
+        "the refusal comes before preflight runs: {}",
+        out.stderr
+    );
+    assert!(
+        !out.app.join(".exo-deploy").exists(),
+        "nothing was rendered"
+    );
 }
