@@ -447,12 +447,9 @@ impl Run<'_> {
             self.reporter.say(
                 "the last release record does not match what is deployed (a run stopped before recording?): recording it now",
             );
-            let outputs = tf.outputs().await.unwrap_or(serde_json::Value::Null);
             let release = self
-                .record(cloud, &done.bucket.name, images, outputs, started, &mode)
+                .release(cloud, tf, &done.bucket.name, images, started, &mode)
                 .await?;
-            self.reporter.released(&release);
-            self.hook(Hook::PostDeploy, &[("EXO_DEPLOY_RELEASE", &release.id)])?;
             return Ok(Outcome {
                 changes: false,
                 release: Some(release),
@@ -473,17 +470,33 @@ impl Run<'_> {
         self.hook(Hook::PreApply, &[])?;
         self.step("terraform apply", tf.apply()).await?;
         self.hook(Hook::PostApply, &[])?;
-        let outputs = tf.outputs().await.unwrap_or(serde_json::Value::Null);
         let release = self
-            .record(cloud, &done.bucket.name, images, outputs, started, &mode)
+            .release(cloud, tf, &done.bucket.name, images, started, &mode)
             .await?;
-        self.reporter.released(&release);
-        // the release is recorded: a failing post-deploy hook fails the run, nothing more
-        self.hook(Hook::PostDeploy, &[("EXO_DEPLOY_RELEASE", &release.id)])?;
         Ok(Outcome {
             changes: true,
             release: Some(release),
         })
+    }
+
+    /// Records what is deployed, shows it, then runs the `post-deploy` hook (whose failure
+    /// fails the run with the release already recorded).
+    async fn release(
+        &self,
+        cloud: &impl Cloud,
+        tf: &impl TerraformRunner,
+        bucket: &str,
+        images: BTreeMap<String, String>,
+        started: Instant,
+        mode: &Mode,
+    ) -> Result<Release, Error> {
+        let outputs = tf.outputs().await.unwrap_or(serde_json::Value::Null);
+        let release = self
+            .record(cloud, bucket, images, outputs, started, mode)
+            .await?;
+        self.reporter.released(&release);
+        self.hook(Hook::PostDeploy, &[("EXO_DEPLOY_RELEASE", &release.id)])?;
+        Ok(release)
     }
 
     async fn record(

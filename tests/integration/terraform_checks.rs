@@ -30,7 +30,8 @@ fn which(name: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn rendered(fixture: &str, env: &str) -> (tempfile::TempDir, PathBuf) {
+/// `exo-deploy render` of a fixture's environment into a temporary folder.
+pub fn rendered(fixture: &str, env: &str) -> (tempfile::TempDir, PathBuf) {
     let test = Test::new().app(fixture);
     let out = test.path().join("out");
     let result = test

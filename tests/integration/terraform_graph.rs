@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::VALID_FIXTURES;
-use crate::harness::Test;
+use crate::terraform_checks::rendered;
 
 /// Every node (`module.network/aws_route.private_nat`, `module.network/output.vpc_id`, …) and
 /// the nodes it references directly.
@@ -159,16 +159,6 @@ impl Graph {
             "{from} must come after {to}: {why}"
         );
     }
-}
-
-fn rendered(fixture: &str, env: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let test = Test::new().app(fixture);
-    let out = test.path().join("out");
-    let result = test
-        .args(["render", "-e", env, "--out", out.to_str().expect("utf-8")])
-        .run();
-    result.code(0);
-    (result.dir, out)
 }
 
 /// The cluster module a service module runs on, from its `cluster_arn` argument.
