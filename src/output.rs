@@ -144,8 +144,7 @@ impl Reporter {
             app.bus.version,
             crate::render::private_domain(app)
         ));
-        let has_public = app.services_of(ServiceKind::Public).next().is_some();
-        if has_public {
+        if app.has_public_services() {
             let c = &env.public_cluster;
             text.push_str(&format!(
                 "  public cluster: {} × {}–{}\n",

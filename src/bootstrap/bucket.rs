@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::aws::{Aws, partition};
 use super::error::{BootstrapError, Result, classify};
-use super::tags;
+use crate::model::tags;
 
 /// The id of our statement in the bucket policy.
 pub const TLS_ONLY_SID: &str = "ExoDeployDenyInsecureTransport";

@@ -8,7 +8,6 @@ pub mod bucket;
 pub mod error;
 pub mod objects;
 pub mod repositories;
-pub mod tags;
 pub mod zone;
 
 use std::future::Future;
@@ -20,7 +19,7 @@ pub use bucket::{BucketOutcome, BucketSpec};
 pub use error::{BootstrapError, Result};
 pub use zone::{Removal, ZoneOutcome, ZoneSpec};
 
-use crate::model::{App, ServiceKind, default_state_bucket, validate};
+use crate::model::{App, default_state_bucket, validate};
 
 /// What bootstrap and nuke need from the cloud.
 pub trait Cloud {
@@ -171,7 +170,7 @@ pub fn state_bucket(app: &App, account: &str) -> Result<String> {
 
 /// The app needs a hosted zone when it has public services (their DNS records live there).
 pub fn needs_zone(app: &App) -> bool {
-    app.env.domain.is_some() && app.services_of(ServiceKind::Public).next().is_some()
+    app.hosted_zone_domain().is_some()
 }
 
 /// Ensures the state bucket and (for apps with public services) the hosted zone.

@@ -3,8 +3,8 @@
 
 use super::aws::Aws;
 use super::error::{Result, classify};
-use super::tags;
 use super::zone::Removal;
+use crate::model::tags;
 
 /// Deletes this app/env's managed repositories, with their images.
 pub async fn delete(aws: &Aws, app: &str, env: &str) -> Result<Vec<Removal>> {

@@ -8,7 +8,7 @@ use aws_sdk_route53::types::{
 
 use super::aws::Aws;
 use super::error::{BootstrapError, Result, classify};
-use super::tags;
+use crate::model::tags;
 
 /// What the zone must be.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 
 mod draft;
 mod resolve;
+pub mod tags;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -45,6 +46,21 @@ impl App {
     /// Where the environment's Terraform state lives in the state bucket.
     pub fn state_key(&self) -> String {
         format!("{}/{}/terraform.tfstate", self.name, self.env.name)
+    }
+
+    /// Whether the app has public services: then it has a load balancer, a public cluster and
+    /// DNS records.
+    pub fn has_public_services(&self) -> bool {
+        self.services_of(ServiceKind::Public).next().is_some()
+    }
+
+    /// The domain whose hosted zone the app needs: its public services' records live there.
+    /// `None` for apps without public services (or without a domain).
+    pub fn hosted_zone_domain(&self) -> Option<&str> {
+        self.env
+            .domain
+            .as_deref()
+            .filter(|_| self.has_public_services())
     }
 
     /// The services of one kind, in role order.

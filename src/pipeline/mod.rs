@@ -288,12 +288,17 @@ impl Run<'_> {
         Ok(done)
     }
 
-    async fn runner(&self) -> Result<terraform::Runner, Error> {
-        let image = self
-            .cli
+    /// The Terraform image this run uses: `--terraform-image` (or its variable), else the
+    /// pinned default. Decided here only.
+    fn terraform_image(&self) -> String {
+        self.cli
             .terraform_image
             .clone()
-            .unwrap_or_else(|| terraform::DEFAULT_IMAGE.to_string());
+            .unwrap_or_else(|| terraform::DEFAULT_IMAGE.to_string())
+    }
+
+    async fn runner(&self) -> Result<terraform::Runner, Error> {
+        let image = self.terraform_image();
         let engine = terraform::Engine::choose(self.cli.local_terraform, &image).await?;
         self.reporter.say(&engine.describe());
         Ok(terraform::Runner {
@@ -352,11 +357,7 @@ impl Run<'_> {
                 problems.push(format!("registry: {e}"));
             }
         }
-        let image = self
-            .cli
-            .terraform_image
-            .clone()
-            .unwrap_or_else(|| terraform::DEFAULT_IMAGE.to_string());
+        let image = self.terraform_image();
         if let Err(e) = terraform::Engine::choose(self.cli.local_terraform, &image).await {
             problems.push(format!("Terraform: {e}"));
         }

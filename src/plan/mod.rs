@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::hooks::{self, Hook};
-use crate::model::{App, ImageSource, ServiceKind};
+use crate::model::{App, ImageSource};
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,6 +61,11 @@ pub enum Step {
     RecordRelease,
     /// Run one of the app's hooks (`.exo-deploy/hooks/<name>`), present when planned.
     RunHook { hook: Hook },
+    /// Count the resources the Terraform state in the state bucket records.
+    ReadState,
+    /// A step that runs only when the state records resources (teardown skips rendering,
+    /// init and destroy when there is nothing to destroy).
+    WhenDeployed { then: Box<Step> },
 }
 
 impl fmt::Display for Step {
@@ -110,6 +115,10 @@ impl fmt::Display for Step {
             }
             Step::RecordRelease => f.write_str("record the release in the state bucket"),
             Step::RunHook { hook } => write!(f, "run the {hook} hook (.exo-deploy/hooks/{hook})"),
+            Step::ReadState => f.write_str("count the resources the Terraform state records"),
+            Step::WhenDeployed { then } => {
+                write!(f, "{then}, only when the state records resources")
+            }
         }
     }
 }
@@ -122,11 +131,9 @@ pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
             bucket: env.state_bucket.clone(),
             region: env.region.clone(),
         }];
-        if let Some(domain) = &env.domain
-            && app.services_of(ServiceKind::Public).next().is_some()
-        {
+        if let Some(domain) = app.hosted_zone_domain() {
             steps.push(Step::EnsureHostedZone {
-                domain: domain.clone(),
+                domain: domain.to_string(),
                 zone_id: env.hosted_zone_id.clone(),
             });
         }
@@ -161,9 +168,16 @@ pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
             steps.extend(hook(Hook::PostDeploy));
         }
         Action::Teardown | Action::Nuke => {
-            steps.push(Step::Render { out });
-            steps.extend(hook(Hook::PostRender));
-            steps.extend([Step::TerraformInit, Step::TerraformDestroy]);
+            // what the real teardown does: nothing to render, init or destroy when the state
+            // records no resources
+            steps.push(Step::ReadState);
+            let when_deployed = |s: Step| Step::WhenDeployed { then: Box::new(s) };
+            steps.push(when_deployed(Step::Render { out }));
+            steps.extend(hook(Hook::PostRender).map(when_deployed));
+            steps.extend([
+                when_deployed(Step::TerraformInit),
+                when_deployed(Step::TerraformDestroy),
+            ]);
             if action == Action::Nuke {
                 if let Some(domain) = &env.domain {
                     steps.push(Step::DeleteHostedZone {

@@ -7,7 +7,7 @@ use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
 use super::credentials::{Creds, decode_basic};
 use crate::bootstrap::aws::Aws;
 use crate::bootstrap::error::{BootstrapError, classify};
-use crate::bootstrap::tags;
+use crate::model::tags;
 
 /// How many images a repository keeps.
 pub const KEEP_IMAGES: u32 = 30;

@@ -95,7 +95,7 @@ impl Root {
     pub fn new(app: &App, inputs: &Inputs) -> Self {
         let env = &app.env;
         let prefix = format!("{}-{}", app.name, env.name);
-        let has_public = app.services_of(ServiceKind::Public).next().is_some();
+        let has_public = app.has_public_services();
         let mut clusters = Vec::new();
         if has_public {
             clusters.push(ClusterCtx::new(
@@ -140,11 +140,7 @@ impl Root {
             ),
             region: env.region.clone(),
             account_id: env.account_id.clone(),
-            tags: BTreeMap::from([
-                ("exo-deploy:app".to_string(), app.name.clone()),
-                ("exo-deploy:env".to_string(), env.name.clone()),
-                ("exo-deploy:managed".to_string(), "true".to_string()),
-            ]),
+            tags: crate::model::tags::managed(&app.name, &env.name),
             private_domain: namespace,
             domain: env.domain.clone(),
             vpc_cidr: env.vpc_cidr.clone(),

@@ -31,7 +31,10 @@ fn teardown_and_nuke_dry_runs_show_their_plans() {
         .args(["--teardown", "--dry-run"])
         .run()
         .code(0)
-        .stderr_contains("terraform destroy the app's infrastructure");
+        .stderr_contains("count the resources the Terraform state records")
+        .stderr_contains(
+            "terraform destroy the app's infrastructure, only when the state records resources",
+        );
     let out = Test::new()
         .app("spacetweet")
         .args(["--nuke", "--dry-run"])

@@ -1,5 +1,6 @@
 //! The tags that mark what exo-deploy created, and the one rule for reading them back: only
-//! what carries all three, for this app and environment, is ever deleted.
+//! what carries all three, for this app and environment, is ever deleted. One place for the
+//! rule: the rendered Terraform (`default_tags`), bootstrap, push (ECR) and nuke use it.
 
 use std::collections::BTreeMap;
 
