@@ -6,8 +6,8 @@
 
 pub mod common;
 pub mod diagnostic;
-pub mod later;
-pub mod original;
+pub mod exo_deploy;
+pub mod exosphere;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,9 +26,9 @@ pub const SERVICE_FILE: &str = "service.yml";
 #[derive(Debug)]
 pub enum RawApp {
     /// The original exo-deploy format.
-    Original(Loaded<original::AppFile, original::ServiceFile>),
-    /// The later Exosphere format.
-    Later(Loaded<later::AppFile, later::ServiceFile>),
+    ExoDeploy(Loaded<exo_deploy::AppFile, exo_deploy::ServiceFile>),
+    /// The Exosphere format.
+    Exosphere(Loaded<exosphere::AppFile, exosphere::ServiceFile>),
 }
 
 /// `application.yml` and the service files it points at.
@@ -64,14 +64,14 @@ pub fn load(dir: &Path) -> Result<RawApp, ConfigErrors> {
     let keys: BTreeMap<String, IgnoredAny> =
         serde_saphyr::from_str(&app_file.text).map_err(|e| yaml_error(&app_file, &e))?;
     if keys.contains_key("environments") {
-        let app: original::AppFile = parse(&app_file)?;
+        let app: exo_deploy::AppFile = parse(&app_file)?;
         let refs = app.services.value.public.0.iter();
         let refs = refs
             .chain(&app.services.value.private.0)
             .chain(&app.services.value.worker.0);
         let locations = refs.filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
         let (services, problems) = load_services(dir, &app_file, locations);
-        Ok(RawApp::Original(Loaded {
+        Ok(RawApp::ExoDeploy(Loaded {
             dir: dir.to_path_buf(),
             app,
             app_file,
@@ -79,7 +79,7 @@ pub fn load(dir: &Path) -> Result<RawApp, ConfigErrors> {
             problems,
         }))
     } else if keys.contains_key("remote") {
-        let app: later::AppFile = parse(&app_file)?;
+        let app: exosphere::AppFile = parse(&app_file)?;
         let locations = app
             .services
             .value
@@ -87,7 +87,7 @@ pub fn load(dir: &Path) -> Result<RawApp, ConfigErrors> {
             .iter()
             .filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
         let (services, problems) = load_services(dir, &app_file, locations);
-        Ok(RawApp::Later(Loaded {
+        Ok(RawApp::Exosphere(Loaded {
             dir: dir.to_path_buf(),
             app,
             app_file,
@@ -97,7 +97,7 @@ pub fn load(dir: &Path) -> Result<RawApp, ConfigErrors> {
     } else {
         Err(ConfigDiagnostic::at(
             Place::file(&app_file),
-            "found neither `environments` (the original exo-deploy format) nor `remote` (the later Exosphere format)",
+            "found neither `environments` (the original exo-deploy format) nor `remote` (the Exosphere format)",
             "",
         )
         .help("add the deployment settings: see docs/config.md for both formats side by side")

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_saphyr::Spanned;
 
 use crate::config::common::{Autoscaling as RawAutoscaling, Entries, Instances, Scalar, Secrets};
-use crate::config::{ConfigErrors, Loaded, Place, SourceFile, later, original};
+use crate::config::{ConfigErrors, Loaded, Place, SourceFile, exo_deploy, exosphere};
 use crate::model::{Format, ServiceKind};
 
 /// A value and where it was written.
@@ -220,9 +220,9 @@ type EnvSelector<'a> = &'a dyn Fn(&[Field<String>], &Place) -> Result<usize, Con
 pub type UnknownEnv<'a> =
     &'a dyn Fn(&Field<String>, &[Field<String>]) -> crate::config::ConfigDiagnostic;
 
-/// The original format's draft for the selected environment.
-pub fn from_original(
-    l: &Loaded<original::AppFile, original::ServiceFile>,
+/// The original exo-deploy format's draft for the selected environment.
+pub fn from_exo_deploy(
+    l: &Loaded<exo_deploy::AppFile, exo_deploy::ServiceFile>,
     select: EnvSelector<'_>,
 ) -> Result<AppDraft, ConfigErrors> {
     let f = &l.app_file;
@@ -286,7 +286,7 @@ pub fn from_original(
         }
     }
     Ok(AppDraft {
-        format: Format::Original,
+        format: Format::ExoDeploy,
         dir: l.dir.clone(),
         app_file: f.clone(),
         name: Field::of(f, &a.name),
@@ -301,9 +301,9 @@ pub fn from_original(
     })
 }
 
-/// The later format's draft for the selected environment.
-pub fn from_later(
-    l: &Loaded<later::AppFile, later::ServiceFile>,
+/// The Exosphere format's draft for the selected environment.
+pub fn from_exosphere(
+    l: &Loaded<exosphere::AppFile, exosphere::ServiceFile>,
     select: EnvSelector<'_>,
     unknown_env: UnknownEnv<'_>,
 ) -> Result<AppDraft, ConfigErrors> {
@@ -368,7 +368,7 @@ pub fn from_later(
         services.push(d);
     }
     Ok(AppDraft {
-        format: Format::Later,
+        format: Format::Exosphere,
         dir: l.dir.clone(),
         app_file: f.clone(),
         name: Field::of(f, &a.name),

@@ -74,16 +74,16 @@ impl App {
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// The original exo-deploy format (`environments`, grouped services).
-    Original,
-    /// The later Exosphere format (`remote`, flat services).
-    Later,
+    ExoDeploy,
+    /// The Exosphere format (`remote`, flat services).
+    Exosphere,
 }
 
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Format::Original => "original exo-deploy format",
-            Format::Later => "later Exosphere format",
+            Format::ExoDeploy => "original exo-deploy format",
+            Format::Exosphere => "Exosphere format",
         })
     }
 }

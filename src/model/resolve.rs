@@ -26,8 +26,8 @@ pub const MAX_ROLE: usize = 40;
 pub fn resolve(raw: &RawApp, env: Option<&str>) -> Result<App, ConfigErrors> {
     let select = |names: &[Field<String>], place: &Place| select_env(names, place, env);
     let draft = match raw {
-        RawApp::Original(l) => draft::from_original(l, &select)?,
-        RawApp::Later(l) => draft::from_later(l, &select, &unknown_env)?,
+        RawApp::ExoDeploy(l) => draft::from_exo_deploy(l, &select)?,
+        RawApp::Exosphere(l) => draft::from_exosphere(l, &select, &unknown_env)?,
     };
     Resolver::default().app(draft)
 }
@@ -211,10 +211,10 @@ impl Resolver {
                     format!("environment `{}` has no region", d.env_name.value),
                     "this environment",
                     match d.format {
-                        crate::model::Format::Original => {
+                        crate::model::Format::ExoDeploy => {
                             "add `providers.aws.region`, e.g. `region: us-east-1`"
                         }
-                        crate::model::Format::Later => "add `region`, e.g. `region: us-east-1`",
+                        crate::model::Format::Exosphere => "add `region`, e.g. `region: us-east-1`",
                     },
                 );
                 String::new()
@@ -424,8 +424,8 @@ impl Resolver {
                 }
             };
             let key = match d.format {
-                crate::model::Format::Original => "production.priority",
-                crate::model::Format::Later => "remote.priority",
+                crate::model::Format::ExoDeploy => "production.priority",
+                crate::model::Format::Exosphere => "remote.priority",
             };
             let place = this
                 .priority
@@ -503,8 +503,8 @@ impl Resolver {
         });
         if kind == ServiceKind::Public {
             let port_key = match d.format {
-                crate::model::Format::Original => "production.aws.public-port",
-                crate::model::Format::Later => "production.port",
+                crate::model::Format::ExoDeploy => "production.aws.public-port",
+                crate::model::Format::Exosphere => "production.port",
             };
             if s.port.is_none() {
                 self.error(
@@ -515,8 +515,8 @@ impl Resolver {
                 );
             }
             let url_key = match d.format {
-                crate::model::Format::Original => "production.url".to_string(),
-                crate::model::Format::Later => format!("remote.environments.{}.url", env.name),
+                crate::model::Format::ExoDeploy => "production.url".to_string(),
+                crate::model::Format::Exosphere => format!("remote.environments.{}.url", env.name),
             };
             match (&url, &env.domain) {
                 (None, _) if s.url.is_none() => self.error(
@@ -543,10 +543,12 @@ impl Resolver {
                     ),
                     "this environment",
                     match d.format {
-                        crate::model::Format::Original => {
+                        crate::model::Format::ExoDeploy => {
                             "add `domain: example.com` to the environment"
                         }
-                        crate::model::Format::Later => "add `url: example.com` to the environment",
+                        crate::model::Format::Exosphere => {
+                            "add `url: example.com` to the environment"
+                        }
                     },
                 ),
                 _ => {}

@@ -51,7 +51,7 @@ fn teardown_and_nuke_dry_runs_show_their_plans() {
 #[test]
 fn several_environments_need_the_env_flag() {
     Test::new()
-        .app("spacetweet-later")
+        .app("spacetweet-exosphere")
         .args(["--dry-run"])
         .run()
         .code(2)
@@ -62,7 +62,7 @@ fn several_environments_need_the_env_flag() {
 #[test]
 fn an_unknown_environment_gets_a_suggestion() {
     Test::new()
-        .app("spacetweet-later")
+        .app("spacetweet-exosphere")
         .args(["--dry-run", "-e", "prod"])
         .run()
         .code(2)
@@ -73,7 +73,7 @@ fn an_unknown_environment_gets_a_suggestion() {
 #[test]
 fn the_staging_environment_uses_its_own_settings() {
     Test::new()
-        .app("spacetweet-later")
+        .app("spacetweet-exosphere")
         .args(["--dry-run", "--env", "staging"])
         .run()
         .code(0)

@@ -52,8 +52,8 @@ fn semantic_errors_point_at_the_value_and_say_how_to_fix_it() {
 }
 
 #[test]
-fn later_format_errors_name_types_roles_and_environments() {
-    let stderr = errors_of("invalid/later-format");
+fn exosphere_format_errors_name_types_roles_and_environments() {
+    let stderr = errors_of("invalid/exosphere-format");
     assert!(stderr.contains("did you mean `public`?"));
     assert!(stderr.contains("environment `prodution` is not defined in application.yml"));
     assert!(stderr.contains("invalid role `Users`"));

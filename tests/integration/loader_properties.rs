@@ -79,7 +79,7 @@ proptest! {
 
     #[test]
     fn edited_real_configs_never_panic(
-        fixture in prop_oneof![Just("spacetweet"), Just("spacetweet-later"), Just("https-autoscaling")],
+        fixture in prop_oneof![Just("spacetweet"), Just("spacetweet-exosphere"), Just("https-autoscaling")],
         file in prop_oneof![Just("application.yml"), Just("web-server/service.yml"), Just("api/service.yml")],
         at in 0usize..2000, delete in 0usize..40, insert in yamlish(),
     ) {

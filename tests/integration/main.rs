@@ -22,7 +22,7 @@ mod tf_aws3;
 pub const VALID_FIXTURES: [(&str, &str); 5] = [
     ("minimal", "production"),
     ("spacetweet", "production"),
-    ("spacetweet-later", "production"),
-    ("spacetweet-later", "staging"),
+    ("spacetweet-exosphere", "production"),
+    ("spacetweet-exosphere", "staging"),
     ("https-autoscaling", "production"),
 ];

@@ -185,7 +185,7 @@ fn backend_uses_the_state_bucket_and_native_locking() {
 #[test]
 fn both_formats_of_the_same_app_render_the_same_infrastructure() {
     let (_, original) = render("spacetweet", "production");
-    let (_, later) = render("spacetweet-later", "production");
+    let (_, later) = render("spacetweet-exosphere", "production");
     let module_calls = |t: &str| -> Vec<String> {
         t.lines()
             .filter(|l| l.starts_with("module \""))
@@ -194,5 +194,5 @@ fn both_formats_of_the_same_app_render_the_same_infrastructure() {
     };
     assert_eq!(module_calls(&original), module_calls(&later));
     assert!(original.contains("original exo-deploy format"));
-    assert!(later.contains("later Exosphere format"));
+    assert!(later.contains("Exosphere format"));
 }

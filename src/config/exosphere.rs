@@ -1,4 +1,4 @@
-//! The later Exosphere format: `remote.environments`, a flat `services` map, and a
+//! The Exosphere format: `remote.environments`, a flat `services` map, and a
 //! `service.yml` whose `type` is `public`, `private` or `worker`.
 
 use serde::Deserialize;
