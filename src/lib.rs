@@ -51,14 +51,44 @@ pub enum Error {
     #[error("{0}")]
     Internal(String),
     /// Preflight found problems: exit code 1, nothing changed.
-    #[error("preflight found {} problem{} (nothing was changed):\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
-    Preflight(Vec<String>),
+    #[error("preflight found {} problem{} (nothing was changed):\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Preflight(Vec<PreflightProblem>),
     /// The command cannot run as asked (e.g. a confirmation without a terminal): exit code 2.
     #[error("{0}")]
     Usage(String),
     /// The user did not confirm: exit code 1, nothing changed.
     #[error("not confirmed: nothing was changed")]
     NotConfirmed,
+}
+
+/// One problem preflight found: what it concerns, what is wrong, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreflightProblem {
+    /// `AWS`, `Docker`, `registry` or `Terraform`.
+    pub area: &'static str,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl PreflightProblem {
+    /// A problem from any error that knows how it is fixed.
+    pub fn of(area: &'static str, error: &dyn miette::Diagnostic) -> Self {
+        PreflightProblem {
+            area,
+            message: error.to_string(),
+            help: error.help().map(|h| h.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for PreflightProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "  - {}: {}", self.area, self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, "\n    help: {help}")?;
+        }
+        Ok(())
+    }
 }
 
 impl Error {

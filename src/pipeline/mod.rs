@@ -26,7 +26,7 @@ use crate::cli::Cli;
 use crate::hooks::{Hook, Hooks};
 use crate::model::{App, ImageSource, ServiceKind};
 use crate::output::Reporter;
-use crate::{Error, push, render, terraform};
+use crate::{Error, PreflightProblem, push, render, terraform};
 
 /// One command's context.
 #[derive(Debug, Clone, Copy)]
@@ -335,7 +335,7 @@ impl Run<'_> {
         let account = match bootstrap::checked_account(aws, self.app).await {
             Ok(a) => Some(a),
             Err(e) => {
-                problems.push(format!("AWS: {e}"));
+                problems.push(PreflightProblem::of("AWS", &e));
                 None
             }
         };
@@ -348,18 +348,18 @@ impl Run<'_> {
         let target = self.target(None, account.as_deref());
         if pushing {
             if let Err(e) = push::docker::connect().await {
-                problems.push(format!("Docker: {e}"));
+                problems.push(PreflightProblem::of("Docker", &e));
             }
             if let Some(t) = &target
                 && let Err(e) =
                     push::check_login(t, (t.kind == push::RegistryKind::Ecr).then_some(aws)).await
             {
-                problems.push(format!("registry: {e}"));
+                problems.push(PreflightProblem::of("registry", &e));
             }
         }
         let image = self.terraform_image();
         if let Err(e) = terraform::Engine::choose(self.cli.local_terraform, &image).await {
-            problems.push(format!("Terraform: {e}"));
+            problems.push(PreflightProblem::of("Terraform", &e));
         }
         match account {
             Some(a) if problems.is_empty() => Ok((a, target)),

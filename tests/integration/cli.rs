@@ -179,7 +179,10 @@ fn preflight_reports_every_problem_together_before_changing_anything() {
         .stderr_contains("AWS: no AWS credentials were found")
         .stderr_contains(
             "Docker: cannot reach the Docker daemon at unix:///nonexistent/docker.sock",
-        );
+        )
+        // each problem keeps its own fix
+        .stderr_contains("    help: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+        .stderr_contains("    help: start Docker, or point DOCKER_HOST at a running daemon");
     assert!(
         !out.app.join(".exo-deploy").exists(),
         "nothing was rendered or pushed"
