@@ -251,10 +251,8 @@ impl Reporter {
             "released {} ({} {}) in {:.0} s",
             r.id, r.app, r.version, r.duration_seconds
         );
-        if let Some(urls) = r.outputs["urls"]["value"].as_object() {
-            for (role, url) in urls {
-                text.push_str(&format!("\n  {role}: {}", url.as_str().unwrap_or_default()));
-            }
+        for (role, url) in r.urls() {
+            text.push_str(&format!("\n  {role}: {url}"));
         }
         self.say(&text);
     }
@@ -290,35 +288,22 @@ impl Reporter {
     }
 
     /// What is deployed.
-    pub fn status(&self, status: &Value) {
-        self.event("status", status.clone());
-        let mut text = match status["release"].as_object() {
+    pub fn status(&self, status: &crate::pipeline::Status) {
+        self.event("status", json!(status));
+        let mut text = match &status.release {
             Some(r) => format!(
                 "{} ({}): release {} of {}, by {}",
-                status["app"].as_str().unwrap_or_default(),
-                status["env"].as_str().unwrap_or_default(),
-                r["id"].as_str().unwrap_or_default(),
-                r["deployed_at"].as_str().unwrap_or_default(),
-                r["deployed_by"].as_str().unwrap_or_default()
+                status.app, status.env, r.id, r.deployed_at, r.deployed_by
             ),
-            None => format!(
-                "{} ({}): nothing deployed yet",
-                status["app"].as_str().unwrap_or_default(),
-                status["env"].as_str().unwrap_or_default()
-            ),
+            None => format!("{} ({}): nothing deployed yet", status.app, status.env),
         };
-        if let Some(urls) = status["urls"].as_object() {
-            for (role, url) in urls {
-                text.push_str(&format!("\n  {role}: {}", url.as_str().unwrap_or_default()));
-            }
+        for (role, url) in status.urls.iter().flatten() {
+            text.push_str(&format!("\n  {role}: {url}"));
         }
-        for s in status["services"].as_array().into_iter().flatten() {
+        for s in &status.services {
             text.push_str(&format!(
                 "\n  {:<20} {} of {} tasks running ({})",
-                s["service"].as_str().unwrap_or_default(),
-                s["running"],
-                s["desired"],
-                s["status"].as_str().unwrap_or_default()
+                s.service, s.running, s.desired, s.status
             ));
         }
         self.say(&text);

@@ -19,7 +19,7 @@ use std::time::Instant;
 use serde_json::json;
 
 pub use ports::{ImagePusher, Pusher, TerraformRunner};
-pub use release::Release;
+pub use release::{Release, Status};
 
 use crate::bootstrap::{self, Cloud};
 use crate::cli::Cli;
@@ -607,7 +607,7 @@ impl Run<'_> {
     }
 
     /// What is deployed: the last release, its urls, and each service's task counts.
-    pub async fn status(&self, cloud: &impl Cloud) -> Result<serde_json::Value, Error> {
+    pub async fn status(&self, cloud: &impl Cloud) -> Result<Status, Error> {
         let last = self.history(cloud).await?.into_iter().next();
         let prefix = format!("{}-{}", self.app.name, self.app.env.name);
         let mut services = Vec::new();
@@ -633,13 +633,13 @@ impl Run<'_> {
                 );
             }
         }
-        Ok(json!({
-            "app": self.app.name,
-            "env": self.app.env.name,
-            "release": last.as_ref().map(|r| json!({ "id": r.id, "deployed_at": r.deployed_at, "version": r.version, "commit": r.commit, "deployed_by": r.deployed_by })),
-            "urls": last.as_ref().map(|r| r.outputs["urls"]["value"].clone()),
-            "services": services,
-        }))
+        Ok(Status {
+            app: self.app.name.clone(),
+            env: self.app.env.name.clone(),
+            release: last.as_ref().map(Release::summary),
+            urls: last.as_ref().map(Release::urls),
+            services,
+        })
     }
 
     /// `exo-deploy status`.

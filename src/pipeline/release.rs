@@ -34,6 +34,51 @@ pub struct Release {
     pub rollback_of: Option<String>,
 }
 
+/// What is deployed: the last release, its urls, and each service's task counts as ECS says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    pub app: String,
+    pub env: String,
+    /// The last release, when there is one.
+    pub release: Option<ReleaseSummary>,
+    /// The last release's public urls, by role.
+    pub urls: Option<BTreeMap<String, String>>,
+    pub services: Vec<crate::bootstrap::objects::ServiceCount>,
+}
+
+/// A release, as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReleaseSummary {
+    pub id: String,
+    pub deployed_at: String,
+    pub version: String,
+    pub commit: Option<String>,
+    pub deployed_by: String,
+}
+
+impl Release {
+    /// What `status` shows of this release.
+    pub fn summary(&self) -> ReleaseSummary {
+        ReleaseSummary {
+            id: self.id.clone(),
+            deployed_at: self.deployed_at.clone(),
+            version: self.version.clone(),
+            commit: self.commit.clone(),
+            deployed_by: self.deployed_by.clone(),
+        }
+    }
+
+    /// The public urls Terraform reported, by role.
+    pub fn urls(&self) -> BTreeMap<String, String> {
+        self.outputs["urls"]["value"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(role, url)| Some((role.clone(), url.as_str()?.to_string())))
+            .collect()
+    }
+}
+
 /// The folder of an environment's records in the state bucket.
 pub fn prefix(env: &str) -> String {
     format!("releases/{env}/")

@@ -650,20 +650,23 @@ fn status_shows_the_last_release_and_task_counts() {
     let w = World::new();
     let (cloud, pusher, tf) = w.fakes(true);
     let empty = block(w.run().status(&cloud)).expect("status");
-    assert!(empty["release"].is_null());
+    assert!(empty.release.is_none() && empty.urls.is_none());
     block(
         w.run()
             .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
     )
     .expect("deploy");
     let status = block(w.run().status(&cloud)).expect("status");
-    assert_eq!(status["urls"]["web"], "http://spacetweet.io");
-    let services: Vec<&str> = status["services"]
-        .as_array()
-        .expect("services")
-        .iter()
-        .map(|s| s["service"].as_str().unwrap_or_default())
-        .collect();
+    assert_eq!(
+        status
+            .urls
+            .as_ref()
+            .and_then(|u| u.get("web"))
+            .map(String::as_str),
+        Some("http://spacetweet.io")
+    );
+    assert!(status.release.is_some());
+    let services: Vec<&str> = status.services.iter().map(|s| s.service.as_str()).collect();
     assert!(services.contains(&"space-tweet-production-public/web"));
     assert!(services.contains(&"space-tweet-production-private/exocom"));
 }
