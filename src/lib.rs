@@ -14,6 +14,7 @@ pub mod output;
 pub mod pipeline;
 pub mod plan;
 pub mod push;
+pub mod release;
 pub mod render;
 pub mod terraform;
 

@@ -245,7 +245,7 @@ impl Reporter {
     }
 
     /// A release that was just recorded, with the public urls.
-    pub fn released(&self, r: &crate::pipeline::Release) {
+    pub fn released(&self, r: &crate::release::Release) {
         self.event("release", json!(r));
         let mut text = format!(
             "released {} ({} {}) in {:.0} s",
@@ -258,7 +258,7 @@ impl Reporter {
     }
 
     /// The releases of an environment, newest first.
-    pub fn history(&self, releases: &[crate::pipeline::Release]) {
+    pub fn history(&self, releases: &[crate::release::Release]) {
         if releases.is_empty() {
             self.say("no releases yet");
         }
@@ -288,7 +288,7 @@ impl Reporter {
     }
 
     /// What is deployed.
-    pub fn status(&self, status: &crate::pipeline::Status) {
+    pub fn status(&self, status: &crate::release::Status) {
         self.event("status", json!(status));
         let mut text = match &status.release {
             Some(r) => format!(
@@ -405,7 +405,7 @@ mod tests {
     fn history_shows_any_commit_text_read_back_from_a_record() {
         // a record is JSON from S3: a commit that is not ASCII must not panic the listing
         let (reporter, recorded) = Reporter::recording();
-        let release: crate::pipeline::Release = serde_json::from_value(json!({
+        let release: crate::release::Release = serde_json::from_value(json!({
             "id": "20261123T000000000Z-x", "app": "a", "env": "e", "version": "1",
             "deployed_at": "2026-11-23T00:00:00Z", "commit": "ééééééééééééééé", "dirty": true,
             "images": {}, "outputs": null, "deployed_by": "user:x", "duration_seconds": 1.0

@@ -18,6 +18,8 @@ pub use resolve::{default_state_bucket, resolve};
 
 /// Default ExoCom version when the config names none.
 pub const DEFAULT_EXOCOM_VERSION: &str = "0.27.0";
+/// The role ExoCom runs under, beside the app's services (so no service may take it).
+pub const EXOCOM_ROLE: &str = "exocom";
 /// The port ExoCom listens on, passed to services as `EXOCOM_PORT`.
 pub const EXOCOM_PORT: u16 = 3100;
 

@@ -453,7 +453,7 @@ impl Resolver {
 
     fn service(&mut self, d: &AppDraft, env: &Environment, s: &ServiceDraft) -> Option<Service> {
         let mut role_ok = self.check(&s.role, "role", |r| v::dns_label(r, MAX_ROLE));
-        if s.role.value == crate::render::EXOCOM_ROLE {
+        if s.role.value == crate::model::EXOCOM_ROLE {
             self.error(
                 &s.role.place,
                 "the role `exocom` is taken by the message bus exo-deploy runs",

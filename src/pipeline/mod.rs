@@ -7,7 +7,6 @@
 //! teardown: confirm → destroy what the state records; nuke then removes what exo-deploy created
 
 mod ports;
-pub mod release;
 #[cfg(test)]
 mod tests;
 
@@ -18,8 +17,8 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use crate::release::{self, Release, Status};
 pub use ports::{ImagePusher, Pusher, TerraformRunner};
-pub use release::{Release, Status};
 
 use crate::bootstrap::{self, Cloud};
 use crate::cli::Cli;
@@ -623,7 +622,7 @@ impl Run<'_> {
                 .map(|s| s.role.clone())
                 .collect();
             if cluster == "private" {
-                names.push(render::EXOCOM_ROLE.to_string());
+                names.push(crate::model::EXOCOM_ROLE.to_string());
             }
             if !names.is_empty() {
                 services.extend(

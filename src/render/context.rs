@@ -8,10 +8,7 @@ use serde::Serialize;
 
 use super::Inputs;
 use super::hcl::aligned_keys;
-use crate::model::{App, EXOCOM_PORT, NatGateways, SecretRef, Service, ServiceKind};
-
-/// The role ExoCom runs under, beside the app's services.
-pub const EXOCOM_ROLE: &str = "exocom";
+use crate::model::{App, EXOCOM_PORT, EXOCOM_ROLE, NatGateways, SecretRef, Service, ServiceKind};
 
 /// The private DNS namespace of an app's environment: ExoCom and private services are found
 /// at `<role>.<namespace>`.

@@ -16,9 +16,9 @@ use std::sync::OnceLock;
 use include_dir::{Dir, include_dir};
 use tera::{Kwargs, State, Tera};
 
-use crate::model::{App, ImageSource};
+use crate::model::{App, EXOCOM_ROLE, ImageSource};
 
-pub use context::{EXOCOM_ROLE, private_domain};
+pub use context::private_domain;
 
 /// The root module's templates, by the file they render to.
 pub const ROOT_TEMPLATES: [(&str, &str); 5] = [
@@ -155,7 +155,7 @@ fn tera() -> &'static Tera {
 /// and `""` for images not pushed yet (the root module refuses to plan with those).
 pub fn images(app: &App, inputs: &Inputs) -> BTreeMap<String, String> {
     let mut images = BTreeMap::new();
-    images.insert(context::EXOCOM_ROLE.to_string(), context::exocom_image(app));
+    images.insert(EXOCOM_ROLE.to_string(), context::exocom_image(app));
     for s in &app.services {
         let image = match (&s.image, inputs.images.get(&s.role)) {
             (_, Some(pushed)) => pushed.clone(),

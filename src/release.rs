@@ -2,6 +2,9 @@
 //! bucket (`releases/<env>/<timestamp>-<short-sha>.json`) saying what was deployed, from which
 //! commit, by whom, and how long it took. `history` lists them; `rollback` re-applies one's
 //! image digests. A record is written only if no object has its key: never overwritten.
+//! `status` ([`Status`]) is what is deployed now: the last release and ECS's task counts.
+//! Its own module, so that the pipeline (which writes records) and the output (which shows
+//! them) both depend on it and not on each other.
 
 use std::collections::BTreeMap;
 use std::path::Path;
