@@ -16,16 +16,18 @@ pub mod plan;
 pub mod push;
 pub mod release;
 pub mod render;
+pub mod settings;
 pub mod terraform;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::config::ConfigErrors;
 use crate::output::Reporter;
 use crate::plan::Action;
 use crate::render::RenderError;
+use crate::settings::{Intent, Settings};
 
 /// Every way a run can fail, each with its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -140,10 +142,10 @@ impl Error {
 
 /// Runs exo-deploy with the process's arguments and returns its exit code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse_args();
+    let (intent, settings) = Cli::parse_args().resolve();
     output::install_report_style();
-    let reporter = Reporter::new(cli.json);
-    match execute(&cli, &reporter) {
+    let reporter = Reporter::new(settings.json);
+    match execute(&intent, &settings, &reporter) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             reporter.error(&e);
@@ -152,33 +154,33 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Runs the command; `Ok` carries the exit code (`plan --detailed-exitcode` exits 3 when there
+/// Runs the intent; `Ok` carries the exit code (`plan --detailed-exitcode` exits 3 when there
 /// are changes).
-fn execute(cli: &Cli, reporter: &Reporter) -> Result<u8, Error> {
-    let raw = config::load(&cli.app_dir)?;
-    let app = model::resolve(&raw, cli.env.as_deref())?;
-    let out = cli.out.clone().unwrap_or_else(|| default_out(&app));
+fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<u8, Error> {
+    let raw = config::load(&settings.app_dir)?;
+    let app = model::resolve(&raw, settings.env.as_deref())?;
+    let out = settings.out.clone().unwrap_or_else(|| default_out(&app));
     let run = pipeline::Run {
         app: &app,
-        cli,
+        settings,
         out: &out,
         reporter,
     };
     let done = |r: Result<(), Error>| r.map(|()| 0);
-    match &cli.command {
-        Some(Command::Render) => done(run.render(render::Inputs::default())),
-        Some(Command::Push {
+    match intent {
+        Intent::Render => done(run.render(render::Inputs::default())),
+        Intent::Push {
             registry,
             tag,
             concurrency,
-        }) => done(pipeline::block_on(run.push_command(
+        } => done(pipeline::block_on(run.push_command(
             registry.as_deref(),
             tag.clone(),
             *concurrency,
         ))),
-        Some(Command::Bootstrap) => done(pipeline::block_on(run.bootstrap_command())),
-        Some(Command::Terraform { args }) => done(pipeline::block_on(run.terraform_command(args))),
-        Some(Command::Plan { detailed_exitcode }) => {
+        Intent::Bootstrap => done(pipeline::block_on(run.bootstrap_command())),
+        Intent::Terraform { args } => done(pipeline::block_on(run.terraform_command(args))),
+        Intent::Plan { detailed_exitcode } => {
             let outcome = pipeline::block_on(run.deploy_command(pipeline::Mode::PlanOnly))?;
             // 2 means a usage or config error for every command, so changes are 3, never 2
             Ok(if outcome.changes && *detailed_exitcode {
@@ -187,23 +189,14 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<u8, Error> {
                 0
             })
         }
-        Some(Command::Status) => done(pipeline::block_on(run.status_command())),
-        Some(Command::History) => done(pipeline::block_on(run.history_command())),
-        Some(Command::Rollback { release }) => {
-            done(pipeline::block_on(run.rollback_command(release)))
-        }
-        None => {
-            let action = if cli.nuke {
-                Action::Nuke
-            } else if cli.teardown {
-                Action::Teardown
-            } else {
-                Action::Deploy
-            };
+        Intent::Status => done(pipeline::block_on(run.status_command())),
+        Intent::History => done(pipeline::block_on(run.history_command())),
+        Intent::Rollback { release } => done(pipeline::block_on(run.rollback_command(release))),
+        Intent::Lifecycle { action, dry_run } => {
             reporter.app(&app);
-            let steps = plan::plan(&app, action, out.clone());
-            reporter.plan(&steps, cli.dry_run);
-            if cli.dry_run {
+            let steps = plan::plan(&app, *action, out.clone());
+            reporter.plan(&steps, *dry_run);
+            if *dry_run {
                 return done(run.render(render::Inputs::default()));
             }
             match action {
@@ -211,7 +204,7 @@ fn execute(cli: &Cli, reporter: &Reporter) -> Result<u8, Error> {
                     run.deploy_command(pipeline::Mode::Deploy).await.map(|_| ())
                 })),
                 Action::Teardown | Action::Nuke => done(pipeline::block_on(
-                    run.destroy_command(action == Action::Nuke),
+                    run.destroy_command(*action == Action::Nuke),
                 )),
             }
         }

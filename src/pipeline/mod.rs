@@ -21,17 +21,17 @@ use crate::release::{self, Release, Status};
 pub use ports::{ImagePusher, Pusher, TerraformRunner};
 
 use crate::bootstrap::{self, Cloud};
-use crate::cli::Cli;
 use crate::hooks::{Hook, Hooks};
 use crate::model::{App, ImageSource, ServiceKind};
 use crate::output::Reporter;
+use crate::settings::Settings;
 use crate::{Error, PreflightProblem, push, render, terraform};
 
 /// One command's context.
 #[derive(Debug, Clone, Copy)]
 pub struct Run<'a> {
     pub app: &'a App,
-    pub cli: &'a Cli,
+    pub settings: &'a Settings,
     pub out: &'a Path,
     pub reporter: &'a Reporter,
 }
@@ -50,7 +50,7 @@ pub enum Confirm {
 }
 
 impl Confirm {
-    pub fn from_cli(yes: bool) -> Confirm {
+    pub fn from_settings(yes: bool) -> Confirm {
         if yes {
             Confirm::Yes
         } else if std::io::stdin().is_terminal() {
@@ -131,7 +131,8 @@ pub fn block_on<T>(work: impl std::future::Future<Output = Result<T, Error>>) ->
 
 impl Run<'_> {
     async fn aws(&self) -> bootstrap::aws::Aws {
-        bootstrap::aws::Aws::connect(&self.app.env.region, self.cli.endpoint_url.as_deref()).await
+        bootstrap::aws::Aws::connect(&self.app.env.region, self.settings.endpoint_url.as_deref())
+            .await
     }
 
     /// Runs one step, reporting its start, its end and how long it took.
@@ -187,7 +188,7 @@ impl Run<'_> {
 
     /// Runs one of the app's hooks, when it has it, as a step of its own.
     pub fn hook(&self, hook: Hook, extra: &[(&str, &str)]) -> Result<(), Error> {
-        let hooks = Hooks::new(self.app, self.out, self.cli.dry_run);
+        let hooks = Hooks::new(self.app, self.out, self.settings.dry_run);
         if hooks.find(hook).is_none() {
             return Ok(());
         }
@@ -235,7 +236,7 @@ impl Run<'_> {
             target,
             tag,
             concurrency,
-            bars: !self.cli.json && std::io::stderr().is_terminal(),
+            bars: !self.settings.json && std::io::stderr().is_terminal(),
         }
     }
 
@@ -287,18 +288,9 @@ impl Run<'_> {
         Ok(done)
     }
 
-    /// The Terraform image this run uses: `--terraform-image` (or its variable), else the
-    /// pinned default. Decided here only.
-    fn terraform_image(&self) -> String {
-        self.cli
-            .terraform_image
-            .clone()
-            .unwrap_or_else(|| terraform::DEFAULT_IMAGE.to_string())
-    }
-
     async fn runner(&self) -> Result<terraform::Runner, Error> {
-        let image = self.terraform_image();
-        let engine = terraform::Engine::choose(self.cli.local_terraform, &image).await?;
+        let image = self.settings.terraform_image.clone();
+        let engine = terraform::Engine::choose(self.settings.local_terraform, &image).await?;
         self.reporter.say(&engine.describe());
         Ok(terraform::Runner {
             engine,
@@ -356,8 +348,8 @@ impl Run<'_> {
                 problems.push(PreflightProblem::of("registry", &e));
             }
         }
-        let image = self.terraform_image();
-        if let Err(e) = terraform::Engine::choose(self.cli.local_terraform, &image).await {
+        let image = self.settings.terraform_image.clone();
+        if let Err(e) = terraform::Engine::choose(self.settings.local_terraform, &image).await {
             problems.push(PreflightProblem::of("Terraform", &e));
         }
         match account {
@@ -368,7 +360,7 @@ impl Run<'_> {
 
     /// `exo-deploy`, `exo-deploy plan` and `exo-deploy rollback` with the real implementations.
     pub async fn deploy_command(&self, mode: Mode) -> Result<Outcome, Error> {
-        let confirm = Confirm::from_cli(self.cli.yes);
+        let confirm = Confirm::from_settings(self.settings.yes);
         confirm.answerable(&mode)?;
         let aws = self.aws().await;
         let (_, target) = self.step("preflight", self.preflight(&aws, &mode)).await?;
@@ -651,7 +643,7 @@ impl Run<'_> {
     /// `--teardown` and `--nuke` with the real implementations.
     pub async fn destroy_command(&self, nuke: bool) -> Result<(), Error> {
         let aws = self.aws().await;
-        let confirm = Confirm::from_cli(self.cli.yes);
+        let confirm = Confirm::from_settings(self.settings.yes);
         let what = if nuke { "--nuke" } else { "--teardown" };
         confirm.ask(
             &format!(

@@ -212,7 +212,7 @@ impl TerraformRunner for FakeTerraform {
 
 struct World {
     app: App,
-    cli: Cli,
+    settings: crate::settings::Settings,
     out: tempfile::TempDir,
     reporter: Reporter,
     recorded: Arc<Mutex<crate::output::Recorded>>,
@@ -227,7 +227,7 @@ impl World {
         let (reporter, recorded) = Reporter::recording();
         World {
             app,
-            cli: Cli::parse_from(["exo-deploy"]),
+            settings: crate::cli::Cli::parse_from(["exo-deploy"]).resolve().1,
             out: tempfile::TempDir::new().expect("out"),
             reporter,
             recorded,
@@ -254,7 +254,7 @@ impl World {
     fn run(&self) -> Run<'_> {
         Run {
             app: &self.app,
-            cli: &self.cli,
+            settings: &self.settings,
             out: self.out.path(),
             reporter: &self.reporter,
         }

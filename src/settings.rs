@@ -1,0 +1,160 @@
+//! What the user asked for ([`Intent`]) and how ([`Settings`]), resolved once from the command
+//! line and the environment. Nothing past this point reads clap's flags: the pipeline, the
+//! runner and the output take these values (ripgrep's low-level args → high-level args).
+
+use std::path::PathBuf;
+
+use crate::cli::{Cli, Command};
+use crate::plan::Action;
+
+/// What the user asked exo-deploy to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    /// Deploy, tear down or nuke (`--teardown`, `--nuke`); with `dry_run`, only plan and
+    /// render.
+    Lifecycle { action: Action, dry_run: bool },
+    /// `plan`: push, bootstrap and plan; exit 3 for changes with `detailed_exitcode`.
+    Plan { detailed_exitcode: bool },
+    /// `rollback RELEASE`.
+    Rollback { release: String },
+    /// `render`.
+    Render,
+    /// `push`.
+    Push {
+        registry: Option<String>,
+        tag: Option<String>,
+        concurrency: usize,
+    },
+    /// `bootstrap`.
+    Bootstrap,
+    /// `status`.
+    Status,
+    /// `history`.
+    History,
+    /// `terraform -- ARGS`.
+    Terraform { args: Vec<String> },
+}
+
+/// How every command runs, decided once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The app's folder.
+    pub app_dir: PathBuf,
+    /// The environment asked for (`-e` or `EXO_DEPLOY_ENV`), when one was.
+    pub env: Option<String>,
+    /// Where Terraform is written, when not the default.
+    pub out: Option<PathBuf>,
+    /// One JSON object per event on stdout.
+    pub json: bool,
+    /// `--yes`: confirmations are answered.
+    pub yes: bool,
+    /// A dry run: nothing remote changes (hooks know it through `EXO_DEPLOY_DRY_RUN`).
+    pub dry_run: bool,
+    /// An AWS endpoint for an emulator.
+    pub endpoint_url: Option<String>,
+    /// The Terraform image: `--terraform-image` (or its variable), else the pinned default.
+    pub terraform_image: String,
+    /// Run the `terraform` on PATH instead of a container.
+    pub local_terraform: bool,
+}
+
+impl Cli {
+    /// The intent and the settings this command line asks for.
+    pub fn resolve(self) -> (Intent, Settings) {
+        let dry_run = self.dry_run;
+        let intent = match self.command {
+            Some(Command::Render) => Intent::Render,
+            Some(Command::Bootstrap) => Intent::Bootstrap,
+            Some(Command::Push {
+                registry,
+                tag,
+                concurrency,
+            }) => Intent::Push {
+                registry,
+                tag,
+                concurrency,
+            },
+            Some(Command::Plan { detailed_exitcode }) => Intent::Plan { detailed_exitcode },
+            Some(Command::Status) => Intent::Status,
+            Some(Command::History) => Intent::History,
+            Some(Command::Rollback { release }) => Intent::Rollback { release },
+            Some(Command::Terraform { args }) => Intent::Terraform { args },
+            None => Intent::Lifecycle {
+                action: if self.nuke {
+                    Action::Nuke
+                } else if self.teardown {
+                    Action::Teardown
+                } else {
+                    Action::Deploy
+                },
+                dry_run,
+            },
+        };
+        let settings = Settings {
+            app_dir: self.app_dir,
+            env: self.env,
+            out: self.out,
+            json: self.json,
+            yes: self.yes,
+            dry_run,
+            endpoint_url: self.endpoint_url,
+            terraform_image: self
+                .terraform_image
+                .unwrap_or_else(|| crate::terraform::DEFAULT_IMAGE.to_string()),
+            local_terraform: self.local_terraform,
+        };
+        (intent, settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn resolve(args: &[&str]) -> (Intent, Settings) {
+        Cli::parse_from(std::iter::once("exo-deploy").chain(args.iter().copied())).resolve()
+    }
+
+    #[test]
+    fn each_command_line_resolves_to_one_intent_and_its_settings() {
+        let (intent, settings) = resolve(&[]);
+        assert_eq!(
+            intent,
+            Intent::Lifecycle {
+                action: Action::Deploy,
+                dry_run: false
+            }
+        );
+        assert_eq!(settings.terraform_image, crate::terraform::DEFAULT_IMAGE);
+        assert_eq!(
+            resolve(&["--nuke", "--dry-run"]).0,
+            Intent::Lifecycle {
+                action: Action::Nuke,
+                dry_run: true
+            }
+        );
+        assert_eq!(
+            resolve(&["plan", "--detailed-exitcode"]).0,
+            Intent::Plan {
+                detailed_exitcode: true
+            }
+        );
+        let (intent, settings) = resolve(&[
+            "rollback",
+            "previous",
+            "--yes",
+            "--terraform-image",
+            "registry.example/terraform:1.13",
+        ]);
+        assert_eq!(
+            intent,
+            Intent::Rollback {
+                release: "previous".into()
+            }
+        );
+        assert!(settings.yes);
+        assert_eq!(settings.terraform_image, "registry.example/terraform:1.13");
+    }
+}
