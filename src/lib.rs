@@ -181,6 +181,7 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
         Intent::Bootstrap => done(pipeline::block_on(run.bootstrap_command())),
         Intent::Terraform { args } => done(pipeline::block_on(run.terraform_command(args))),
         Intent::Plan { detailed_exitcode } => {
+            reporter.plan(&plan::plan(&app, Action::Plan, out.clone()), false);
             let outcome = pipeline::block_on(run.deploy_command(pipeline::Mode::PlanOnly))?;
             // 2 means a usage or config error for every command, so changes are 3, never 2
             Ok(if outcome.changes && *detailed_exitcode {
@@ -191,7 +192,10 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
         }
         Intent::Status => done(pipeline::block_on(run.status_command())),
         Intent::History => done(pipeline::block_on(run.history_command())),
-        Intent::Rollback { release } => done(pipeline::block_on(run.rollback_command(release))),
+        Intent::Rollback { release } => {
+            reporter.plan(&plan::plan(&app, Action::Rollback, out.clone()), false);
+            done(pipeline::block_on(run.rollback_command(release)))
+        }
         Intent::Lifecycle { action, dry_run } => {
             reporter.app(&app);
             let steps = plan::plan(&app, *action, out.clone());
@@ -205,6 +209,10 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
                 })),
                 Action::Teardown | Action::Nuke => done(pipeline::block_on(
                     run.destroy_command(*action == Action::Nuke),
+                )),
+                Action::Plan | Action::Rollback => Err(Error::Internal(
+                    "plan and rollback are commands of their own; this is a bug in exo-deploy"
+                        .into(),
                 )),
             }
         }

@@ -19,6 +19,10 @@ pub enum Action {
     Teardown,
     /// Teardown, then remove the hosted zone, state bucket and managed repositories.
     Nuke,
+    /// Push, bootstrap, render and plan: show what a deploy would change (`exo-deploy plan`).
+    Plan,
+    /// Re-apply a recorded release's image digests: a deploy without building or pushing.
+    Rollback,
 }
 
 /// One step of a plan.
@@ -31,6 +35,8 @@ pub enum Step {
     PushImage { role: String, context: PathBuf },
     /// Use an existing image as it is.
     UseImage { role: String, image: String },
+    /// Use the image digests a release recorded (rollback): nothing is built or pushed.
+    UseRecordedImages,
     /// Make sure the Terraform state bucket exists and is hardened.
     EnsureStateBucket {
         bucket: Option<String>,
@@ -83,6 +89,9 @@ impl fmt::Display for Step {
             Step::UseImage { role, image } => {
                 write!(f, "use the existing image {image} for `{role}`")
             }
+            Step::UseRecordedImages => f.write_str(
+                "use the image digests the release recorded (nothing is built or pushed)",
+            ),
             Step::EnsureStateBucket { bucket: b, region } => {
                 write!(f, "ensure the state bucket {} in {region}", bucket(b))
             }
@@ -97,7 +106,9 @@ impl fmt::Display for Step {
             Step::Render { out } => write!(f, "render Terraform into {}", out.display()),
             Step::TerraformInit => f.write_str("terraform init"),
             Step::TerraformPlan => f.write_str("terraform plan, and show what would change"),
-            Step::TerraformApply => f.write_str("terraform apply the saved plan"),
+            Step::TerraformApply => {
+                f.write_str("terraform apply the saved plan, when it has changes")
+            }
             Step::TerraformDestroy => f.write_str("terraform destroy the app's infrastructure"),
             Step::DeleteHostedZone { domain } => {
                 write!(f, "delete the hosted zone of {domain} and its records")
@@ -113,7 +124,9 @@ impl fmt::Display for Step {
             Step::Preflight => {
                 f.write_str("preflight: credentials and account, Docker, registry login, Terraform")
             }
-            Step::RecordRelease => f.write_str("record the release in the state bucket"),
+            Step::RecordRelease => f.write_str(
+                "record the release in the state bucket, when something was applied or the last record does not match what is deployed",
+            ),
             Step::RunHook { hook } => write!(f, "run the {hook} hook (.exo-deploy/hooks/{hook})"),
             Step::ReadState => f.write_str("count the resources the Terraform state records"),
             Step::WhenDeployed { then } => {
@@ -143,24 +156,31 @@ pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
     let hook = |hook: Hook| present(hook).then_some(Step::RunHook { hook });
     let mut steps = Vec::new();
     match action {
-        Action::Deploy => {
+        Action::Deploy | Action::Plan | Action::Rollback => {
             steps.push(Step::Preflight);
-            for s in &app.services {
-                steps.push(match &s.image {
-                    ImageSource::Build { context } => Step::PushImage {
-                        role: s.role.clone(),
-                        context: context.clone(),
-                    },
-                    ImageSource::Prebuilt { image } => Step::UseImage {
-                        role: s.role.clone(),
-                        image: image.clone(),
-                    },
-                });
+            if action == Action::Rollback {
+                steps.push(Step::UseRecordedImages);
+            } else {
+                for s in &app.services {
+                    steps.push(match &s.image {
+                        ImageSource::Build { context } => Step::PushImage {
+                            role: s.role.clone(),
+                            context: context.clone(),
+                        },
+                        ImageSource::Prebuilt { image } => Step::UseImage {
+                            role: s.role.clone(),
+                            image: image.clone(),
+                        },
+                    });
+                }
             }
             steps.extend(bootstrap());
             steps.push(Step::Render { out });
             steps.extend(hook(Hook::PostRender));
             steps.extend([Step::TerraformInit, Step::TerraformPlan]);
+            if action == Action::Plan {
+                return steps;
+            }
             steps.extend(hook(Hook::PreApply));
             steps.push(Step::TerraformApply);
             steps.extend(hook(Hook::PostApply));
@@ -192,4 +212,35 @@ pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
         }
     }
     steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> App {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/spacetweet");
+        let raw = crate::config::load(&dir).expect("fixture loads");
+        crate::model::resolve(&raw, None).expect("fixture resolves")
+    }
+
+    #[test]
+    fn plan_stops_at_the_plan_and_rollback_neither_builds_nor_pushes() {
+        let app = app();
+        let out = PathBuf::from("out");
+        let planned = plan(&app, Action::Plan, out.clone());
+        assert_eq!(planned.last(), Some(&Step::TerraformPlan));
+        assert!(!planned.contains(&Step::TerraformApply));
+        let rollback = plan(&app, Action::Rollback, out);
+        assert!(rollback.contains(&Step::UseRecordedImages));
+        assert!(
+            !rollback
+                .iter()
+                .any(|s| matches!(s, Step::PushImage { .. } | Step::UseImage { .. })),
+            "{rollback:?}"
+        );
+        assert!(
+            rollback.contains(&Step::TerraformApply) && rollback.contains(&Step::RecordRelease)
+        );
+    }
 }
