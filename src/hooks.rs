@@ -9,7 +9,8 @@
 //!
 //! Only `post-render` runs in dry runs. A hook runs in the rendered directory with the
 //! variables of [`Hooks::environment`], its output streamed line by line with its name in
-//! front. A hook that fails stops the run, naming its exit code; a failing `post-deploy` fails
+//! front; exo-deploy goes on when the hook has exited and its output is closed (a hook that
+//! starts a background process must redirect that process's output). A hook that fails stops the run, naming its exit code; a failing `post-deploy` fails
 //! the run with the release already recorded.
 
 use std::io::{BufRead, BufReader, Read};
@@ -102,8 +103,11 @@ pub fn dir(app: &App) -> PathBuf {
 impl Hooks {
     /// The hooks of `app`, to run in the rendered directory `out`.
     pub fn new(app: &App, out: &Path, dry_run: bool) -> Hooks {
+        // absolute: the hook runs with the rendered directory as its working directory, where
+        // a path relative to the caller's (`-C .`, say) would name nothing
+        let dir = dir(app);
         Hooks {
-            dir: dir(app),
+            dir: std::path::absolute(&dir).unwrap_or(dir),
             vars: Self::environment(app, out, dry_run),
         }
     }
@@ -173,8 +177,11 @@ impl Hooks {
             let pump = |stream: Box<dyn Read + Send>| {
                 let prefix = prefix.clone();
                 move || {
-                    for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                        say(&format!("  {prefix} {line}"));
+                    // bytes, not UTF-8 lines: one odd byte must not stop the reading (the hook
+                    // would die of SIGPIPE) nor lose the rest of its output
+                    for line in BufReader::new(stream).split(b'\n').map_while(Result::ok) {
+                        let line = String::from_utf8_lossy(&line);
+                        say(&format!("  {prefix} {}", line.trim_end_matches('\r')));
                     }
                 }
             };

@@ -430,15 +430,21 @@ impl Run<'_> {
             if matches!(mode, Mode::PlanOnly) {
                 return Ok(Outcome::default());
             }
-            // Nothing to apply; but when the last record does not say what is deployed (a run
-            // stopped between its apply and its record), the record is written now, once.
+            // Nothing to apply; but when the last record does not say what is deployed, images
+            // and Terraform's outputs (a run stopped between its apply and its record), the
+            // run is finished now: post-apply again (its check may not have passed), then the
+            // record, once.
             let last = self.history(cloud).await?.into_iter().next();
-            if last.is_some_and(|r| r.images == self.deployed_images(images.clone())) {
+            let outputs = tf.outputs().await.unwrap_or(serde_json::Value::Null);
+            if last.is_some_and(|r| {
+                r.images == self.deployed_images(images.clone()) && r.outputs == outputs
+            }) {
                 return Ok(Outcome::default());
             }
             self.reporter.say(
-                "the last release record does not match what is deployed (a run stopped before recording?): recording it now",
+                "the last release record does not match what is deployed (a run stopped before recording?): finishing that run",
             );
+            self.hook(Hook::PostApply, &[])?;
             let release = self
                 .release(cloud, tf, &done.bucket.name, images, started, &mode)
                 .await?;

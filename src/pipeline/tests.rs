@@ -765,3 +765,40 @@ fn a_failing_post_deploy_hook_fails_the_run_with_the_release_recorded() {
     assert_eq!(err.exit_code(), 1);
     assert_eq!(cloud.objects.lock().expect("objects").len(), 1, "recorded");
 }
+
+#[test]
+fn a_release_whose_post_apply_check_failed_is_recorded_only_once_the_check_passes() {
+    use crate::hooks::Hook;
+    let (w, app) = World::with_hooks(&[(Hook::PostApply, "echo 'smoke test failed'; exit 1")]);
+    let (cloud, pusher, tf) = w.fakes(true);
+    block(
+        w.run()
+            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect_err("post-apply failed");
+    assert!(cloud.objects.lock().expect("objects").is_empty());
+    // applied already: the rerun has no changes, runs post-apply again, and it fails again
+    let applied = FakeTerraform::new(&w.log, false);
+    block(
+        w.run()
+            .deploy(&cloud, &pusher, &applied, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect_err("the check still fails");
+    assert!(
+        cloud.objects.lock().expect("objects").is_empty(),
+        "a release that failed its check is not recorded as good"
+    );
+    // the check passes: the run is finished and recorded once
+    std::fs::write(
+        app.path().join(".exo-deploy/hooks/post-apply"),
+        "#!/bin/sh\necho ok\n",
+    )
+    .expect("fix the check");
+    let outcome = block(
+        w.run()
+            .deploy(&cloud, &pusher, &applied, &Confirm::Yes, Mode::Deploy),
+    )
+    .expect("finished");
+    assert!(outcome.release.is_some());
+    assert_eq!(cloud.objects.lock().expect("objects").len(), 1);
+}

@@ -226,6 +226,12 @@ resource "aws_lb_listener_rule" "this" {
   }
 
   tags = var.tags
+
+  # Switching HTTPS moves every rule to the other listener (a replacement): the new rule
+  # serves before the old one goes, so no host answers 404 in between.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_route53_record" "this" {

@@ -79,6 +79,22 @@ fn rules_untouched(plan: &Plan, untouched: &[&str], step: &str) {
     }
 }
 
+/// The host rules move to the other listener new-before-old: no host is left without a rule.
+#[track_caller]
+fn rules_move_without_a_gap(plan: &Plan, step: &str) {
+    let rules = plan.of_type("aws_lb_listener_rule");
+    assert!(!rules.is_empty(), "{step}: the rules move listener");
+    for c in rules {
+        assert_eq!(
+            c.actions,
+            ["create", "delete"],
+            "{step}: {} must be created before the old one is deleted:\n{}",
+            c.address,
+            plan.describe()
+        );
+    }
+}
+
 /// Adding, changing and removing a public service (SpaceTweet, original format).
 fn services_come_and_go() {
     let dir = tempfile::TempDir::new().expect("temp dir");
@@ -224,6 +240,7 @@ fn switches_flip() {
                     ["module.load_balancer.aws_lb_listener.http"],
                     "{step}: port 80 turns into the redirect in place"
                 );
+                rules_move_without_a_gap(&plan, step);
             }
             "switch HTTPS off" => {
                 assert_eq!(
@@ -231,6 +248,7 @@ fn switches_flip() {
                     ["module.load_balancer.aws_lb_listener.https[0]"],
                     "{step}"
                 );
+                rules_move_without_a_gap(&plan, step);
             }
             "switch autoscaling on" => {
                 assert_eq!(

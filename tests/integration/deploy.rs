@@ -251,7 +251,7 @@ fn the_whole_lifecycle_runs_end_to_end_on_the_stand_ins() {
     l.run(&["--yes"])
         .code(0)
         .stderr_contains("no changes")
-        .stderr_contains("recording it now");
+        .stderr_contains("finishing that run");
     assert_eq!(
         l.records().len(),
         2,
