@@ -278,7 +278,11 @@ fn the_whole_lifecycle_runs_end_to_end_on_the_stand_ins() {
         .code(0)
         .stderr_contains("rolling back to release")
         .stderr_contains("✓ terraform apply");
-    assert!(!rollback.stderr.contains("pushed"), "{}", rollback.stderr);
+    assert!(
+        !rollback.stderr.contains("✓ push images") && !rollback.stderr.contains("web: pushed"),
+        "a rollback pushes nothing: {}",
+        rollback.stderr
+    );
     assert_eq!(
         l.running_web_image(),
         first_image,
