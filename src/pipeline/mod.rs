@@ -141,11 +141,21 @@ impl Run<'_> {
         name: &str,
         work: impl std::future::Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        self.reporter.event("step-started", json!({ "step": name }));
-        let started = Instant::now();
+        let started = self.step_started(name);
         let result = work.await;
+        self.step_ended(name, started, &result);
+        result
+    }
+
+    fn step_started(&self, name: &str) -> Instant {
+        self.reporter.event("step-started", json!({ "step": name }));
+        Instant::now()
+    }
+
+    /// Reports a step's end and how long it took (shared by async steps and hooks).
+    fn step_ended<T>(&self, name: &str, started: Instant, result: &Result<T, Error>) {
         let seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
-        match &result {
+        match result {
             Ok(_) => {
                 self.reporter
                     .event("step-finished", json!({ "step": name, "seconds": seconds }));
@@ -159,7 +169,6 @@ impl Run<'_> {
                 self.reporter.say(&format!("✗ {name} ({seconds:.1} s)"));
             }
         }
-        result
     }
 
     /// Renders with what this run learned over what earlier runs left in the output folder.
@@ -193,27 +202,14 @@ impl Run<'_> {
             return Ok(());
         }
         let name = format!("{hook} hook");
-        self.reporter.event("step-started", json!({ "step": name }));
-        let started = Instant::now();
+        let started = self.step_started(&name);
         let say = |line: &str| self.reporter.say(line);
-        let result = hooks.run(hook, extra, &say);
-        let seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
-        match result {
-            Ok(_) => {
-                self.reporter
-                    .event("step-finished", json!({ "step": name, "seconds": seconds }));
-                self.reporter.say(&format!("✓ {name} ({seconds:.1} s)"));
-                Ok(())
-            }
-            Err(e) => {
-                self.reporter.event(
-                    "step-failed",
-                    json!({ "step": name, "seconds": seconds, "message": e.to_string() }),
-                );
-                self.reporter.say(&format!("✗ {name} ({seconds:.1} s)"));
-                Err(e.into())
-            }
-        }
+        let result = hooks
+            .run(hook, extra, &say)
+            .map(|_| ())
+            .map_err(Error::from);
+        self.step_ended(&name, started, &result);
+        result
     }
 
     fn target(&self, registry: Option<&str>, account: Option<&str>) -> Option<push::Target> {

@@ -265,19 +265,14 @@ fn a_deploy_without_a_terminal_or_yes_refuses_before_changing_anything() {
 fn hooks_run_when_the_app_folder_is_given_relative_to_the_working_directory() {
     // `cd my-app && exo-deploy` (that is, `-C .`): the hook must be found although it runs in
     // the rendered directory. Its output may hold bytes that are not UTF-8.
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::TempDir::new().expect("temp dir");
     let app = dir.path().join("app");
     crate::harness::copy_dir(&crate::harness::repo().join("fixtures/minimal"), &app);
-    let hooks = app.join(".exo-deploy/hooks");
-    std::fs::create_dir_all(&hooks).expect("hooks dir");
-    let hook = hooks.join("post-render");
-    std::fs::write(
-        &hook,
+    crate::harness::write_hook(
+        &app,
+        "post-render",
         "#!/bin/sh\nprintf 'caf\\351 ok\\n'\necho \"in $(basename $(pwd))\"\n",
-    )
-    .expect("hook");
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    );
     let result = std::process::Command::new(env!("CARGO_BIN_EXE_exo-deploy"))
         .current_dir(&app)
         .args(["--dry-run"])

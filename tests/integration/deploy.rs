@@ -76,12 +76,7 @@ impl Lifecycle {
     }
 
     fn hook(&self, name: &str, script: &str) {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = self.app.join(".exo-deploy/hooks");
-        std::fs::create_dir_all(&dir).expect("hooks dir");
-        let path = dir.join(name);
-        std::fs::write(&path, script).expect("hook");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        crate::harness::write_hook(&self.app, name, script);
     }
 
     /// `exo-deploy ARGS` on the app, as CI would run it.

@@ -11,6 +11,27 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Writes an executable hook `.exo-deploy/hooks/<name>` into the app folder `app`.
+pub fn write_hook(app: &Path, name: &str, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = app.join(".exo-deploy/hooks");
+    std::fs::create_dir_all(&dir).expect("hooks dir");
+    let path = dir.join(name);
+    std::fs::write(&path, script).expect("write hook");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// A tool under `../shared/tools/` (beside the repository), which must be there.
+pub fn shared_tool(rel: &str) -> PathBuf {
+    let path = repo().join("../shared/tools").join(rel);
+    assert!(
+        path.is_file(),
+        "{} is missing (shared/ must sit beside the repo)",
+        path.display()
+    );
+    path
+}
+
 /// Copies a folder recursively, leaving out previous outputs.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create folder");
@@ -88,16 +109,7 @@ impl Test {
 
     /// Adds an executable hook (`.exo-deploy/hooks/<name>`) to the app copy.
     pub fn hook(self, name: &str, script: &str) -> Self {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = self
-            .app
-            .as_ref()
-            .expect("app() first")
-            .join(".exo-deploy/hooks");
-        std::fs::create_dir_all(&dir).expect("hooks dir");
-        let path = dir.join(name);
-        std::fs::write(&path, script).expect("write hook");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        write_hook(self.app.as_ref().expect("app() first"), name, script);
         self
     }
 

@@ -29,12 +29,7 @@ impl Moto {
     /// Terraform's and the SDK's plain-HTTP requests (moto applies every Deny whatever its
     /// condition). It must run with the Python that has moto.
     pub fn start_tls(settings: &[(&str, &str)]) -> Moto {
-        let tool = crate::harness::repo().join("../shared/tools/moto-tls/moto-server-tls");
-        assert!(
-            tool.is_file(),
-            "{} is missing (shared/ must sit beside the repo)",
-            tool.display()
-        );
+        let tool = crate::harness::shared_tool("moto-tls/moto-server-tls");
         Self::launch_with("python3", &[tool.to_str().expect("utf-8 path")], settings)
     }
 

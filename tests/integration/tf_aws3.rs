@@ -41,24 +41,12 @@ pub fn cli_config() -> &'static str {
 }
 
 fn tool() -> PathBuf {
-    let path = repo().join("../shared/tools/tf-aws3/tf-aws3");
-    assert!(
-        path.is_file(),
-        "{} is missing (shared/ must sit beside the repo)",
-        path.display()
-    );
-    path
+    crate::harness::shared_tool("tf-aws3/tf-aws3")
 }
 
 /// `tests/support/tf-moto`: tf-aws3's translation plus the stand-in quirks.
 pub fn tf_moto() -> PathBuf {
-    let path = repo().join("tests/support/tf-moto");
-    assert!(
-        path.is_file(),
-        "{} is missing (shared/ must sit beside the repo)",
-        path.display()
-    );
-    path
+    repo().join("tests/support/tf-moto")
 }
 
 /// A translated copy of a rendered directory with its own local state, on one moto server.
