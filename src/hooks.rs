@@ -60,6 +60,10 @@ impl std::fmt::Display for Hook {
 /// Errors of running a hook.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum HookError {
+    /// The plan listed the hook, and its file went away before it was run.
+    #[error("the {hook} hook {} was there when the run was planned, and is gone", path.display())]
+    #[diagnostic(help("run again: the plan is made from the hooks present when it starts"))]
+    Missing { hook: Hook, path: PathBuf },
     /// The file is there but may not be run.
     #[error("the {hook} hook {} is not executable", path.display())]
     #[diagnostic(help("make it executable (`chmod +x {}`), or remove it", path.display()))]

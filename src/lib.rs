@@ -5,6 +5,7 @@
 //! [`bootstrap`] (state bucket and zone) and [`terraform`] (the runner); [`pipeline`] joins
 //! them into the commands. [`run`] is the whole program; `main.rs` only calls it.
 
+pub mod adapters;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
@@ -25,42 +26,53 @@ use std::process::ExitCode;
 use crate::cli::Cli;
 use crate::config::ConfigErrors;
 use crate::output::Reporter;
-use crate::plan::Action;
 use crate::render::RenderError;
 use crate::settings::{Intent, Settings};
 
-/// Every way a run can fail, each with its exit code.
-#[derive(Debug, thiserror::Error)]
+/// Every way a run can fail, each with its exit code. A miette diagnostic, so that every
+/// error a user sees has one shape: what went wrong, where (config errors point at the file,
+/// line and column), and how to fix it.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum Error {
     /// The configuration is invalid: exit code 2.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Config(#[from] ConfigErrors),
     /// Rendering failed: exit code 1.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Render(#[from] RenderError),
     /// Building or pushing images failed: exit code 1.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Push(#[from] push::PushError),
     /// Terraform failed or could not run: exit code 1.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Terraform(#[from] terraform::TerraformError),
     /// Bootstrapping or removing AWS resources failed: exit code 1.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Bootstrap(#[from] bootstrap::BootstrapError),
     /// A hook of the app failed: exit code 1.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Hook(#[from] hooks::HookError),
     /// Something exo-deploy itself could not do (the host, or a bug): exit code 1.
     #[error("{0}")]
     Internal(String),
     /// Preflight found problems: exit code 1, nothing changed.
     #[error("preflight found {} problem{} (nothing was changed):\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    #[diagnostic(help("fix each problem as its help says, then run again"))]
     Preflight(Vec<PreflightProblem>),
     /// The command cannot run as asked (e.g. a confirmation without a terminal): exit code 2.
     #[error("{0}")]
     Usage(String),
     /// The user did not confirm: exit code 1, nothing changed.
     #[error("not confirmed: nothing was changed")]
+    #[diagnostic(help(
+        "run again and answer `y` (for --teardown and --nuke, type the app's name), or pass --yes"
+    ))]
     NotConfirmed,
 }
 
@@ -112,15 +124,7 @@ impl Error {
 
     /// How to fix it, when the error knows.
     pub fn help(&self) -> Option<String> {
-        let help = match self {
-            Error::Bootstrap(e) => miette::Diagnostic::help(e),
-            Error::Push(e) => miette::Diagnostic::help(e),
-            Error::Render(e) => miette::Diagnostic::help(e),
-            Error::Terraform(e) => miette::Diagnostic::help(e),
-            Error::Hook(e) => miette::Diagnostic::help(e),
-            _ => None,
-        };
-        help.map(|h| h.to_string())
+        miette::Diagnostic::help(self).map(|h| h.to_string())
     }
 
     /// A short machine-readable kind, for `--json`.
@@ -166,57 +170,34 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
         out: &out,
         reporter,
     };
-    let done = |r: Result<(), Error>| r.map(|()| 0);
-    match intent {
-        Intent::Render => done(run.render(render::Inputs::default())),
-        Intent::Push {
-            registry,
-            tag,
-            concurrency,
-        } => done(pipeline::block_on(run.push_command(
-            registry.as_deref(),
-            tag.clone(),
-            *concurrency,
-        ))),
-        Intent::Bootstrap => done(pipeline::block_on(run.bootstrap_command())),
-        Intent::Terraform { args } => done(pipeline::block_on(run.terraform_command(args))),
-        Intent::Plan { detailed_exitcode } => {
-            reporter.plan(&plan::plan(&app, Action::Plan, out.clone()), false);
-            let outcome = pipeline::block_on(run.deploy_command(pipeline::Mode::PlanOnly))?;
-            // 2 means a usage or config error for every command, so changes are 3, never 2
-            Ok(if outcome.changes && *detailed_exitcode {
-                3
-            } else {
-                0
-            })
-        }
-        Intent::Status => done(pipeline::block_on(run.status_command())),
-        Intent::History => done(pipeline::block_on(run.history_command())),
-        Intent::Rollback { release } => {
-            reporter.plan(&plan::plan(&app, Action::Rollback, out.clone()), false);
-            done(pipeline::block_on(run.rollback_command(release)))
-        }
-        Intent::Lifecycle { action, dry_run } => {
-            reporter.app(&app);
-            let steps = plan::plan(&app, *action, out.clone());
-            reporter.plan(&steps, *dry_run);
-            if *dry_run {
-                return done(run.render(render::Inputs::default()));
-            }
-            match action {
-                Action::Deploy => done(pipeline::block_on(async {
-                    run.deploy_command(pipeline::Mode::Deploy).await.map(|_| ())
-                })),
-                Action::Teardown | Action::Nuke => done(pipeline::block_on(
-                    run.destroy_command(*action == Action::Nuke),
-                )),
-                Action::Plan | Action::Rollback => Err(Error::Internal(
-                    "plan and rollback are commands of their own; this is a bug in exo-deploy"
-                        .into(),
-                )),
-            }
-        }
+    // the one place the steps of a command are decided
+    let steps = plan::plan(&app, intent, out.clone());
+    if matches!(intent, Intent::Deploy | Intent::Teardown | Intent::Nuke) {
+        reporter.app(&app);
     }
+    if matches!(
+        intent,
+        Intent::Deploy
+            | Intent::Teardown
+            | Intent::Nuke
+            | Intent::Plan { .. }
+            | Intent::Rollback { .. }
+    ) {
+        reporter.plan(&steps, settings.dry_run);
+    }
+    let steps = if settings.dry_run {
+        plan::dry_run(&steps)
+    } else {
+        steps
+    };
+    let outcome = pipeline::block_on(run.command(intent, &steps))?;
+    // 2 means a usage or config error for every command, so changes are 3, never 2
+    Ok(match intent {
+        Intent::Plan {
+            detailed_exitcode: true,
+        } if outcome.changes => 3,
+        _ => 0,
+    })
 }
 
 /// `<app>/.exo-deploy/<env>/`.

@@ -178,7 +178,7 @@ impl Reporter {
     pub fn plan(&self, steps: &[Step], dry_run: bool) {
         self.event("plan", json!({ "dry_run": dry_run, "steps": steps }));
         let mut text = String::from(if dry_run {
-            "plan (dry run: nothing is done):\n"
+            "plan (dry run: only rendering and the post-render hook run):\n"
         } else {
             "plan:\n"
         });
@@ -188,11 +188,10 @@ impl Reporter {
         self.say(text.trim_end());
     }
 
-    /// What bootstrap found or made, with the name servers to delegate to.
-    pub fn bootstrapped(&self, done: &crate::bootstrap::Bootstrapped) {
-        self.event("bootstrap", json!(done));
-        let b = &done.bucket;
-        let mut text = format!("account {}\nstate bucket {}: ", done.account, b.name);
+    /// The state bucket, as found or made.
+    pub fn state_bucket(&self, account: &str, b: &crate::bootstrap::BucketOutcome) {
+        self.event("state-bucket", json!({ "account": account, "bucket": b }));
+        let mut text = format!("account {account}\nstate bucket {}: ", b.name);
         if b.created {
             text.push_str("created; ");
         }
@@ -207,17 +206,20 @@ impl Reporter {
                 text.push_str(&format!("; already right: {}", b.unchanged.join(", ")));
             }
         }
-        if let Some(z) = &done.zone {
-            text.push_str(&format!(
-                "\nhosted zone {} ({}): {}\n  name servers: {}\n  delegate {} to these name servers at its registrar or parent zone, or its urls will not resolve",
-                z.id,
-                z.domain,
-                if z.created { "created" } else { "found" },
-                z.name_servers.join(", "),
-                z.domain
-            ));
-        }
         self.say(&text);
+    }
+
+    /// The hosted zone, with the name servers to delegate to.
+    pub fn hosted_zone(&self, z: &crate::bootstrap::ZoneOutcome) {
+        self.event("hosted-zone", json!({ "zone": z }));
+        self.say(&format!(
+            "hosted zone {} ({}): {}\n  name servers: {}\n  delegate {} to these name servers at its registrar or parent zone, or its urls will not resolve",
+            z.id,
+            z.domain,
+            if z.created { "created" } else { "found" },
+            z.name_servers.join(", "),
+            z.domain
+        ));
     }
 
     /// Each service's image after a push.

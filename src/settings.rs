@@ -5,17 +5,19 @@
 use std::path::PathBuf;
 
 use crate::cli::{Cli, Command};
-use crate::plan::Action;
 
 /// What the user asked exo-deploy to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
-    /// Deploy, tear down or nuke (`--teardown`, `--nuke`); with `dry_run`, only plan and
-    /// render.
-    Lifecycle { action: Action, dry_run: bool },
+    /// `exo-deploy`: push, bootstrap, render, plan, confirm, apply and record.
+    Deploy,
+    /// `--teardown`: destroy the app's infrastructure, keeping state bucket and hosted zone.
+    Teardown,
+    /// `--nuke`: teardown, then remove the hosted zone, state bucket and managed repositories.
+    Nuke,
     /// `plan`: push, bootstrap and plan; exit 3 for changes with `detailed_exitcode`.
     Plan { detailed_exitcode: bool },
-    /// `rollback RELEASE`.
+    /// `rollback RELEASE`: a deploy of a recorded release's image digests, building nothing.
     Rollback { release: String },
     /// `render`.
     Render,
@@ -48,7 +50,9 @@ pub struct Settings {
     pub json: bool,
     /// `--yes`: confirmations are answered.
     pub yes: bool,
-    /// A dry run: nothing remote changes (hooks know it through `EXO_DEPLOY_DRY_RUN`).
+    /// A dry run (`--dry-run`, with deploy, teardown or nuke): the plan is shown and only the
+    /// local steps run, rendering and the `post-render` hook (which knows it through
+    /// `EXO_DEPLOY_DRY_RUN`).
     pub dry_run: bool,
     /// An AWS endpoint for an emulator.
     pub endpoint_url: Option<String>,
@@ -79,16 +83,9 @@ impl Cli {
             Some(Command::History) => Intent::History,
             Some(Command::Rollback { release }) => Intent::Rollback { release },
             Some(Command::Terraform { args }) => Intent::Terraform { args },
-            None => Intent::Lifecycle {
-                action: if self.nuke {
-                    Action::Nuke
-                } else if self.teardown {
-                    Action::Teardown
-                } else {
-                    Action::Deploy
-                },
-                dry_run,
-            },
+            None if self.nuke => Intent::Nuke,
+            None if self.teardown => Intent::Teardown,
+            None => Intent::Deploy,
         };
         let settings = Settings {
             app_dir: self.app_dir,
@@ -120,21 +117,12 @@ mod tests {
     #[test]
     fn each_command_line_resolves_to_one_intent_and_its_settings() {
         let (intent, settings) = resolve(&[]);
-        assert_eq!(
-            intent,
-            Intent::Lifecycle {
-                action: Action::Deploy,
-                dry_run: false
-            }
-        );
+        assert_eq!(intent, Intent::Deploy);
+        assert!(!settings.dry_run);
         assert_eq!(settings.terraform_image, crate::terraform::DEFAULT_IMAGE);
-        assert_eq!(
-            resolve(&["--nuke", "--dry-run"]).0,
-            Intent::Lifecycle {
-                action: Action::Nuke,
-                dry_run: true
-            }
-        );
+        let (intent, settings) = resolve(&["--nuke", "--dry-run"]);
+        assert_eq!(intent, Intent::Nuke);
+        assert!(settings.dry_run);
         assert_eq!(
             resolve(&["plan", "--detailed-exitcode"]).0,
             Intent::Plan {

@@ -13,8 +13,8 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{Value, json};
 
-use super::aws::{Aws, partition};
 use super::error::{BootstrapError, Result, classify};
+use crate::adapters::aws::{Aws, partition};
 use crate::model::tags;
 
 /// The id of our statement in the bucket policy.

@@ -1,9 +1,8 @@
 //! Stage 6: before Terraform runs, make sure the remote state bucket and the app's hosted zone
 //! exist and are safe; and on `--nuke`, remove them and the image repositories, but only what
-//! exo-deploy created for this app and environment. The AWS side sits behind the narrow
-//! [`Cloud`] trait; [`aws::Aws`] is the real one.
+//! exo-deploy created for this app and environment (the executor runs each as its own step). The AWS side sits behind the narrow
+//! [`Cloud`] trait; [`Aws`] (the AWS SDK adapter) is the real one.
 
-pub mod aws;
 pub mod bucket;
 pub mod error;
 pub mod objects;
@@ -11,14 +10,12 @@ pub mod repositories;
 pub mod zone;
 
 use std::future::Future;
-use std::path::Path;
-
-use serde::Serialize;
 
 pub use bucket::{BucketOutcome, BucketSpec};
 pub use error::{BootstrapError, Result};
 pub use zone::{Removal, ZoneOutcome, ZoneSpec};
 
+use crate::adapters::aws::Aws;
 use crate::model::{App, default_state_bucket, validate};
 
 /// What bootstrap and nuke need from the cloud.
@@ -67,9 +64,9 @@ pub trait Cloud {
     ) -> impl Future<Output = Result<Vec<objects::ServiceCount>>> + Send;
 }
 
-impl Cloud for aws::Aws {
+impl Cloud for Aws {
     fn account(&self) -> impl Future<Output = Result<String>> + Send {
-        aws::Aws::account(self)
+        Aws::account(self)
     }
     fn ensure_bucket(
         &self,
@@ -134,14 +131,6 @@ impl Cloud for aws::Aws {
     }
 }
 
-/// What bootstrap found or made.
-#[derive(Debug, Clone, Serialize)]
-pub struct Bootstrapped {
-    pub account: String,
-    pub bucket: BucketOutcome,
-    pub zone: Option<ZoneOutcome>,
-}
-
 /// The caller's account, checked against the config's `account-id`.
 pub async fn checked_account(cloud: &impl Cloud, app: &App) -> Result<String> {
     let account = cloud.account().await?;
@@ -166,71 +155,4 @@ pub fn state_bucket(app: &App, account: &str) -> Result<String> {
         message: format!("{why}; set `remote-state-store` in application.yml"),
     })?;
     Ok(name)
-}
-
-/// The app needs a hosted zone when it has public services (their DNS records live there).
-pub fn needs_zone(app: &App) -> bool {
-    app.hosted_zone_domain().is_some()
-}
-
-/// Ensures the state bucket and (for apps with public services) the hosted zone.
-pub async fn bootstrap(cloud: &impl Cloud, app: &App) -> Result<Bootstrapped> {
-    let account = checked_account(cloud, app).await?;
-    let spec = BucketSpec {
-        name: state_bucket(app, &account)?,
-        region: app.env.region.clone(),
-        app: app.name.clone(),
-        env: app.env.name.clone(),
-        kms_key: app.env.state_kms_key.clone(),
-    };
-    let bucket = cloud.ensure_bucket(&spec, &account).await?;
-    let zone = match (&app.env.domain, needs_zone(app)) {
-        (Some(domain), true) => Some(
-            cloud
-                .ensure_zone(&ZoneSpec {
-                    domain: domain.clone(),
-                    configured_id: app.env.hosted_zone_id.clone(),
-                    app: app.name.clone(),
-                    env: app.env.name.clone(),
-                })
-                .await?,
-        ),
-        _ => None,
-    };
-    Ok(Bootstrapped {
-        account,
-        bucket,
-        zone,
-    })
-}
-
-/// Removes the hosted zone, the state bucket and the image repositories exo-deploy created for
-/// this app and environment. Refuses while the state still records resources: they would be
-/// orphaned (the caller destroys them first).
-pub async fn remove_created(
-    cloud: &impl Cloud,
-    app: &App,
-    bucket: &str,
-    out: &Path,
-) -> Result<Vec<Removal>> {
-    let key = app.state_key();
-    let count = cloud.state_resources(bucket, &key).await?;
-    if count > 0 {
-        return Err(BootstrapError::StateNotEmpty {
-            key,
-            count,
-            out: out.display().to_string(),
-        });
-    }
-    let mut removed = Vec::new();
-    if let Some(domain) = &app.env.domain {
-        removed.extend(cloud.delete_zones(domain, &app.name, &app.env.name).await?);
-    }
-    removed.push(
-        cloud
-            .delete_bucket(bucket, &app.name, &app.env.name)
-            .await?,
-    );
-    removed.extend(cloud.delete_repositories(&app.name, &app.env.name).await?);
-    Ok(removed)
 }

@@ -4,8 +4,8 @@
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::aws::Aws;
 use super::error::{BootstrapError, Result, classify};
+use crate::adapters::aws::Aws;
 
 /// Writes `body` at `key` unless an object already has that key (S3 conditional write).
 pub async fn put_new(aws: &Aws, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {

@@ -6,8 +6,8 @@ use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, HostedZoneConfig, ResourceRecordSet, Tag, TagResourceType,
 };
 
-use super::aws::Aws;
 use super::error::{BootstrapError, Result, classify};
+use crate::adapters::aws::Aws;
 use crate::model::tags;
 
 /// What the zone must be.

@@ -1,69 +1,238 @@
-//! The narrow interfaces the pipeline drives, beside [`crate::bootstrap::Cloud`]: pushing
-//! images and running Terraform. The real implementations are here; recording ones, in the
-//! pipeline's tests, check the orchestration alone.
+//! The narrow interfaces the executor drives, beside [`crate::bootstrap::Cloud`]: pushing
+//! images, running Terraform and running the app's hooks. The real implementations are here;
+//! recording ones, in the pipeline's tests, check the orchestration alone.
 
 use std::future::Future;
+use std::path::PathBuf;
 
-use crate::Error;
+use tokio::sync::OnceCell;
+
+use crate::adapters::aws::Aws;
+use crate::hooks::{Hook, Hooks};
 use crate::model::App;
+use crate::output::Reporter;
 use crate::push::{self, Pushed};
 use crate::terraform::{self, PlanSummary};
+use crate::{Error, PreflightProblem};
 
 /// Builds and pushes the app's images.
 pub trait ImagePusher {
-    fn push(&self, app: &App) -> impl Future<Output = Result<Vec<Pushed>, Error>> + Send;
+    /// Preflight: the Docker Engine answers and, with `registry`, the registry accepts the
+    /// credentials. `account` is the AWS account preflight found, for ECR.
+    fn check(
+        &self,
+        account: Option<&str>,
+        registry: bool,
+    ) -> impl Future<Output = Vec<PreflightProblem>> + Send;
+    /// Builds and pushes the images of `roles`, a few at once.
+    fn push(
+        &self,
+        app: &App,
+        roles: &[String],
+        account: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<Pushed>, Error>> + Send;
 }
 
 /// Runs Terraform in the rendered directory.
 pub trait TerraformRunner {
+    /// Preflight: a Terraform engine is available.
+    fn check(&self) -> impl Future<Output = Result<(), Error>> + Send;
     fn init(&self, bucket: Option<&str>) -> impl Future<Output = Result<(), Error>> + Send;
     /// `None` when nothing would change.
-    fn plan(
-        &self,
-        destroy: bool,
-    ) -> impl Future<Output = Result<Option<PlanSummary>, Error>> + Send;
+    fn plan(&self) -> impl Future<Output = Result<Option<PlanSummary>, Error>> + Send;
     fn apply(&self) -> impl Future<Output = Result<(), Error>> + Send;
     fn destroy(&self) -> impl Future<Output = Result<(), Error>> + Send;
     /// `terraform output -json`.
     fn outputs(&self) -> impl Future<Output = Result<serde_json::Value, Error>> + Send;
+    /// Any command (`exo-deploy terraform -- ARGS`), which must succeed.
+    fn command(&self, args: &[String]) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
-/// The real pusher: the Docker Engine and a registry.
+/// Runs the app's hooks, streaming their output to `say`.
+pub trait HookRunner {
+    fn run(
+        &self,
+        hook: Hook,
+        extra: &[(&str, &str)],
+        say: &(dyn Fn(&str) + Sync),
+    ) -> Result<(), Error>;
+}
+
+impl HookRunner for Hooks {
+    fn run(
+        &self,
+        hook: Hook,
+        extra: &[(&str, &str)],
+        say: &(dyn Fn(&str) + Sync),
+    ) -> Result<(), Error> {
+        // the plan listed the hook because its file was there: one gone since is an error
+        match Hooks::run(self, hook, extra, say)? {
+            true => Ok(()),
+            false => Err(Error::Hook(crate::hooks::HookError::Missing {
+                hook,
+                path: self.dir.join(hook.name()),
+            })),
+        }
+    }
+}
+
+/// The real pusher: the Docker Engine and a registry, the account's ECR unless one is named.
 #[derive(Debug)]
 pub struct Pusher<'a> {
-    pub request: push::Request,
-    pub aws: Option<&'a crate::bootstrap::aws::Aws>,
+    pub aws: &'a Aws,
+    /// `--registry`, else the environment's `registry`; `None` for the account's ECR.
+    pub registry: Option<String>,
+    pub region: String,
+    pub tag: Option<String>,
+    pub concurrency: usize,
+    /// Draw progress bars (a terminal, and not `--json`).
+    pub bars: bool,
+}
+
+impl Pusher<'_> {
+    async fn target(&self, account: Option<&str>) -> Result<push::Target, Error> {
+        if let Some(r) = &self.registry {
+            return Ok(push::Target::parse(r));
+        }
+        let account = match account {
+            Some(a) => a.to_string(),
+            None => self.aws.account().await?,
+        };
+        Ok(push::Target::ecr(&account, &self.region))
+    }
+
+    fn ecr<'b>(&'b self, target: &push::Target) -> Option<&'b Aws> {
+        (target.kind == push::RegistryKind::Ecr).then_some(self.aws)
+    }
 }
 
 impl ImagePusher for Pusher<'_> {
-    async fn push(&self, app: &App) -> Result<Vec<Pushed>, Error> {
-        Ok(push::push(app, &self.request, self.aws).await?)
+    async fn check(&self, account: Option<&str>, registry: bool) -> Vec<PreflightProblem> {
+        let mut problems = Vec::new();
+        if let Err(e) = crate::adapters::docker::connect().await {
+            problems.push(PreflightProblem::of("Docker", &e));
+        }
+        // without an account (AWS failed, already reported) the ECR registry is unknown
+        let target = match (&self.registry, account) {
+            (None, None) => None,
+            _ => self.target(account).await.ok(),
+        };
+        if registry
+            && let Some(t) = target
+            && let Err(e) = push::check_login(&t, self.ecr(&t)).await
+        {
+            problems.push(PreflightProblem::of("registry", &e));
+        }
+        problems
+    }
+
+    async fn push(
+        &self,
+        app: &App,
+        roles: &[String],
+        account: Option<&str>,
+    ) -> Result<Vec<Pushed>, Error> {
+        let target = self.target(account).await?;
+        let request = push::Request {
+            aws: self.ecr(&target).cloned(),
+            target,
+            tag: self.tag.clone(),
+            concurrency: self.concurrency,
+            bars: self.bars,
+        };
+        Ok(push::push(app, roles, &request).await?)
     }
 }
 
-impl TerraformRunner for terraform::Runner {
-    async fn init(&self, bucket: Option<&str>) -> Result<(), Error> {
-        terraform::Runner::init(self, bucket).await?;
+/// The real Terraform runner, whose engine (the Docker Engine or a local binary) is chosen
+/// when first needed: a teardown with nothing deployed needs no Terraform at all.
+#[derive(Debug)]
+pub struct LazyRunner<'a> {
+    /// `--local-terraform`.
+    pub local: bool,
+    /// The Terraform image, for the container engine.
+    pub image: String,
+    /// The rendered directory.
+    pub dir: PathBuf,
+    /// The container's name.
+    pub name: String,
+    pub region: String,
+    pub reporter: &'a Reporter,
+    chosen: OnceCell<terraform::Runner>,
+}
+
+impl<'a> LazyRunner<'a> {
+    pub fn new(run: &super::Run<'a>) -> Self {
+        LazyRunner {
+            local: run.settings.local_terraform,
+            image: run.settings.terraform_image.clone(),
+            dir: run.out.to_path_buf(),
+            name: format!("exo-deploy-{}-{}", run.app.name, run.app.env.name),
+            region: run.app.env.region.clone(),
+            reporter: run.reporter,
+            chosen: OnceCell::new(),
+        }
+    }
+
+    async fn runner(&self) -> Result<&terraform::Runner, Error> {
+        self.chosen
+            .get_or_try_init(|| async {
+                let engine = terraform::Engine::choose(self.local, &self.image).await?;
+                self.reporter.say(&engine.describe());
+                Ok::<_, Error>(terraform::Runner {
+                    engine,
+                    dir: self.dir.clone(),
+                    name: self.name.clone(),
+                    env: terraform::Runner::environment(&self.region).await,
+                    plugin_cache: terraform::default_plugin_cache(),
+                    echo: true,
+                })
+            })
+            .await
+    }
+}
+
+impl TerraformRunner for LazyRunner<'_> {
+    async fn check(&self) -> Result<(), Error> {
+        terraform::Engine::choose(self.local, &self.image).await?;
         Ok(())
     }
-    async fn plan(&self, destroy: bool) -> Result<Option<PlanSummary>, Error> {
-        Ok(terraform::Runner::plan(self, destroy).await?)
+    async fn init(&self, bucket: Option<&str>) -> Result<(), Error> {
+        self.runner().await?.init(bucket).await?;
+        Ok(())
+    }
+    async fn plan(&self) -> Result<Option<PlanSummary>, Error> {
+        Ok(self.runner().await?.plan(false).await?)
     }
     async fn apply(&self) -> Result<(), Error> {
-        terraform::Runner::apply(self).await?;
+        self.runner().await?.apply().await?;
         Ok(())
     }
     async fn destroy(&self) -> Result<(), Error> {
-        self.must(&["destroy", "-auto-approve", "-input=false", "-no-color"])
+        self.runner()
+            .await?
+            .must(&["destroy", "-auto-approve", "-input=false", "-no-color"])
             .await?;
         Ok(())
     }
     async fn outputs(&self) -> Result<serde_json::Value, Error> {
         let quiet = terraform::Runner {
             echo: false,
-            ..self.clone()
+            ..self.runner().await?.clone()
         };
         let out = quiet.must(&["output", "-json", "-no-color"]).await?;
         Ok(serde_json::from_str(&out.output).unwrap_or(serde_json::Value::Null))
+    }
+    async fn command(&self, args: &[String]) -> Result<(), Error> {
+        let outcome = self.runner().await?.run(args).await?;
+        if outcome.code != 0 {
+            return Err(Error::Terraform(terraform::TerraformError::Failed {
+                command: args.join(" "),
+                code: outcome.code,
+                errors: terraform::summary::error_lines(&outcome.output),
+                log: outcome.log.display().to_string(),
+            }));
+        }
+        Ok(())
     }
 }

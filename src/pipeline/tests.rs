@@ -1,6 +1,7 @@
-//! The orchestration alone, against recording implementations of the cloud, the pusher and the
-//! Terraform runner: step order, stopping at the first failure, confirmations, release records,
-//! history, rollback, teardown, and re-running after an interruption.
+//! The executor alone, against recording implementations of the cloud, the pusher, the
+//! Terraform runner and the hooks: step order, stopping at the first failure, confirmations,
+//! conditions, release records, history, rollback, teardown, re-running after an interruption;
+//! and the property that what a run does is what its plan says, step for step.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,8 +11,12 @@ use clap::Parser;
 
 use super::*;
 use crate::bootstrap::objects::ServiceCount;
-use crate::bootstrap::{BucketOutcome, BucketSpec, Removal, ZoneOutcome, ZoneSpec};
+use crate::bootstrap::{self, BucketOutcome, BucketSpec, Cloud, Removal, ZoneOutcome, ZoneSpec};
+use crate::hooks::Hook;
+use crate::model::ImageSource;
+use crate::plan::{self as planning, Check, Step};
 use crate::terraform::PlanSummary;
+use crate::{PreflightProblem, push, terraform};
 
 type Log = Arc<Mutex<Vec<String>>>;
 
@@ -19,18 +24,24 @@ fn note(log: &Log, what: impl Into<String>) {
     log.lock().expect("log").push(what.into());
 }
 
+/// The resources the fake Terraform state records, shared by the fake cloud (which reads it)
+/// and the fake Terraform (whose apply and destroy change it).
+type State = Arc<Mutex<usize>>;
+
 #[derive(Default)]
 struct FakeCloud {
     log: Log,
     objects: Mutex<BTreeMap<String, Vec<u8>>>,
-    state_resources: usize,
+    state: State,
+    /// The caller's account.
+    account: String,
     /// Writes fail, as when the run is stopped before its record.
     fail_puts: bool,
 }
 
 impl Cloud for FakeCloud {
     async fn account(&self) -> bootstrap::Result<String> {
-        Ok("123456789012".into())
+        Ok(self.account.clone())
     }
     async fn ensure_bucket(&self, spec: &BucketSpec, _: &str) -> bootstrap::Result<BucketOutcome> {
         note(&self.log, "bootstrap bucket");
@@ -49,7 +60,7 @@ impl Cloud for FakeCloud {
         })
     }
     async fn state_resources(&self, _: &str, _: &str) -> bootstrap::Result<usize> {
-        Ok(self.state_resources)
+        Ok(*self.state.lock().expect("state"))
     }
     async fn delete_zones(&self, _: &str, _: &str, _: &str) -> bootstrap::Result<Vec<Removal>> {
         note(&self.log, "delete zones");
@@ -137,8 +148,22 @@ impl FakePusher {
 }
 
 impl ImagePusher for FakePusher {
-    async fn push(&self, app: &App) -> Result<Vec<push::Pushed>, Error> {
-        note(&self.log, "push");
+    async fn check(&self, _: Option<&str>, registry: bool) -> Vec<PreflightProblem> {
+        note(&self.log, "check docker");
+        if registry {
+            note(&self.log, "check registry");
+        }
+        Vec::new()
+    }
+    async fn push(
+        &self,
+        app: &App,
+        roles: &[String],
+        _: Option<&str>,
+    ) -> Result<Vec<push::Pushed>, Error> {
+        for role in roles {
+            note(&self.log, format!("push {role}"));
+        }
         if self.fail {
             return Err(Error::Push(push::PushError::PushFailed {
                 role: "web".into(),
@@ -152,6 +177,7 @@ impl ImagePusher for FakePusher {
         Ok(app
             .services
             .iter()
+            .filter(|s| roles.contains(&s.role))
             .filter(|s| matches!(s.image, ImageSource::Build { .. }))
             .map(|s| push::Pushed {
                 role: s.role.clone(),
@@ -168,14 +194,19 @@ impl ImagePusher for FakePusher {
 struct FakeTerraform {
     log: Log,
     changes: bool,
+    state: State,
+    /// What the state still records after a destroy (a destroy that left something behind).
+    destroy_leaves: usize,
     fail_at: Mutex<Option<&'static str>>,
 }
 
 impl FakeTerraform {
-    fn new(log: &Log, changes: bool) -> Self {
+    fn new(log: &Log, state: &State, changes: bool) -> Self {
         FakeTerraform {
             log: Arc::clone(log),
             changes,
+            state: Arc::clone(state),
+            destroy_leaves: 0,
             fail_at: Mutex::new(None),
         }
     }
@@ -189,10 +220,14 @@ impl FakeTerraform {
 }
 
 impl TerraformRunner for FakeTerraform {
+    async fn check(&self) -> Result<(), Error> {
+        note(&self.log, "check terraform");
+        Ok(())
+    }
     async fn init(&self, _: Option<&str>) -> Result<(), Error> {
         self.step("init")
     }
-    async fn plan(&self, _: bool) -> Result<Option<PlanSummary>, Error> {
+    async fn plan(&self) -> Result<Option<PlanSummary>, Error> {
         self.step("plan")?;
         Ok(self.changes.then(|| PlanSummary {
             add: 3,
@@ -200,13 +235,33 @@ impl TerraformRunner for FakeTerraform {
         }))
     }
     async fn apply(&self) -> Result<(), Error> {
-        self.step("apply")
+        self.step("apply")?;
+        *self.state.lock().expect("state") = 12;
+        Ok(())
     }
     async fn destroy(&self) -> Result<(), Error> {
-        self.step("destroy")
+        self.step("destroy")?;
+        *self.state.lock().expect("state") = self.destroy_leaves;
+        Ok(())
     }
     async fn outputs(&self) -> Result<serde_json::Value, Error> {
         Ok(serde_json::json!({ "urls": { "value": { "web": "http://spacetweet.io" } } }))
+    }
+    async fn command(&self, args: &[String]) -> Result<(), Error> {
+        note(&self.log, format!("terraform {}", args.join(" ")));
+        Ok(())
+    }
+}
+
+/// Records the hooks run; for the real ones, see the hook tests below.
+struct FakeHooks {
+    log: Log,
+}
+
+impl HookRunner for FakeHooks {
+    fn run(&self, hook: Hook, _: &[(&str, &str)], _: &(dyn Fn(&str) + Sync)) -> Result<(), Error> {
+        note(&self.log, format!("hook {hook}"));
+        Ok(())
     }
 }
 
@@ -217,13 +272,27 @@ struct World {
     reporter: Reporter,
     recorded: Arc<Mutex<crate::output::Recorded>>,
     log: Log,
+    state: State,
+}
+
+/// A cloud, a pusher and a Terraform whose plan has changes or not, all logging to one log.
+struct Fakes {
+    cloud: FakeCloud,
+    pusher: FakePusher,
+    tf: FakeTerraform,
 }
 
 impl World {
     fn new() -> Self {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/spacetweet");
+        Self::of("spacetweet", None)
+    }
+
+    fn of(fixture: &str, env: Option<&str>) -> Self {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(fixture);
         let raw = crate::config::load(&dir).expect("fixture loads");
-        let app = crate::model::resolve(&raw, None).expect("fixture resolves");
+        let app = crate::model::resolve(&raw, env).expect("fixture resolves");
         let (reporter, recorded) = Reporter::recording();
         World {
             app,
@@ -232,13 +301,21 @@ impl World {
             reporter,
             recorded,
             log: Log::default(),
+            state: State::default(),
         }
     }
+
     /// A world whose app (a copy of the fixture) has these hooks, each a shell script body
     /// run by `/bin/sh` that may append to `$HOOK_LOG`.
-    fn with_hooks(hooks: &[(crate::hooks::Hook, &str)]) -> (Self, tempfile::TempDir) {
-        use std::os::unix::fs::PermissionsExt;
+    fn with_hooks(hooks: &[(Hook, &str)]) -> (Self, tempfile::TempDir) {
         let mut w = World::new();
+        let app = w.add_hooks(hooks);
+        (w, app)
+    }
+
+    /// Moves the app's folder to a new one holding these hooks.
+    fn add_hooks(&mut self, hooks: &[(Hook, &str)]) -> tempfile::TempDir {
+        use std::os::unix::fs::PermissionsExt;
         let app = tempfile::TempDir::new().expect("app");
         let dir = app.path().join(".exo-deploy/hooks");
         std::fs::create_dir_all(&dir).expect("hooks dir");
@@ -247,8 +324,8 @@ impl World {
             std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("hook");
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         }
-        w.app.dir = app.path().to_path_buf();
-        (w, app)
+        self.app.dir = app.path().to_path_buf();
+        app
     }
 
     fn run(&self) -> Run<'_> {
@@ -261,6 +338,9 @@ impl World {
     }
     fn log(&self) -> Vec<String> {
         self.log.lock().expect("log").clone()
+    }
+    fn clear(&self) {
+        self.log.lock().expect("log").clear();
     }
     fn events(&self, kind: &str) -> Vec<serde_json::Value> {
         self.recorded
@@ -275,16 +355,74 @@ impl World {
     fn cloud(&self) -> FakeCloud {
         FakeCloud {
             log: Arc::clone(&self.log),
+            state: Arc::clone(&self.state),
+            // the credentials are those of the app's account
+            account: self
+                .app
+                .env
+                .account_id
+                .clone()
+                .unwrap_or_else(|| "123456789012".into()),
             ..Default::default()
         }
     }
-    /// A cloud, a pusher and a Terraform whose plan has `changes`, all logging here.
-    fn fakes(&self, changes: bool) -> (FakeCloud, FakePusher, FakeTerraform) {
-        (
-            self.cloud(),
-            FakePusher::new(&self.log),
-            FakeTerraform::new(&self.log, changes),
-        )
+    fn tf(&self, changes: bool) -> FakeTerraform {
+        FakeTerraform::new(&self.log, &self.state, changes)
+    }
+    fn fakes(&self, changes: bool) -> Fakes {
+        Fakes {
+            cloud: self.cloud(),
+            pusher: FakePusher::new(&self.log),
+            tf: self.tf(changes),
+        }
+    }
+
+    /// Plans `intent` and executes the plan with these ports; hooks are the app's real ones.
+    fn execute(
+        &self,
+        intent: &Intent,
+        cloud: &FakeCloud,
+        pusher: &FakePusher,
+        tf: &FakeTerraform,
+        confirm: &Confirm,
+    ) -> Result<Outcome, Error> {
+        let steps = planning::plan(&self.app, intent, self.out.path().into());
+        let hooks = Hooks::new(&self.app, self.out.path(), false);
+        self.steps(&steps, cloud, pusher, tf, &hooks, confirm)
+    }
+
+    fn steps(
+        &self,
+        steps: &[Step],
+        cloud: &FakeCloud,
+        pusher: &FakePusher,
+        tf: &FakeTerraform,
+        hooks: &impl HookRunner,
+        confirm: &Confirm,
+    ) -> Result<Outcome, Error> {
+        block(self.run().execute(
+            steps,
+            &Ports {
+                cloud,
+                pusher,
+                terraform: tf,
+                hooks,
+                confirm,
+            },
+        ))
+    }
+
+    /// A deploy, answered `--yes`.
+    fn deploy(&self, f: &Fakes) -> Result<Outcome, Error> {
+        self.execute(&Intent::Deploy, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
+    }
+
+    /// The log without preflight's checks.
+    fn effects(&self) -> Vec<String> {
+        self.log()
+            .into_iter()
+            .filter(|l| !l.starts_with("check "))
+            .collect()
     }
 }
 
@@ -296,32 +434,49 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
         .block_on(f)
 }
 
+fn steps_finished(w: &World) -> Vec<String> {
+    w.events("step-finished")
+        .iter()
+        .map(|e| e["step"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn objects(cloud: &FakeCloud) -> usize {
+    cloud.objects.lock().expect("objects").len()
+}
+
 #[test]
 fn a_deploy_runs_every_step_in_order_and_records_one_release() {
     let w = World::new();
-    let (cloud, pusher, tf) = w.fakes(true);
-    let outcome = block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect("deploy");
+    let f = w.fakes(true);
+    let outcome = w.deploy(&f).expect("deploy");
     let log = w.log();
     assert_eq!(
-        &log[..7],
+        &log[..12],
         [
-            "push",
+            "check docker",
+            "check registry",
+            "check terraform",
+            "push notifier",
+            "push tweets",
+            "push users",
+            "push web",
             "bootstrap bucket",
             "bootstrap zone",
             "init",
             "plan",
             "apply",
-            log[6].as_str()
-        ]
+        ],
+        "{log:?}"
     );
-    assert!(log[6].starts_with("record releases/production/"), "{log:?}");
-    assert_eq!(log.len(), 7);
+    assert!(
+        log[12].starts_with("record releases/production/"),
+        "{log:?}"
+    );
+    assert_eq!(log.len(), 13);
     let release = outcome.release.expect("a release");
-    let stored = cloud
+    let stored = f
+        .cloud
         .objects
         .lock()
         .expect("objects")
@@ -340,16 +495,13 @@ fn a_deploy_runs_every_step_in_order_and_records_one_release() {
         stored.outputs["urls"]["value"]["web"],
         "http://spacetweet.io"
     );
-    let steps: Vec<String> = w
-        .events("step-finished")
-        .iter()
-        .map(|e| e["step"].as_str().unwrap_or_default().to_string())
-        .collect();
     assert_eq!(
-        steps,
+        steps_finished(&w),
         [
+            "preflight",
             "push images",
-            "bootstrap",
+            "state bucket",
+            "hosted zone",
             "render",
             "terraform init",
             "terraform plan",
@@ -370,19 +522,19 @@ fn a_deploy_runs_every_step_in_order_and_records_one_release() {
 #[test]
 fn no_changes_means_no_apply_and_no_record() {
     let w = World::new();
-    let (cloud, pusher, tf) = w.fakes(true);
-    block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect("first deploy");
-    w.log.lock().expect("log").clear();
-    let unchanged = FakeTerraform::new(&w.log, false);
-    let outcome = block(
-        w.run()
-            .deploy(&cloud, &pusher, &unchanged, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect("deploy");
+    let f = w.fakes(true);
+    w.deploy(&f).expect("first deploy");
+    w.clear();
+    let unchanged = w.tf(false);
+    let outcome = w
+        .execute(
+            &Intent::Deploy,
+            &f.cloud,
+            &f.pusher,
+            &unchanged,
+            &Confirm::Yes,
+        )
+        .expect("deploy");
     assert!(!outcome.changes && outcome.release.is_none());
     assert!(
         !w.log()
@@ -391,76 +543,83 @@ fn no_changes_means_no_apply_and_no_record() {
         "{:?}",
         w.log()
     );
-    assert_eq!(cloud.objects.lock().expect("objects").len(), 1);
+    assert_eq!(objects(&f.cloud), 1);
+    let skipped: Vec<&str> = w
+        .events("step-skipped")
+        .iter()
+        .map(|e| e["step"].as_str().unwrap_or_default())
+        .map(|s| Box::leak(s.to_string().into_boxed_str()) as &str)
+        .collect();
+    assert_eq!(
+        skipped,
+        ["confirm", "terraform apply", "record the release"]
+    );
 }
 
 #[test]
 fn a_rerun_after_an_interruption_between_apply_and_record_records_once() {
     let w = World::new();
-    let (mut cloud, pusher, tf) = w.fakes(true);
-    cloud.fail_puts = true;
-    block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect_err("the record could not be written");
+    let mut f = w.fakes(true);
+    f.cloud.fail_puts = true;
+    w.deploy(&f).expect_err("the record could not be written");
     assert!(w.log().iter().any(|l| l == "apply"));
-    assert!(cloud.objects.lock().expect("objects").is_empty());
-    cloud.fail_puts = false;
+    assert_eq!(objects(&f.cloud), 0);
+    f.cloud.fail_puts = false;
     // applied already: the rerun's plan has no changes, and it records what is deployed
-    let applied = FakeTerraform::new(&w.log, false);
-    let outcome = block(
-        w.run()
-            .deploy(&cloud, &pusher, &applied, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect("rerun");
+    let applied = w.tf(false);
+    let outcome = w
+        .execute(
+            &Intent::Deploy,
+            &f.cloud,
+            &f.pusher,
+            &applied,
+            &Confirm::Yes,
+        )
+        .expect("rerun");
     assert!(!outcome.changes);
     let release = outcome.release.expect("recorded now");
     assert_eq!(
         release.images["web"],
         format!("registry.example/web@sha256:{:064}", 1)
     );
-    assert_eq!(cloud.objects.lock().expect("objects").len(), 1);
+    assert_eq!(objects(&f.cloud), 1);
     // and a third run finds the record matching: nothing more
-    let again = block(
-        w.run()
-            .deploy(&cloud, &pusher, &applied, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect("third run");
+    let again = w
+        .execute(
+            &Intent::Deploy,
+            &f.cloud,
+            &f.pusher,
+            &applied,
+            &Confirm::Yes,
+        )
+        .expect("third run");
     assert!(again.release.is_none());
-    assert_eq!(
-        cloud.objects.lock().expect("objects").len(),
-        1,
-        "one record"
-    );
+    assert_eq!(objects(&f.cloud), 1, "one record");
 }
 
 #[test]
 fn the_first_failing_step_stops_the_run() {
     let w = World::new();
-    let cloud = w.cloud();
-    let pusher = FakePusher {
-        fail: true,
-        ..FakePusher::new(&w.log)
+    let f = Fakes {
+        pusher: FakePusher {
+            fail: true,
+            ..FakePusher::new(&w.log)
+        },
+        ..w.fakes(true)
     };
-    let tf = FakeTerraform::new(&w.log, true);
-    let err = block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect_err("push fails");
+    let err = w.deploy(&f).expect_err("push fails");
     assert_eq!(err.exit_code(), 1);
-    assert_eq!(w.log(), ["push"], "nothing runs after a failed push");
+    assert_eq!(
+        w.effects(),
+        ["push notifier", "push tweets", "push users", "push web"],
+        "nothing runs after a failed push"
+    );
     assert_eq!(w.events("step-failed")[0]["step"], "push images");
 
     let w = World::new();
-    let (cloud, pusher, tf) = w.fakes(true);
-    *tf.fail_at.lock().expect("fail") = Some("init");
-    block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect_err("init fails");
+    let f = w.fakes(true);
+    *f.tf.fail_at.lock().expect("fail") = Some("init");
+    w.deploy(&f).expect_err("init fails");
     assert_eq!(w.log().last().map(String::as_str), Some("init"));
 }
 
@@ -468,12 +627,9 @@ fn the_first_failing_step_stops_the_run() {
 fn applying_needs_a_yes() {
     for (confirm, code) in [(Confirm::NoTerminal, 2), (Confirm::Answer("n".into()), 1)] {
         let w = World::new();
-        let (cloud, pusher, tf) = (
-            w.cloud(),
-            FakePusher::new(&w.log),
-            FakeTerraform::new(&w.log, true),
-        );
-        let err = block(w.run().deploy(&cloud, &pusher, &tf, &confirm, Mode::Deploy))
+        let f = w.fakes(true);
+        let err = w
+            .execute(&Intent::Deploy, &f.cloud, &f.pusher, &f.tf, &confirm)
             .expect_err("refused");
         assert_eq!(err.exit_code(), code, "{confirm:?}");
         assert!(
@@ -489,27 +645,33 @@ fn applying_needs_a_yes() {
         }
     }
     let w = World::new();
-    let (cloud, pusher, tf) = w.fakes(true);
-    block(w.run().deploy(
-        &cloud,
-        &pusher,
-        &tf,
+    let f = w.fakes(true);
+    w.execute(
+        &Intent::Deploy,
+        &f.cloud,
+        &f.pusher,
+        &f.tf,
         &Confirm::Answer("y".into()),
-        Mode::Deploy,
-    ))
+    )
     .expect("answered yes");
     assert!(w.log().iter().any(|l| l == "apply"));
 }
 
 #[test]
-fn plan_only_stops_after_the_plan() {
+fn plan_only_stops_after_the_plan_and_needs_no_terminal() {
     let w = World::new();
-    let (cloud, pusher, tf) = w.fakes(true);
-    let outcome = block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::NoTerminal, Mode::PlanOnly),
-    )
-    .expect("plan");
+    let f = w.fakes(true);
+    let outcome = w
+        .execute(
+            &Intent::Plan {
+                detailed_exitcode: true,
+            },
+            &f.cloud,
+            &f.pusher,
+            &f.tf,
+            &Confirm::NoTerminal,
+        )
+        .expect("plan");
     assert!(outcome.changes);
     assert_eq!(w.log().last().map(String::as_str), Some("plan"));
     assert_eq!(w.events("plan-summary")[0]["add"], 3);
@@ -518,28 +680,13 @@ fn plan_only_stops_after_the_plan() {
 #[test]
 fn a_rerun_after_an_interruption_between_push_and_apply_completes_the_work() {
     let w = World::new();
-    let (cloud, pusher, tf) = w.fakes(true);
-    *tf.fail_at.lock().expect("fail") = Some("apply");
-    block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect_err("interrupted");
-    assert!(
-        cloud.objects.lock().expect("objects").is_empty(),
-        "no record for an unfinished deploy"
-    );
-    *tf.fail_at.lock().expect("fail") = None;
-    block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect("rerun");
-    assert_eq!(
-        cloud.objects.lock().expect("objects").len(),
-        1,
-        "exactly one release"
-    );
+    let f = w.fakes(true);
+    *f.tf.fail_at.lock().expect("fail") = Some("apply");
+    w.deploy(&f).expect_err("interrupted");
+    assert_eq!(objects(&f.cloud), 0, "no record for an unfinished deploy");
+    *f.tf.fail_at.lock().expect("fail") = None;
+    w.deploy(&f).expect("rerun");
+    assert_eq!(objects(&f.cloud), 1, "exactly one release");
     let images = w.events("image");
     let builds = w
         .app
@@ -557,21 +704,13 @@ fn a_rerun_after_an_interruption_between_push_and_apply_completes_the_work() {
 #[test]
 fn history_is_newest_first_and_rollback_reapplies_recorded_digests_without_pushing() {
     let w = World::new();
-    let (cloud, pusher, tf) = w.fakes(true);
-    block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect("first");
+    let f = w.fakes(true);
+    w.deploy(&f).expect("first");
     std::thread::sleep(std::time::Duration::from_millis(5));
-    *pusher.generation.lock().expect("gen") = 2;
-    *pusher.pushed_before.lock().expect("before") = false;
-    block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect("second");
-    let history = block(w.run().history(&cloud)).expect("history");
+    *f.pusher.generation.lock().expect("gen") = 2;
+    *f.pusher.pushed_before.lock().expect("before") = false;
+    w.deploy(&f).expect("second");
+    let history = block(w.run().history(&f.cloud)).expect("history");
     assert_eq!(history.len(), 2);
     assert!(history[0].id > history[1].id, "newest first");
     assert_eq!(
@@ -579,19 +718,19 @@ fn history_is_newest_first_and_rollback_reapplies_recorded_digests_without_pushi
         format!("registry.example/web@sha256:{:064}", 2)
     );
 
-    w.log.lock().expect("log").clear();
+    w.clear();
     let old = history[1].clone();
-    let outcome = block(w.run().deploy(
-        &cloud,
-        &pusher,
-        &tf,
-        &Confirm::Yes,
-        Mode::Rollback(Box::new(old.clone())),
-    ))
-    .expect("rollback");
+    let rollback = Intent::Rollback {
+        release: "previous".into(),
+    };
+    let outcome = w
+        .execute(&rollback, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
+        .expect("rollback");
     assert!(
-        !w.log().iter().any(|l| l == "push"),
-        "a rollback rebuilds and pushes nothing: {:?}",
+        !w.log()
+            .iter()
+            .any(|l| l.starts_with("push") || l == "check docker"),
+        "a rollback needs no Docker, and rebuilds and pushes nothing: {:?}",
         w.log()
     );
     let tfvars =
@@ -604,18 +743,26 @@ fn history_is_newest_first_and_rollback_reapplies_recorded_digests_without_pushi
     assert_eq!(release.rollback_of.as_deref(), Some(old.id.as_str()));
     assert_eq!(release.images, old.images);
     assert_eq!(
-        block(w.run().history(&cloud)).expect("history").len(),
+        block(w.run().history(&f.cloud)).expect("history").len(),
         3,
         "records are added, never replaced"
     );
+    let unknown = Intent::Rollback {
+        release: "20200101T000000000Z-nope".into(),
+    };
+    let err = w
+        .execute(&unknown, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
+        .expect_err("no such release");
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("recent ones"), "{err}");
 }
 
 #[test]
 fn teardown_destroys_only_what_the_state_records_and_nuke_then_removes_the_rest() {
     let w = World::new();
-    let cloud = w.cloud();
-    let tf = FakeTerraform::new(&w.log, true);
-    block(w.run().destroy(&cloud, Some(&tf), false)).expect("nothing recorded");
+    let f = w.fakes(true);
+    w.execute(&Intent::Teardown, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
+        .expect("nothing recorded");
     assert!(
         w.log().is_empty(),
         "no terraform when the state records nothing: {:?}",
@@ -623,13 +770,21 @@ fn teardown_destroys_only_what_the_state_records_and_nuke_then_removes_the_rest(
     );
 
     let w = World::new();
-    let cloud = FakeCloud {
-        state_resources: 12,
-        ..w.cloud()
+    *w.state.lock().expect("state") = 12;
+    let f = Fakes {
+        tf: FakeTerraform {
+            destroy_leaves: 1,
+            ..w.tf(true)
+        },
+        ..w.fakes(true)
     };
-    let tf = FakeTerraform::new(&w.log, true);
-    block(w.run().destroy(&cloud, Some(&tf), true))
-        .expect_err("the fake state still records resources after destroy");
+    let err = w
+        .execute(&Intent::Nuke, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
+        .expect_err("the state still records a resource after destroy");
+    assert!(
+        err.to_string().contains("still records 1 resources"),
+        "{err}"
+    );
     assert_eq!(
         w.log(),
         ["init", "destroy"],
@@ -637,26 +792,44 @@ fn teardown_destroys_only_what_the_state_records_and_nuke_then_removes_the_rest(
     );
 
     let w = World::new();
-    let cloud = w.cloud();
-    block(w.run().destroy(&cloud, None::<&FakeTerraform>, true)).expect("nuke");
+    *w.state.lock().expect("state") = 12;
+    let f = w.fakes(true);
+    w.execute(&Intent::Nuke, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
+        .expect("nuke");
     assert_eq!(
         w.log(),
-        ["delete zones", "delete bucket", "delete repositories"]
+        [
+            "init",
+            "destroy",
+            "delete zones",
+            "delete bucket",
+            "delete repositories"
+        ]
+    );
+    let err = w
+        .execute(
+            &Intent::Nuke,
+            &f.cloud,
+            &f.pusher,
+            &f.tf,
+            &Confirm::NoTerminal,
+        )
+        .expect_err("no terminal");
+    assert_eq!(err.exit_code(), 2);
+    assert!(
+        err.to_string().contains("--nuke needs the app's name"),
+        "{err}"
     );
 }
 
 #[test]
 fn status_shows_the_last_release_and_task_counts() {
     let w = World::new();
-    let (cloud, pusher, tf) = w.fakes(true);
-    let empty = block(w.run().status(&cloud)).expect("status");
+    let f = w.fakes(true);
+    let empty = block(w.run().status(&f.cloud)).expect("status");
     assert!(empty.release.is_none() && empty.urls.is_none());
-    block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect("deploy");
-    let status = block(w.run().status(&cloud)).expect("status");
+    w.deploy(&f).expect("deploy");
+    let status = block(w.run().status(&f.cloud)).expect("status");
     assert_eq!(
         status
             .urls
@@ -671,33 +844,23 @@ fn status_shows_the_last_release_and_task_counts() {
     assert!(services.contains(&"space-tweet-production-private/exocom"));
 }
 
-fn steps_finished(w: &World) -> Vec<String> {
-    w.events("step-finished")
-        .iter()
-        .map(|e| e["step"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
 #[test]
 fn hooks_run_at_their_points_of_a_deploy_in_order() {
-    use crate::hooks::Hook;
     let (w, app) = World::with_hooks(&[
         (Hook::PostRender, "echo rendered"),
         (Hook::PreApply, "echo before"),
         (Hook::PostApply, "echo after"),
         (Hook::PostDeploy, "echo \"released $EXO_DEPLOY_RELEASE\""),
     ]);
-    let (cloud, pusher, tf) = w.fakes(true);
-    let outcome = block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect("deploy");
+    let f = w.fakes(true);
+    let outcome = w.deploy(&f).expect("deploy");
     assert_eq!(
         steps_finished(&w),
         [
+            "preflight",
             "push images",
-            "bootstrap",
+            "state bucket",
+            "hosted zone",
             "render",
             "post-render hook",
             "terraform init",
@@ -715,77 +878,58 @@ fn hooks_run_at_their_points_of_a_deploy_in_order() {
         lines.contains(&format!("  [post-deploy] released {}", release.id)),
         "{lines:?}"
     );
-    // the plan lists exactly these hooks, where they run
-    let steps = crate::plan::plan(&w.app, crate::plan::Action::Deploy, w.out.path().into());
-    let hooks: Vec<String> = steps
-        .iter()
-        .filter(|s| matches!(s, crate::plan::Step::RunHook { .. }))
-        .map(ToString::to_string)
-        .collect();
-    assert_eq!(hooks.len(), 4, "{hooks:?}");
     drop(app);
 }
 
 #[test]
 fn a_failing_hook_stops_the_deploy_before_the_next_step() {
-    use crate::hooks::Hook;
     let (w, _app) =
         World::with_hooks(&[(Hook::PreApply, "echo 'policy check failed' >&2; exit 3")]);
-    let (cloud, pusher, tf) = w.fakes(true);
-    let err = block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect_err("stopped");
+    let f = w.fakes(true);
+    let err = w.deploy(&f).expect_err("stopped");
     assert_eq!(
         err.to_string(),
         "the pre-apply hook failed with exit code 3"
     );
     assert_eq!(err.exit_code(), 1);
     assert!(!w.log().iter().any(|l| l == "apply"), "{:?}", w.log());
-    assert!(cloud.objects.lock().expect("objects").is_empty());
+    assert_eq!(objects(&f.cloud), 0);
     let lines = w.recorded.lock().expect("recorded").lines.clone();
     assert!(lines.contains(&"  [pre-apply] policy check failed".to_string()));
 }
 
 #[test]
 fn a_failing_post_deploy_hook_fails_the_run_with_the_release_recorded() {
-    use crate::hooks::Hook;
     let (w, _app) = World::with_hooks(&[(Hook::PostDeploy, "exit 4")]);
-    let (cloud, pusher, tf) = w.fakes(true);
-    let err = block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect_err("post-deploy failed");
+    let f = w.fakes(true);
+    let err = w.deploy(&f).expect_err("post-deploy failed");
     assert_eq!(
         err.to_string(),
         "the post-deploy hook failed with exit code 4"
     );
     assert_eq!(err.exit_code(), 1);
-    assert_eq!(cloud.objects.lock().expect("objects").len(), 1, "recorded");
+    assert_eq!(objects(&f.cloud), 1, "recorded");
 }
 
 #[test]
 fn a_release_whose_post_apply_check_failed_is_recorded_only_once_the_check_passes() {
-    use crate::hooks::Hook;
     let (w, app) = World::with_hooks(&[(Hook::PostApply, "echo 'smoke test failed'; exit 1")]);
-    let (cloud, pusher, tf) = w.fakes(true);
-    block(
-        w.run()
-            .deploy(&cloud, &pusher, &tf, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect_err("post-apply failed");
-    assert!(cloud.objects.lock().expect("objects").is_empty());
+    let f = w.fakes(true);
+    w.deploy(&f).expect_err("post-apply failed");
+    assert_eq!(objects(&f.cloud), 0);
     // applied already: the rerun has no changes, runs post-apply again, and it fails again
-    let applied = FakeTerraform::new(&w.log, false);
-    block(
-        w.run()
-            .deploy(&cloud, &pusher, &applied, &Confirm::Yes, Mode::Deploy),
+    let applied = w.tf(false);
+    w.execute(
+        &Intent::Deploy,
+        &f.cloud,
+        &f.pusher,
+        &applied,
+        &Confirm::Yes,
     )
     .expect_err("the check still fails");
-    assert!(
-        cloud.objects.lock().expect("objects").is_empty(),
+    assert_eq!(
+        objects(&f.cloud),
+        0,
         "a release that failed its check is not recorded as good"
     );
     // the check passes: the run is finished and recorded once
@@ -794,11 +938,291 @@ fn a_release_whose_post_apply_check_failed_is_recorded_only_once_the_check_passe
         "#!/bin/sh\necho ok\n",
     )
     .expect("fix the check");
-    let outcome = block(
-        w.run()
-            .deploy(&cloud, &pusher, &applied, &Confirm::Yes, Mode::Deploy),
-    )
-    .expect("finished");
+    let outcome = w
+        .execute(
+            &Intent::Deploy,
+            &f.cloud,
+            &f.pusher,
+            &applied,
+            &Confirm::Yes,
+        )
+        .expect("finished");
     assert!(outcome.release.is_some());
-    assert_eq!(cloud.objects.lock().expect("objects").len(), 1);
+    assert_eq!(objects(&f.cloud), 1);
+}
+
+// ---- the property: a run does what its plan says, step for step ----
+
+const FIXTURES: [(&str, Option<&str>); 5] = [
+    ("minimal", None),
+    ("spacetweet", None),
+    ("spacetweet-exosphere", Some("production")),
+    ("spacetweet-exosphere", Some("staging")),
+    ("https-autoscaling", None),
+];
+
+const HOOKS: [(Hook, &str); 4] = [
+    (Hook::PostRender, "exit 0"),
+    (Hook::PreApply, "exit 0"),
+    (Hook::PostApply, "exit 0"),
+    (Hook::PostDeploy, "exit 0"),
+];
+
+/// Every intent; a rollback goes back to `release`.
+fn intents(release: &str) -> Vec<Intent> {
+    vec![
+        Intent::Deploy,
+        Intent::Plan {
+            detailed_exitcode: false,
+        },
+        Intent::Rollback {
+            release: release.into(),
+        },
+        Intent::Teardown,
+        Intent::Nuke,
+        Intent::Render,
+        Intent::Push {
+            registry: None,
+            tag: None,
+            concurrency: 4,
+        },
+        Intent::Bootstrap,
+        Intent::Status,
+        Intent::History,
+        Intent::Terraform {
+            args: vec!["state".into(), "list".into()],
+        },
+    ]
+}
+
+/// The side effects a performed step has on the recording ports, as they log them. Reads
+/// (the account, the state's count, records, task counts) are not side effects.
+fn effects_of(step: &Step) -> Vec<String> {
+    let one = |s: &str| vec![s.to_string()];
+    match step {
+        Step::Preflight { checks } => checks
+            .iter()
+            .filter_map(|c| match c {
+                Check::Docker => Some("check docker".to_string()),
+                Check::Registry => Some("check registry".to_string()),
+                Check::Terraform => Some("check terraform".to_string()),
+                Check::Aws => None,
+            })
+            .collect(),
+        Step::PushImage { role, .. } => vec![format!("push {role}")],
+        Step::EnsureStateBucket { .. } => one("bootstrap bucket"),
+        Step::EnsureHostedZone { .. } => one("bootstrap zone"),
+        Step::RunHook { hook } => vec![format!("hook {hook}")],
+        Step::TerraformInit => one("init"),
+        Step::TerraformPlan => one("plan"),
+        Step::TerraformApply => one("apply"),
+        Step::TerraformDestroy => one("destroy"),
+        Step::RecordRelease => one("record"),
+        Step::DeleteHostedZone { .. } => one("delete zones"),
+        Step::DeleteStateBucket { .. } => one("delete bucket"),
+        Step::DeleteRepositories => one("delete repositories"),
+        Step::RunTerraform { args } => vec![format!("terraform {}", args.join(" "))],
+        Step::When { then, .. } => effects_of(then),
+        Step::UseImage { .. }
+        | Step::UseRecordedImages { .. }
+        | Step::Render { .. }
+        | Step::ConfirmApply
+        | Step::ConfirmDestroy { .. }
+        | Step::ReadState
+        | Step::CheckStateEmpty
+        | Step::ShowStatus
+        | Step::ShowHistory => Vec::new(),
+    }
+}
+
+/// Whether a conditional step runs: `None` for one whose condition does not hold.
+fn performed(step: &Step, holds: &impl Fn(planning::Condition) -> bool) -> Option<Step> {
+    match step {
+        Step::When { condition, then } if holds(*condition) => performed(then, holds),
+        Step::When { .. } => None,
+        other => Some(other.clone()),
+    }
+}
+
+/// The recording ports' log, with each record's key left out.
+fn observed(w: &World) -> Vec<String> {
+    w.log()
+        .into_iter()
+        .map(|l| {
+            if l.starts_with("record ") {
+                "record".into()
+            } else {
+                l
+            }
+        })
+        .collect()
+}
+
+/// One scenario: a world for `fixture` whose app has every hook, deployed once before when
+/// `deployed` (so the state records resources and a release is recorded), and a Terraform
+/// whose plan has `changes`.
+struct Scenario {
+    w: World,
+    _app: tempfile::TempDir,
+    cloud: FakeCloud,
+    pusher: FakePusher,
+    tf: FakeTerraform,
+    release: Option<String>,
+}
+
+impl Scenario {
+    fn new(fixture: (&str, Option<&str>), deployed: bool, changes: bool) -> Self {
+        let mut w = World::of(fixture.0, fixture.1);
+        let app = w.add_hooks(&HOOKS);
+        let (cloud, pusher) = (w.cloud(), FakePusher::new(&w.log));
+        let mut release = None;
+        if deployed {
+            let steps = planning::plan(&w.app, &Intent::Deploy, w.out.path().into());
+            let hooks = FakeHooks {
+                log: Arc::clone(&w.log),
+            };
+            let done = w
+                .steps(&steps, &cloud, &pusher, &w.tf(true), &hooks, &Confirm::Yes)
+                .expect("the first deploy");
+            release = done.release.map(|r| r.id);
+            w.clear();
+            w.recorded.lock().expect("recorded").events.clear();
+        }
+        let tf = w.tf(changes);
+        Scenario {
+            w,
+            _app: app,
+            cloud,
+            pusher,
+            tf,
+            release,
+        }
+    }
+
+    fn run(&self, steps: &[Step]) -> Result<Outcome, Error> {
+        let hooks = FakeHooks {
+            log: Arc::clone(&self.w.log),
+        };
+        self.w.steps(
+            steps,
+            &self.cloud,
+            &self.pusher,
+            &self.tf,
+            &hooks,
+            &Confirm::Yes,
+        )
+    }
+}
+
+#[test]
+fn every_intent_of_every_fixture_does_exactly_what_its_plan_says_in_order() {
+    let mut runs = 0;
+    for fixture in FIXTURES {
+        for (deployed, changes) in [(false, false), (false, true), (true, false), (true, true)] {
+            let holds = |c: planning::Condition| match c {
+                planning::Condition::PlanHasChanges => changes,
+                planning::Condition::Unrecorded => changes || !deployed,
+                planning::Condition::Deployed => deployed,
+            };
+            for index in 0..intents("").len() {
+                for dry_run in [false, true] {
+                    let s = Scenario::new(fixture, deployed, changes);
+                    let release = s.release.clone().unwrap_or_else(|| "none".into());
+                    let intent = intents(&release).swap_remove(index);
+                    if dry_run
+                        && !matches!(intent, Intent::Deploy | Intent::Teardown | Intent::Nuke)
+                    {
+                        continue;
+                    }
+                    let w = &s.w;
+                    let planned = planning::plan(&w.app, &intent, w.out.path().into());
+                    let steps = if dry_run {
+                        planning::dry_run(&planned)
+                    } else {
+                        planned
+                    };
+                    let what = format!(
+                        "{fixture:?} {intent:?} dry run {dry_run}, deployed {deployed}, changes {changes}"
+                    );
+                    let result = s.run(&steps);
+                    runs += 1;
+                    let mut expected = Vec::new();
+                    let mut skipped = Vec::new();
+                    let mut rendered = false;
+                    for step in &steps {
+                        if matches!(step, Step::UseRecordedImages { .. }) && !deployed {
+                            break; // there is no release to roll back to: the run stops here
+                        }
+                        match performed(step, &holds) {
+                            Some(s) => {
+                                rendered |= matches!(s, Step::Render { .. });
+                                expected.extend(effects_of(&s));
+                            }
+                            None => skipped.push(step.name()),
+                        }
+                    }
+                    match (&intent, deployed, result) {
+                        (Intent::Rollback { .. }, false, Err(e)) => {
+                            assert_eq!(e.exit_code(), 2, "{what}: {e}");
+                        }
+                        (_, _, Err(e)) => panic!("{what}: {e}"),
+                        (_, _, Ok(_)) => {}
+                    }
+                    assert_eq!(observed(w), expected, "{what}");
+                    let reported: Vec<String> = w
+                        .events("step-skipped")
+                        .iter()
+                        .map(|e| e["step"].as_str().unwrap_or_default().to_string())
+                        .collect();
+                    assert_eq!(reported, skipped, "{what}: skipped steps are reported");
+                    if dry_run {
+                        assert!(
+                            observed(w).iter().all(|e| e == "hook post-render"),
+                            "{what}: a dry run changes nothing remote: {:?}",
+                            observed(w)
+                        );
+                    }
+                    if !deployed {
+                        assert_eq!(
+                            w.out.path().join("main.tf").is_file(),
+                            rendered,
+                            "{what}: files are written exactly when the plan renders"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(runs > 200, "{runs} runs");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// A step left out of a plan is never performed: what the ports see is always part of
+    /// what the remaining steps would do, in their order.
+    #[test]
+    fn a_step_left_out_of_a_plan_is_never_performed(
+        fixture in 0..FIXTURES.len(),
+        intent in 0..intents("").len(),
+        deployed: bool,
+        changes: bool,
+        left_out: proptest::sample::Index,
+    ) {
+        let s = Scenario::new(FIXTURES[fixture], deployed, changes);
+        let release = s.release.clone().unwrap_or_else(|| "none".into());
+        let intent = intents(&release).swap_remove(intent);
+        let mut steps = planning::plan(&s.w.app, &intent, s.w.out.path().into());
+        let removed = steps.remove(left_out.index(steps.len()));
+        let _ = s.run(&steps);
+        let possible: Vec<String> = steps.iter().flat_map(effects_of).collect();
+        let seen = observed(&s.w);
+        let mut rest = possible.iter();
+        for effect in &seen {
+            proptest::prop_assert!(
+                rest.any(|p| p == effect),
+                "{intent:?} without {removed:?} did {effect}: {seen:?} is not within {possible:?}"
+            );
+        }
+    }
 }

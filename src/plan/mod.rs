@@ -1,5 +1,7 @@
 //! Stage 3: the whole list of steps a command will take, worked out before anything is done.
-//! Plain data: `--dry-run` prints it, and the later stages execute it in order.
+//! Plain data: `--dry-run` prints it, and the pipeline's executor runs exactly these steps in
+//! order. A step that may be skipped carries its condition ([`Step::When`]), so the dry run
+//! shows it too.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -8,35 +10,74 @@ use serde::Serialize;
 
 use crate::hooks::{self, Hook};
 use crate::model::{App, ImageSource};
+use crate::settings::Intent;
 
-/// What the user asked for.
+/// What preflight checks, before anything changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Action {
-    /// Push, bootstrap, render, plan and apply.
-    Deploy,
-    /// Destroy the app's infrastructure, keeping state bucket and hosted zone.
-    Teardown,
-    /// Teardown, then remove the hosted zone, state bucket and managed repositories.
-    Nuke,
-    /// Push, bootstrap, render and plan: show what a deploy would change (`exo-deploy plan`).
-    Plan,
-    /// Re-apply a recorded release's image digests: a deploy without building or pushing.
-    Rollback,
+pub enum Check {
+    /// The AWS credentials answer, for the configured account.
+    Aws,
+    /// The Docker Engine answers (images are built).
+    Docker,
+    /// The registry answers and accepts the credentials (images are pushed).
+    Registry,
+    /// A Terraform engine is available: the Docker Engine for the pinned image, or a local
+    /// binary.
+    Terraform,
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Check::Aws => "credentials and account",
+            Check::Docker => "Docker",
+            Check::Registry => "registry login",
+            Check::Terraform => "Terraform",
+        })
+    }
+}
+
+/// What a conditional step waits for; the executor decides it when it gets there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Condition {
+    /// The Terraform plan has changes.
+    PlanHasChanges,
+    /// This run applied changes, or the last release record does not say what is deployed
+    /// (an earlier run stopped between its apply and its record).
+    Unrecorded,
+    /// The Terraform state in the state bucket records resources.
+    Deployed,
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Condition::PlanHasChanges => "when the plan has changes",
+            Condition::Unrecorded => {
+                "when something was applied, or the last release record does not match what is deployed"
+            }
+            Condition::Deployed => "only when the state records resources",
+        })
+    }
 }
 
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "step")]
 pub enum Step {
-    /// Check credentials, account, Docker, registry login and Terraform before changing anything.
-    Preflight,
-    /// Build a service's image from its folder and push it.
+    /// Check credentials, account, Docker, registry login and Terraform before changing
+    /// anything, and report every problem together.
+    Preflight { checks: Vec<Check> },
+    /// Build a service's image from its folder and push it (consecutive pushes run together,
+    /// a few at once).
     PushImage { role: String, context: PathBuf },
     /// Use an existing image as it is.
     UseImage { role: String, image: String },
     /// Use the image digests a release recorded (rollback): nothing is built or pushed.
-    UseRecordedImages,
+    /// `release` is an id, or `previous` for the one before the newest.
+    UseRecordedImages { release: String },
     /// Make sure the Terraform state bucket exists and is hardened.
     EnsureStateBucket {
         bucket: Option<String>,
@@ -51,27 +92,100 @@ pub enum Step {
     Render { out: PathBuf },
     /// `terraform init`.
     TerraformInit,
-    /// `terraform plan`, with a summary to confirm.
+    /// `terraform plan`, saved, with a summary.
     TerraformPlan,
+    /// Ask before applying the plan (`--yes` answers it).
+    ConfirmApply,
     /// `terraform apply` of the saved plan.
     TerraformApply,
+    /// Write the release record to the state bucket.
+    RecordRelease,
+    /// Run one of the app's hooks (`.exo-deploy/hooks/<name>`), present when planned.
+    RunHook { hook: Hook },
+    /// Ask before destroying: the app's name must be typed (`--yes` answers it). `nuke` when
+    /// the state bucket, hosted zone and repositories go too.
+    ConfirmDestroy { nuke: bool },
+    /// Count the resources the Terraform state in the state bucket records.
+    ReadState,
     /// `terraform destroy`.
     TerraformDestroy,
+    /// Refuse to go on while the state records resources: they would be orphaned.
+    CheckStateEmpty,
     /// Delete the hosted zone after removing its records.
     DeleteHostedZone { domain: String },
     /// Delete every object version in the state bucket, then the bucket.
     DeleteStateBucket { bucket: Option<String> },
     /// Delete the image repositories exo-deploy created for this app.
     DeleteRepositories,
-    /// Write the release record to the state bucket.
-    RecordRelease,
-    /// Run one of the app's hooks (`.exo-deploy/hooks/<name>`), present when planned.
-    RunHook { hook: Hook },
-    /// Count the resources the Terraform state in the state bucket records.
-    ReadState,
-    /// A step that runs only when the state records resources (teardown skips rendering,
-    /// init and destroy when there is nothing to destroy).
-    WhenDeployed { then: Box<Step> },
+    /// Show the last release, its urls and each service's task counts.
+    ShowStatus,
+    /// Show the environment's releases, newest first.
+    ShowHistory,
+    /// Run a Terraform command in the rendered directory.
+    RunTerraform { args: Vec<String> },
+    /// A step that runs only when its condition holds, decided when the run gets there.
+    When {
+        condition: Condition,
+        then: Box<Step>,
+    },
+}
+
+impl Step {
+    /// The step under its conditions.
+    pub fn inner(&self) -> &Step {
+        match self {
+            Step::When { then, .. } => then.inner(),
+            other => other,
+        }
+    }
+
+    /// Whether the step changes nothing outside the app's folder: what a dry run performs.
+    pub fn is_local(&self) -> bool {
+        matches!(
+            self.inner(),
+            Step::Render { .. }
+                | Step::RunHook {
+                    hook: Hook::PostRender
+                }
+        )
+    }
+
+    /// Whether the step asks the user.
+    pub fn asks(&self) -> bool {
+        matches!(
+            self.inner(),
+            Step::ConfirmApply | Step::ConfirmDestroy { .. }
+        )
+    }
+
+    /// The short name progress events use.
+    pub fn name(&self) -> String {
+        match self {
+            Step::Preflight { .. } => "preflight".into(),
+            Step::PushImage { .. } => "push images".into(),
+            Step::UseImage { role, .. } => format!("use the image of {role}"),
+            Step::UseRecordedImages { .. } => "use the recorded images".into(),
+            Step::EnsureStateBucket { .. } => "state bucket".into(),
+            Step::EnsureHostedZone { .. } => "hosted zone".into(),
+            Step::Render { .. } => "render".into(),
+            Step::TerraformInit => "terraform init".into(),
+            Step::TerraformPlan => "terraform plan".into(),
+            Step::ConfirmApply | Step::ConfirmDestroy { .. } => "confirm".into(),
+            Step::TerraformApply => "terraform apply".into(),
+            Step::RecordRelease => "record the release".into(),
+            Step::RunHook { hook } => format!("{hook} hook"),
+            Step::ReadState => "read the state".into(),
+            Step::TerraformDestroy => "terraform destroy".into(),
+            Step::CheckStateEmpty => "check the state is empty".into(),
+            Step::DeleteHostedZone { .. } => "delete the hosted zone".into(),
+            Step::DeleteStateBucket { .. } => "delete the state bucket".into(),
+            Step::DeleteRepositories => "delete the repositories".into(),
+            Step::ShowStatus => "status".into(),
+            Step::ShowHistory => "history".into(),
+            Step::RunTerraform { .. } => "terraform".into(),
+            Step::When { then, .. } => then.name(),
+        }
+    }
 }
 
 impl fmt::Display for Step {
@@ -81,6 +195,10 @@ impl fmt::Display for Step {
                 .unwrap_or_else(|| "<account-id>-<app>-<env>-terraform".into())
         };
         match self {
+            Step::Preflight { checks } => {
+                let checks: Vec<String> = checks.iter().map(ToString::to_string).collect();
+                write!(f, "preflight: {}", checks.join(", "))
+            }
             Step::PushImage { role, context } => write!(
                 f,
                 "build and push the image of `{role}` from {}",
@@ -89,8 +207,9 @@ impl fmt::Display for Step {
             Step::UseImage { role, image } => {
                 write!(f, "use the existing image {image} for `{role}`")
             }
-            Step::UseRecordedImages => f.write_str(
-                "use the image digests the release recorded (nothing is built or pushed)",
+            Step::UseRecordedImages { release } => write!(
+                f,
+                "use the image digests release `{release}` recorded (nothing is built or pushed)"
             ),
             Step::EnsureStateBucket { bucket: b, region } => {
                 write!(f, "ensure the state bucket {} in {region}", bucket(b))
@@ -106,10 +225,18 @@ impl fmt::Display for Step {
             Step::Render { out } => write!(f, "render Terraform into {}", out.display()),
             Step::TerraformInit => f.write_str("terraform init"),
             Step::TerraformPlan => f.write_str("terraform plan, and show what would change"),
-            Step::TerraformApply => {
-                f.write_str("terraform apply the saved plan, when it has changes")
+            Step::ConfirmApply => f.write_str("ask before applying (--yes answers)"),
+            Step::TerraformApply => f.write_str("terraform apply the saved plan"),
+            Step::RecordRelease => f.write_str("record the release in the state bucket"),
+            Step::RunHook { hook } => write!(f, "run the {hook} hook (.exo-deploy/hooks/{hook})"),
+            Step::ConfirmDestroy { .. } => {
+                f.write_str("ask for the app's name before destroying (--yes answers)")
             }
+            Step::ReadState => f.write_str("count the resources the Terraform state records"),
             Step::TerraformDestroy => f.write_str("terraform destroy the app's infrastructure"),
+            Step::CheckStateEmpty => f.write_str(
+                "check that the state records nothing, so that nothing is left orphaned",
+            ),
             Step::DeleteHostedZone { domain } => {
                 write!(f, "delete the hosted zone of {domain} and its records")
             }
@@ -121,23 +248,21 @@ impl fmt::Display for Step {
             Step::DeleteRepositories => {
                 f.write_str("delete the image repositories exo-deploy created for the app")
             }
-            Step::Preflight => {
-                f.write_str("preflight: credentials and account, Docker, registry login, Terraform")
+            Step::ShowStatus => {
+                f.write_str("show the last release, its urls and each service's task counts")
             }
-            Step::RecordRelease => f.write_str(
-                "record the release in the state bucket, when something was applied or the last record does not match what is deployed",
-            ),
-            Step::RunHook { hook } => write!(f, "run the {hook} hook (.exo-deploy/hooks/{hook})"),
-            Step::ReadState => f.write_str("count the resources the Terraform state records"),
-            Step::WhenDeployed { then } => {
-                write!(f, "{then}, only when the state records resources")
+            Step::ShowHistory => f.write_str("show the environment's releases, newest first"),
+            Step::RunTerraform { args } => {
+                write!(f, "terraform {} in the rendered directory", args.join(" "))
             }
+            Step::When { condition, then } => write!(f, "{then}, {condition}"),
         }
     }
 }
 
-/// The steps of `action` for `app`, rendering into `out`.
-pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
+/// The steps `intent` takes for `app`, rendering into `out`: the one place where what a
+/// command does is decided. The executor (`pipeline`) runs exactly these.
+pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
     let env = &app.env;
     let bootstrap = || {
         let mut steps = vec![Step::EnsureStateBucket {
@@ -152,53 +277,78 @@ pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
         }
         steps
     };
+    let images = || {
+        app.services
+            .iter()
+            .map(|s| match &s.image {
+                ImageSource::Build { context } => Step::PushImage {
+                    role: s.role.clone(),
+                    context: context.clone(),
+                },
+                ImageSource::Prebuilt { image } => Step::UseImage {
+                    role: s.role.clone(),
+                    image: image.clone(),
+                },
+            })
+            .collect::<Vec<_>>()
+    };
     let present = |hook: Hook| hooks::dir(app).join(hook.name()).is_file();
     let hook = |hook: Hook| present(hook).then_some(Step::RunHook { hook });
+    let when = |condition: Condition| {
+        move |s: Step| Step::When {
+            condition,
+            then: Box::new(s),
+        }
+    };
+    let render = |steps: &mut Vec<Step>| {
+        steps.push(Step::Render { out: out.clone() });
+        steps.extend(hook(Hook::PostRender));
+    };
     let mut steps = Vec::new();
-    match action {
-        Action::Deploy | Action::Plan | Action::Rollback => {
-            steps.push(Step::Preflight);
-            if action == Action::Rollback {
-                steps.push(Step::UseRecordedImages);
-            } else {
-                for s in &app.services {
-                    steps.push(match &s.image {
-                        ImageSource::Build { context } => Step::PushImage {
-                            role: s.role.clone(),
-                            context: context.clone(),
-                        },
-                        ImageSource::Prebuilt { image } => Step::UseImage {
-                            role: s.role.clone(),
-                            image: image.clone(),
-                        },
-                    });
-                }
+    match intent {
+        Intent::Deploy | Intent::Plan { .. } | Intent::Rollback { .. } => {
+            let mut checks = vec![Check::Aws];
+            let pushes = match intent {
+                Intent::Rollback { release } => vec![Step::UseRecordedImages {
+                    release: release.clone(),
+                }],
+                _ => images(),
+            };
+            if pushes.iter().any(|s| matches!(s, Step::PushImage { .. })) {
+                checks.extend([Check::Docker, Check::Registry]);
             }
+            checks.push(Check::Terraform);
+            steps.push(Step::Preflight { checks });
+            steps.extend(pushes);
             steps.extend(bootstrap());
-            steps.push(Step::Render { out });
-            steps.extend(hook(Hook::PostRender));
+            render(&mut steps);
             steps.extend([Step::TerraformInit, Step::TerraformPlan]);
-            if action == Action::Plan {
+            if matches!(intent, Intent::Plan { .. }) {
                 return steps;
             }
-            steps.extend(hook(Hook::PreApply));
-            steps.push(Step::TerraformApply);
-            steps.extend(hook(Hook::PostApply));
-            steps.push(Step::RecordRelease);
-            steps.extend(hook(Hook::PostDeploy));
+            let changed = when(Condition::PlanHasChanges);
+            steps.push(changed(Step::ConfirmApply));
+            steps.extend(hook(Hook::PreApply).map(changed));
+            steps.push(changed(Step::TerraformApply));
+            let unrecorded = when(Condition::Unrecorded);
+            steps.extend(hook(Hook::PostApply).map(unrecorded));
+            steps.push(unrecorded(Step::RecordRelease));
+            steps.extend(hook(Hook::PostDeploy).map(unrecorded));
         }
-        Action::Teardown | Action::Nuke => {
-            // what the real teardown does: nothing to render, init or destroy when the state
-            // records no resources
+        Intent::Teardown | Intent::Nuke => {
+            steps.push(Step::ConfirmDestroy {
+                nuke: *intent == Intent::Nuke,
+            });
             steps.push(Step::ReadState);
-            let when_deployed = |s: Step| Step::WhenDeployed { then: Box::new(s) };
-            steps.push(when_deployed(Step::Render { out }));
-            steps.extend(hook(Hook::PostRender).map(when_deployed));
+            let deployed = when(Condition::Deployed);
+            steps.push(deployed(Step::Render { out: out.clone() }));
+            steps.extend(hook(Hook::PostRender).map(deployed));
             steps.extend([
-                when_deployed(Step::TerraformInit),
-                when_deployed(Step::TerraformDestroy),
+                deployed(Step::TerraformInit),
+                deployed(Step::TerraformDestroy),
             ]);
-            if action == Action::Nuke {
+            if *intent == Intent::Nuke {
+                steps.push(Step::CheckStateEmpty);
                 if let Some(domain) = &env.domain {
                     steps.push(Step::DeleteHostedZone {
                         domain: domain.clone(),
@@ -210,8 +360,29 @@ pub fn plan(app: &App, action: Action, out: PathBuf) -> Vec<Step> {
                 steps.push(Step::DeleteRepositories);
             }
         }
+        Intent::Render => render(&mut steps),
+        Intent::Push { .. } => {
+            steps.extend(images());
+            render(&mut steps);
+        }
+        Intent::Bootstrap => {
+            steps.extend(bootstrap());
+            render(&mut steps);
+        }
+        Intent::Status => steps.push(Step::ShowStatus),
+        Intent::History => steps.push(Step::ShowHistory),
+        Intent::Terraform { args } => steps.push(Step::RunTerraform { args: args.clone() }),
     }
     steps
+}
+
+/// What a dry run of `steps` performs: the local steps alone, whatever their conditions.
+pub fn dry_run(steps: &[Step]) -> Vec<Step> {
+    steps
+        .iter()
+        .filter(|s| s.is_local())
+        .map(|s| s.inner().clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -228,19 +399,64 @@ mod tests {
     fn plan_stops_at_the_plan_and_rollback_neither_builds_nor_pushes() {
         let app = app();
         let out = PathBuf::from("out");
-        let planned = plan(&app, Action::Plan, out.clone());
+        let planned = plan(
+            &app,
+            &Intent::Plan {
+                detailed_exitcode: false,
+            },
+            out.clone(),
+        );
         assert_eq!(planned.last(), Some(&Step::TerraformPlan));
-        assert!(!planned.contains(&Step::TerraformApply));
-        let rollback = plan(&app, Action::Rollback, out);
-        assert!(rollback.contains(&Step::UseRecordedImages));
+        assert!(
+            !planned
+                .iter()
+                .any(|s| s.inner() == &Step::TerraformApply || s.asks())
+        );
+        let rollback = plan(
+            &app,
+            &Intent::Rollback {
+                release: "previous".into(),
+            },
+            out,
+        );
+        assert!(rollback.contains(&Step::UseRecordedImages {
+            release: "previous".into()
+        }));
         assert!(
             !rollback
                 .iter()
                 .any(|s| matches!(s, Step::PushImage { .. } | Step::UseImage { .. })),
             "{rollback:?}"
         );
-        assert!(
-            rollback.contains(&Step::TerraformApply) && rollback.contains(&Step::RecordRelease)
+        assert_eq!(
+            rollback[0],
+            Step::Preflight {
+                checks: vec![Check::Aws, Check::Terraform]
+            },
+            "a rollback needs neither Docker nor the registry"
+        );
+        assert!(rollback.iter().any(|s| s.inner() == &Step::TerraformApply));
+        assert!(rollback.iter().any(|s| s.inner() == &Step::RecordRelease));
+    }
+
+    #[test]
+    fn conditional_steps_say_their_condition_and_a_dry_run_keeps_only_local_steps() {
+        let app = app();
+        let steps = plan(&app, &Intent::Teardown, PathBuf::from("out"));
+        assert_eq!(steps[0], Step::ConfirmDestroy { nuke: false });
+        let destroy = steps
+            .iter()
+            .find(|s| s.inner() == &Step::TerraformDestroy)
+            .expect("destroy");
+        assert_eq!(
+            destroy.to_string(),
+            "terraform destroy the app's infrastructure, only when the state records resources"
+        );
+        assert_eq!(
+            dry_run(&steps),
+            [Step::Render {
+                out: PathBuf::from("out")
+            }]
         );
     }
 }

@@ -5,7 +5,7 @@
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
 
 use super::credentials::{Creds, decode_basic};
-use crate::bootstrap::aws::Aws;
+use crate::adapters::aws::Aws;
 use crate::bootstrap::error::{BootstrapError, classify};
 use crate::model::tags;
 

@@ -5,7 +5,6 @@
 
 pub mod context;
 pub mod credentials;
-pub mod docker;
 pub mod ecr;
 pub mod error;
 pub mod registry;
@@ -22,6 +21,7 @@ use serde::Serialize;
 pub use error::{PushError, Result};
 pub use target::{RegistryKind, Target};
 
+use crate::adapters::docker;
 use crate::model::{App, ImageSource};
 use credentials::{Creds, Found};
 
@@ -35,6 +35,8 @@ pub struct Request {
     pub concurrency: usize,
     /// Draw progress bars (a terminal, and not `--json`).
     pub bars: bool,
+    /// The AWS clients, for an ECR target (its login token and repositories).
+    pub aws: Option<crate::adapters::aws::Aws>,
 }
 
 /// What happened to one service's image.
@@ -52,15 +54,13 @@ pub struct Pushed {
     pub stats: docker::PushStats,
 }
 
-/// Builds and pushes the image of every service that has a folder to build.
-pub async fn push(
-    app: &App,
-    req: &Request,
-    aws: Option<&crate::bootstrap::aws::Aws>,
-) -> Result<Vec<Pushed>> {
+/// Builds and pushes the images of the services `roles` names (those with a folder to build).
+pub async fn push(app: &App, roles: &[String], req: &Request) -> Result<Vec<Pushed>> {
+    let aws = req.aws.as_ref();
     let services: Vec<(String, std::path::PathBuf)> = app
         .services
         .iter()
+        .filter(|s| roles.contains(&s.role))
         .filter_map(|s| match &s.image {
             ImageSource::Build { context } => Some((s.role.clone(), context.clone())),
             ImageSource::Prebuilt { .. } => None,
@@ -134,7 +134,7 @@ struct Shared {
     docker: bollard::Docker,
     registry: registry::Registry,
     multi: MultiProgress,
-    aws: Option<crate::bootstrap::aws::Aws>,
+    aws: Option<crate::adapters::aws::Aws>,
 }
 
 impl Shared {
@@ -276,7 +276,7 @@ pub fn push_summary(p: &Pushed) -> String {
 }
 
 /// Checks that the registry answers and accepts the credentials, without pushing anything.
-pub async fn check_login(target: &Target, aws: Option<&crate::bootstrap::aws::Aws>) -> Result<()> {
+pub async fn check_login(target: &Target, aws: Option<&crate::adapters::aws::Aws>) -> Result<()> {
     let (creds, looked_up) = match (target.kind, aws) {
         (RegistryKind::Ecr, Some(aws)) => (
             Some(ecr::login(aws).await?),

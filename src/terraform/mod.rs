@@ -47,7 +47,7 @@ impl Engine {
                 .map(Engine::Local)
                 .ok_or(TerraformError::NoLocalTerraform);
         }
-        match crate::push::docker::connect().await {
+        match crate::adapters::docker::connect().await {
             Ok(docker) => Ok(Engine::Container {
                 docker,
                 image: image.to_string(),

@@ -585,15 +585,19 @@ fn json_mode_reports_the_name_servers() {
         .run();
     out.code(0);
     let events = out.events();
-    let boot = events
+    let bucket = events
         .iter()
-        .find(|e| e["event"] == "bootstrap")
-        .expect("bootstrap event");
-    assert_eq!(boot["account"], "123456789012");
-    assert_eq!(boot["bucket"]["name"], BUCKET);
-    assert_eq!(boot["bucket"]["created"], true);
+        .find(|e| e["event"] == "state-bucket")
+        .expect("state-bucket event");
+    assert_eq!(bucket["account"], "123456789012");
+    assert_eq!(bucket["bucket"]["name"], BUCKET);
+    assert_eq!(bucket["bucket"]["created"], true);
+    let zone = events
+        .iter()
+        .find(|e| e["event"] == "hosted-zone")
+        .expect("hosted-zone event");
     assert!(
-        !boot["zone"]["name_servers"]
+        !zone["zone"]["name_servers"]
             .as_array()
             .expect("name servers")
             .is_empty()
@@ -624,7 +628,7 @@ fn ecr_repositories_are_created_once_scanned_immutable_with_a_lifecycle_and_our_
     let moto = Moto::start();
     let out = block_on(async {
         let conf = moto.config(REGION).await;
-        let aws = exo_deploy::bootstrap::aws::Aws::from_config(&conf, REGION);
+        let aws = exo_deploy::adapters::aws::Aws::from_config(&conf, REGION);
         let created = exo_deploy::push::ecr::ensure_repository(
             &aws,
             "space-tweet-web",

@@ -7,7 +7,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 
-use super::error::{Result, classify};
+use crate::bootstrap::error::{Result, classify};
 
 /// One environment's AWS clients.
 #[derive(Debug, Clone)]

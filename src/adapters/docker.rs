@@ -6,8 +6,8 @@ use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{BuildImageOptionsBuilder, PushImageOptionsBuilder};
 use futures_util::StreamExt;
 
-use super::credentials::Creds;
-use super::error::{PushError, Result};
+use crate::push::credentials::Creds;
+use crate::push::error::{PushError, Result};
 
 /// Connects to the daemon and checks it answers.
 pub async fn connect() -> Result<Docker> {
