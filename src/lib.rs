@@ -76,6 +76,12 @@ pub enum Error {
     NotConfirmed,
 }
 
+impl From<adapters::aws::AwsError> for Error {
+    fn from(e: adapters::aws::AwsError) -> Self {
+        Error::Bootstrap(e.into())
+    }
+}
+
 /// One problem preflight found: what it concerns, what is wrong, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreflightProblem {

@@ -7,7 +7,11 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 
-use crate::bootstrap::error::{Result, classify};
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// Result of an AWS call.
+pub type Result<T, E = AwsError> = std::result::Result<T, E>;
 
 /// One environment's AWS clients.
 #[derive(Debug, Clone)]
@@ -81,4 +85,138 @@ pub fn partition(region: &str) -> &'static str {
     } else {
         "aws"
     }
+}
+
+/// What any AWS call can meet, sorted into the few kinds a user can act on by [`classify`].
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum AwsError {
+    #[error("no AWS credentials were found")]
+    #[diagnostic(help(
+        "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE for a profile in ~/.aws (run `aws sso login` for SSO profiles)"
+    ))]
+    NoCredentials,
+
+    #[error("the AWS credentials are expired")]
+    #[diagnostic(help("refresh them (for SSO: `aws sso login`) and run again"))]
+    CredentialsExpired,
+
+    #[error("AWS does not accept these credentials ({code})")]
+    #[diagnostic(help(
+        "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the profile in AWS_PROFILE"
+    ))]
+    CredentialsInvalid { code: String },
+
+    #[error("access denied: {operation} on {target}")]
+    #[diagnostic(help("the credentials need the permissions in docs/iam-policy.json"))]
+    AccessDenied {
+        operation: &'static str,
+        target: String,
+    },
+
+    #[error("AWS kept throttling {operation} on {target}, also after retrying with backoff")]
+    #[diagnostic(help("wait a minute and run again; nothing was left half-done"))]
+    Throttled {
+        operation: &'static str,
+        target: String,
+    },
+
+    #[error("cannot reach the AWS endpoint for {operation}: {detail}")]
+    #[diagnostic(help(
+        "check the network, or AWS_ENDPOINT_URL / --endpoint-url when using an emulator"
+    ))]
+    Unreachable {
+        operation: &'static str,
+        detail: String,
+    },
+
+    #[error("{operation} on {target} failed: {message}")]
+    Api {
+        operation: &'static str,
+        target: String,
+        message: String,
+    },
+}
+
+/// Sorts an SDK error into what the user can do about it.
+pub fn classify<E>(
+    operation: &'static str,
+    target: &str,
+    err: SdkError<E, HttpResponse>,
+) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let target = target.to_string();
+    let lower = DisplayErrorContext(&err).to_string().to_ascii_lowercase();
+    if lower.contains("loading credentials")
+        || lower.contains("provided credentials")
+        || lower.contains("no credentials")
+    {
+        return AwsError::NoCredentials;
+    }
+    let detail = innermost(&err);
+    match &err {
+        SdkError::ServiceError(_) => {
+            let code = err.code().unwrap_or_default().to_string();
+            match code.as_str() {
+                "AccessDenied" | "AccessDeniedException" | "Forbidden" | "AuthorizationError" => {
+                    AwsError::AccessDenied { operation, target }
+                }
+                "ExpiredToken"
+                | "ExpiredTokenException"
+                | "RequestExpired"
+                | "TokenRefreshRequired" => AwsError::CredentialsExpired,
+                "InvalidClientTokenId"
+                | "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "UnrecognizedClientException" => AwsError::CredentialsInvalid { code },
+                "Throttling"
+                | "ThrottlingException"
+                | "SlowDown"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded"
+                | "PriorRequestNotComplete" => AwsError::Throttled { operation, target },
+                _ if code.is_empty()
+                    && err
+                        .raw_response()
+                        .is_some_and(|r| r.status().as_u16() == 403) =>
+                {
+                    AwsError::AccessDenied { operation, target }
+                }
+                _ => AwsError::Api {
+                    operation,
+                    target,
+                    message: match (err.message(), code.is_empty()) {
+                        (Some(m), _) => m.to_string(),
+                        (None, false) => code.clone(),
+                        (None, true) => format!(
+                            "unexpected answer (HTTP {})",
+                            err.raw_response().map_or(0, |r| r.status().as_u16())
+                        ),
+                    },
+                },
+            }
+        }
+        SdkError::TimeoutError(_) => AwsError::Unreachable {
+            operation,
+            detail: "timed out".into(),
+        },
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
+            AwsError::Unreachable { operation, detail }
+        }
+        _ => AwsError::Api {
+            operation,
+            target,
+            message: detail,
+        },
+    }
+}
+
+/// The innermost cause's message, which is the informative part of a chain.
+pub(crate) fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
 }

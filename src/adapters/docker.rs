@@ -6,14 +6,34 @@ use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{BuildImageOptionsBuilder, PushImageOptionsBuilder};
 use futures_util::StreamExt;
 
-use crate::push::credentials::Creds;
-use crate::push::error::{PushError, Result};
+/// What talking to the Docker Engine can meet; the push stage adds which service it was.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DockerError {
+    #[error("cannot reach the Docker daemon at {tried}: {detail}")]
+    #[diagnostic(help("start Docker, or point DOCKER_HOST at a running daemon"))]
+    Unreachable { tried: String, detail: String },
+    /// A build failed: the last lines of its output.
+    #[error("the build failed:\n{0}")]
+    Build(String),
+    /// The registry refused the credentials.
+    #[error("the registry refused the credentials: {0}")]
+    Unauthorized(String),
+    /// The engine could not reach the registry.
+    #[error("cannot reach the registry: {0}")]
+    RegistryUnreachable(String),
+    /// A push failed otherwise.
+    #[error("the push failed: {0}")]
+    Push(String),
+}
+
+/// Result of a Docker Engine call.
+pub type Result<T, E = DockerError> = std::result::Result<T, E>;
 
 /// Connects to the daemon and checks it answers.
 pub async fn connect() -> Result<Docker> {
     let tried =
         std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
-    let unreachable = |detail: String| PushError::DaemonUnreachable {
+    let unreachable = |detail: String| DockerError::Unreachable {
         tried: tried.clone(),
         detail,
     };
@@ -36,8 +56,6 @@ pub enum Event {
 /// Builds `image` (name:tag) from a context tar; the last lines of output explain a failure.
 pub async fn build(
     docker: &Docker,
-    role: &str,
-    context_dir: &str,
     tar: Vec<u8>,
     image: &str,
     on: &(dyn Fn(Event) + Sync),
@@ -51,11 +69,7 @@ pub async fn build(
     let mut stream = docker.build_image(options, None, Some(bollard::body_full(tar.into())));
     let mut tail: Vec<String> = Vec::new();
     while let Some(item) = stream.next().await {
-        let failed = |output: String| PushError::BuildFailed {
-            role: role.into(),
-            context: context_dir.into(),
-            output,
-        };
+        let failed = DockerError::Build;
         match item {
             Ok(info) => {
                 if let Some(line) = info
@@ -93,15 +107,25 @@ pub struct PushStats {
     pub layers_reused: usize,
 }
 
-/// One image to push, and where its registry credentials came from.
-#[derive(Debug)]
+/// One image to push: `name:tag` to `registry`, with a user name and password when the
+/// registry wants them.
 pub struct Upload<'a> {
-    pub role: &'a str,
     pub registry: &'a str,
     pub name: &'a str,
     pub tag: &'a str,
-    pub creds: Option<&'a Creds>,
-    pub looked_up: &'a str,
+    pub login: Option<(&'a str, &'a str)>,
+}
+
+impl std::fmt::Debug for Upload<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // the password never reaches a log
+        f.debug_struct("Upload")
+            .field("registry", &self.registry)
+            .field("name", &self.name)
+            .field("tag", &self.tag)
+            .field("user", &self.login.map(|(user, _)| user))
+            .finish()
+    }
 }
 
 /// Pushes `name:tag` with its credentials.
@@ -111,16 +135,14 @@ pub async fn push(
     on: &(dyn Fn(Event) + Sync),
 ) -> Result<PushStats> {
     let Upload {
-        role,
         registry,
         name,
         tag,
-        creds,
-        looked_up,
+        login,
     } = *up;
-    let credentials = creds.map(|c| DockerCredentials {
-        username: Some(c.username.clone()),
-        password: Some(c.password.clone()),
+    let credentials = login.map(|(username, password)| DockerCredentials {
+        username: Some(username.to_string()),
+        password: Some(password.to_string()),
         serveraddress: Some(registry.to_string()),
         ..Default::default()
     });
@@ -128,14 +150,9 @@ pub async fn push(
     let mut stream = docker.push_image(name, Some(options), credentials);
     let mut stats = PushStats::default();
     while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| classify(role, registry, looked_up, e.to_string()))?;
+        let info = item.map_err(|e| classify(e.to_string()))?;
         if let Some(err) = info.error_detail {
-            return Err(classify(
-                role,
-                registry,
-                looked_up,
-                err.message.unwrap_or_default(),
-            ));
+            return Err(classify(err.message.unwrap_or_default()));
         }
         match info.status.as_deref() {
             Some("Pushed") => stats.layers_pushed += 1,
@@ -157,32 +174,21 @@ pub async fn push(
     Ok(stats)
 }
 
-fn classify(role: &str, registry: &str, looked_up: &str, detail: String) -> PushError {
+fn classify(detail: String) -> DockerError {
     let lower = detail.to_ascii_lowercase();
     if lower.contains("unauthorized")
         || lower.contains("authentication required")
         || lower.contains("denied")
         || lower.contains("no basic auth")
     {
-        PushError::AuthFailed {
-            role: role.into(),
-            registry: registry.into(),
-            looked_up: looked_up.into(),
-            detail,
-        }
+        DockerError::Unauthorized(detail)
     } else if lower.contains("connection refused")
         || lower.contains("no such host")
         || lower.contains("i/o timeout")
         || lower.contains("dial tcp")
     {
-        PushError::RegistryUnreachable {
-            registry: registry.into(),
-            detail,
-        }
+        DockerError::RegistryUnreachable(detail)
     } else {
-        PushError::PushFailed {
-            role: role.into(),
-            detail,
-        }
+        DockerError::Push(detail)
     }
 }

@@ -13,8 +13,9 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{Value, json};
 
-use super::error::{BootstrapError, Result, classify};
+use super::error::{BootstrapError, Result};
 use crate::adapters::aws::{Aws, partition};
+use crate::adapters::aws::{AwsError, classify};
 use crate::model::tags;
 
 /// The id of our statement in the bucket policy.
@@ -109,7 +110,7 @@ pub async fn ensure(aws: &Aws, spec: &BucketSpec, account: &str) -> Result<Bucke
                     actual,
                 });
             }
-            _ => return Err(classify("s3:HeadBucket", name, e)),
+            _ => return Err(classify("s3:HeadBucket", name, e).into()),
         },
     }
     out.record("versioning", versioning(aws, name).await?);
@@ -169,7 +170,7 @@ async fn create(aws: &Aws, spec: &BucketSpec) -> Result<()> {
                     bucket: spec.name.clone(),
                 })
             }
-            _ => Err(classify("s3:CreateBucket", &spec.name, e)),
+            _ => Err(classify("s3:CreateBucket", &spec.name, e).into()),
         },
     }
 }
@@ -184,7 +185,7 @@ async fn versioning(aws: &Aws, name: &str) -> Result<bool> {
             .raw_response()
             .and_then(|r| r.body().bytes())
             .is_some_and(|b| String::from_utf8_lossy(b).contains("<Status>Enabled</Status>")),
-        Err(e) => return Err(classify("s3:GetBucketVersioning", name, e)),
+        Err(e) => return Err(classify("s3:GetBucketVersioning", name, e).into()),
     };
     if enabled {
         return Ok(false);
@@ -222,7 +223,7 @@ async fn encryption(aws: &Aws, name: &str, kms_key: Option<&str>) -> Result<bool
                 )
             }),
         Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => None,
-        Err(e) => return Err(classify("s3:GetEncryptionConfiguration", name, e)),
+        Err(e) => return Err(classify("s3:GetEncryptionConfiguration", name, e).into()),
     };
     if current == Some((want.clone(), kms_key.map(str::to_string))) {
         return Ok(false);
@@ -260,7 +261,7 @@ async fn public_access_block(aws: &Aws, name: &str) -> Result<bool> {
                 && c.restrict_public_buckets() == Some(true)
         }),
         Err(e) if e.code() == Some("NoSuchPublicAccessBlockConfiguration") => false,
-        Err(e) => return Err(classify("s3:GetBucketPublicAccessBlock", name, e)),
+        Err(e) => return Err(classify("s3:GetBucketPublicAccessBlock", name, e).into()),
     };
     if all_on {
         return Ok(false);
@@ -295,7 +296,7 @@ async fn ownership(aws: &Aws, name: &str) -> Result<bool> {
                 .any(|r| r.object_ownership() == &ObjectOwnership::BucketOwnerEnforced)
         }),
         Err(e) if e.code() == Some("OwnershipControlsNotFoundError") => false,
-        Err(e) => return Err(classify("s3:GetBucketOwnershipControls", name, e)),
+        Err(e) => return Err(classify("s3:GetBucketOwnershipControls", name, e).into()),
     };
     if enforced {
         return Ok(false);
@@ -331,7 +332,7 @@ async fn tagging(aws: &Aws, spec: &BucketSpec) -> Result<bool> {
         Err(e) if e.code() == Some("NoSuchTagSet") || e.code() == Some("NoSuchTagSetError") => {
             Default::default()
         }
-        Err(e) => return Err(classify("s3:GetBucketTagging", name, e)),
+        Err(e) => return Err(classify("s3:GetBucketTagging", name, e).into()),
     };
     let want = tags::managed(&spec.app, &spec.env);
     if want.iter().all(|(k, v)| current.get(k) == Some(v)) {
@@ -382,7 +383,7 @@ async fn tls_only_policy(aws: &Aws, spec: &BucketSpec) -> Result<bool> {
     let mut policy: Value = match now {
         Ok(out) => serde_json::from_str(out.policy().unwrap_or("{}")).unwrap_or_else(|_| json!({})),
         Err(e) if e.code() == Some("NoSuchBucketPolicy") => json!({}),
-        Err(e) => return Err(classify("s3:GetBucketPolicy", name, e)),
+        Err(e) => return Err(classify("s3:GetBucketPolicy", name, e).into()),
     };
     let want = tls_only_statement(name, &spec.region);
     let statements = policy
@@ -427,11 +428,12 @@ fn same_statement(have: &Value, want: &Value) -> bool {
 }
 
 fn bug(what: &str, e: impl std::fmt::Display) -> BootstrapError {
-    BootstrapError::Api {
+    AwsError::Api {
         operation: "building a request",
         target: what.to_string(),
         message: format!("{e}; this is a bug in exo-deploy"),
     }
+    .into()
 }
 
 /// Deletes every object version and delete marker, then the bucket; only when exo-deploy
@@ -454,7 +456,7 @@ pub async fn delete(aws: &Aws, name: &str, app: &str, env: &str) -> Result<super
         Err(e) if e.code() == Some("NoSuchTagSet") || e.code() == Some("NoSuchTagSetError") => {
             Vec::new()
         }
-        Err(e) => return Err(classify("s3:GetBucketTagging", name, e)),
+        Err(e) => return Err(classify("s3:GetBucketTagging", name, e).into()),
     };
     if !tags::is_managed_for(tags.iter().map(|t| (t.key(), t.value())), app, env) {
         return Ok(removal(
@@ -508,11 +510,12 @@ pub async fn delete(aws: &Aws, name: &str, app: &str, env: &str) -> Result<super
             .await
             .map_err(|e| classify("s3:DeleteObjectVersion", name, e))?;
         if let Some(failed) = deleted.errors().first() {
-            return Err(BootstrapError::Api {
+            return Err(AwsError::Api {
                 operation: "s3:DeleteObjectVersion",
                 target: format!("s3://{name}/{}", failed.key().unwrap_or("")),
                 message: failed.message().unwrap_or("not deleted").to_string(),
-            });
+            }
+            .into());
         }
     }
     aws.s3
@@ -534,7 +537,7 @@ async fn drop_tls_only_statement(aws: &Aws, name: &str) -> Result<()> {
     let policy: Value = match aws.s3.get_bucket_policy().bucket(name).send().await {
         Ok(out) => serde_json::from_str(out.policy().unwrap_or("{}")).unwrap_or_else(|_| json!({})),
         Err(e) if e.code() == Some("NoSuchBucketPolicy") => return Ok(()),
-        Err(e) => return Err(classify("s3:GetBucketPolicy", name, e)),
+        Err(e) => return Err(classify("s3:GetBucketPolicy", name, e).into()),
     };
     let statements = policy
         .get("Statement")
@@ -588,7 +591,7 @@ pub async fn state_resources(aws: &Aws, bucket: &str, key: &str) -> Result<usize
         {
             return Ok(0);
         }
-        Err(e) => return Err(classify("s3:ListBucket", bucket, e)),
+        Err(e) => return Err(classify("s3:ListBucket", bucket, e).into()),
     };
     if !listed.contents().iter().any(|o| o.key() == Some(key)) {
         return Ok(0);
@@ -602,13 +605,13 @@ pub async fn state_resources(aws: &Aws, bucket: &str, key: &str) -> Result<usize
         {
             return Ok(0);
         }
-        Err(e) => return Err(classify("s3:GetObject", &format!("s3://{bucket}/{key}"), e)),
+        Err(e) => return Err(classify("s3:GetObject", &format!("s3://{bucket}/{key}"), e).into()),
     };
     let bytes = object
         .body
         .collect()
         .await
-        .map_err(|e| BootstrapError::Api {
+        .map_err(|e| AwsError::Api {
             operation: "s3:GetObject",
             target: key.into(),
             message: e.to_string(),

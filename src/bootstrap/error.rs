@@ -1,28 +1,16 @@
-//! Errors of the bootstrap stage, each one sentence naming what to fix. SDK errors are sorted
-//! into the few kinds a user can act on (credentials, account, permissions, throttling, the
-//! endpoint) by [`classify`].
+//! Errors of the bootstrap stage, each one sentence naming what to fix. What any AWS call can
+//! meet (credentials, permissions, throttling, the endpoint) is the AWS adapter's
+//! [`AwsError`]; here is what is particular to the state bucket and the hosted zone.
 
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+pub use crate::adapters::aws::AwsError;
 
 /// What went wrong while bootstrapping or nuking.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum BootstrapError {
-    #[error("no AWS credentials were found")]
-    #[diagnostic(help(
-        "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE for a profile in ~/.aws (run `aws sso login` for SSO profiles)"
-    ))]
-    NoCredentials,
-
-    #[error("the AWS credentials are expired")]
-    #[diagnostic(help("refresh them (for SSO: `aws sso login`) and run again"))]
-    CredentialsExpired,
-
-    #[error("AWS does not accept these credentials ({code})")]
-    #[diagnostic(help(
-        "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the profile in AWS_PROFILE"
-    ))]
-    CredentialsInvalid { code: String },
+    /// An AWS call failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Aws(#[from] AwsError),
 
     #[error(
         "these credentials belong to account {actual}, but the environment is for account {expected}"
@@ -32,28 +20,9 @@ pub enum BootstrapError {
     ))]
     WrongAccount { expected: String, actual: String },
 
-    #[error("access denied: {operation} on {target}")]
-    #[diagnostic(help("the credentials need the permissions in docs/iam-policy.json"))]
-    AccessDenied {
-        operation: &'static str,
-        target: String,
-    },
-
-    #[error("AWS kept throttling {operation} on {target}, also after retrying with backoff")]
-    #[diagnostic(help("wait a minute and run again; nothing was left half-done"))]
-    Throttled {
-        operation: &'static str,
-        target: String,
-    },
-
-    #[error("cannot reach the AWS endpoint for {operation}: {detail}")]
-    #[diagnostic(help(
-        "check the network, or AWS_ENDPOINT_URL / --endpoint-url when using an emulator"
-    ))]
-    Unreachable {
-        operation: &'static str,
-        detail: String,
-    },
+    #[error("the state bucket's derived name {name} is not a valid bucket name: {why}")]
+    #[diagnostic(help("set `remote-state-store` in application.yml to a valid name of your own"))]
+    BucketName { name: String, why: String },
 
     #[error("the bucket {bucket} exists but belongs to another AWS account")]
     #[diagnostic(help(
@@ -98,98 +67,7 @@ pub enum BootstrapError {
         count: usize,
         out: String,
     },
-
-    #[error("{operation} on {target} failed: {message}")]
-    Api {
-        operation: &'static str,
-        target: String,
-        message: String,
-    },
 }
 
 /// Result of the bootstrap stage.
 pub type Result<T, E = BootstrapError> = std::result::Result<T, E>;
-
-/// Sorts an SDK error into what the user can do about it.
-pub fn classify<E>(
-    operation: &'static str,
-    target: &str,
-    err: SdkError<E, HttpResponse>,
-) -> BootstrapError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let target = target.to_string();
-    let lower = DisplayErrorContext(&err).to_string().to_ascii_lowercase();
-    if lower.contains("loading credentials")
-        || lower.contains("provided credentials")
-        || lower.contains("no credentials")
-    {
-        return BootstrapError::NoCredentials;
-    }
-    let detail = innermost(&err);
-    match &err {
-        SdkError::ServiceError(_) => {
-            let code = err.code().unwrap_or_default().to_string();
-            match code.as_str() {
-                "AccessDenied" | "AccessDeniedException" | "Forbidden" | "AuthorizationError" => {
-                    BootstrapError::AccessDenied { operation, target }
-                }
-                "ExpiredToken"
-                | "ExpiredTokenException"
-                | "RequestExpired"
-                | "TokenRefreshRequired" => BootstrapError::CredentialsExpired,
-                "InvalidClientTokenId"
-                | "InvalidAccessKeyId"
-                | "SignatureDoesNotMatch"
-                | "UnrecognizedClientException" => BootstrapError::CredentialsInvalid { code },
-                "Throttling"
-                | "ThrottlingException"
-                | "SlowDown"
-                | "TooManyRequestsException"
-                | "RequestLimitExceeded"
-                | "PriorRequestNotComplete" => BootstrapError::Throttled { operation, target },
-                _ if code.is_empty()
-                    && err
-                        .raw_response()
-                        .is_some_and(|r| r.status().as_u16() == 403) =>
-                {
-                    BootstrapError::AccessDenied { operation, target }
-                }
-                _ => BootstrapError::Api {
-                    operation,
-                    target,
-                    message: match (err.message(), code.is_empty()) {
-                        (Some(m), _) => m.to_string(),
-                        (None, false) => code.clone(),
-                        (None, true) => format!(
-                            "unexpected answer (HTTP {})",
-                            err.raw_response().map_or(0, |r| r.status().as_u16())
-                        ),
-                    },
-                },
-            }
-        }
-        SdkError::TimeoutError(_) => BootstrapError::Unreachable {
-            operation,
-            detail: "timed out".into(),
-        },
-        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
-            BootstrapError::Unreachable { operation, detail }
-        }
-        _ => BootstrapError::Api {
-            operation,
-            target,
-            message: detail,
-        },
-    }
-}
-
-/// The innermost cause's message, which is the informative part of a chain.
-pub(crate) fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = err;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
-}

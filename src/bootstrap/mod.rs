@@ -65,8 +65,8 @@ pub trait Cloud {
 }
 
 impl Cloud for Aws {
-    fn account(&self) -> impl Future<Output = Result<String>> + Send {
-        Aws::account(self)
+    async fn account(&self) -> Result<String> {
+        Ok(Aws::account(self).await?)
     }
     fn ensure_bucket(
         &self,
@@ -149,10 +149,9 @@ pub fn state_bucket(app: &App, account: &str) -> Result<String> {
         return Ok(b.clone());
     }
     let name = default_state_bucket(account, &app.name, &app.env.name);
-    validate::bucket_name(&name).map_err(|why| BootstrapError::Api {
-        operation: "naming the state bucket",
-        target: name.clone(),
-        message: format!("{why}; set `remote-state-store` in application.yml"),
+    validate::bucket_name(&name).map_err(|why| BootstrapError::BucketName {
+        name: name.clone(),
+        why,
     })?;
     Ok(name)
 }

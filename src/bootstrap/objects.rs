@@ -4,8 +4,9 @@
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::error::{BootstrapError, Result, classify};
+use super::error::Result;
 use crate::adapters::aws::Aws;
+use crate::adapters::aws::{AwsError, classify};
 
 /// Writes `body` at `key` unless an object already has that key (S3 conditional write).
 pub async fn put_new(aws: &Aws, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
@@ -25,14 +26,15 @@ pub async fn put_new(aws: &Aws, bucket: &str, key: &str, body: Vec<u8>) -> Resul
             if e.code() == Some("PreconditionFailed")
                 || e.raw_response().is_some_and(|r| r.status().as_u16() == 412) =>
         {
-            Err(BootstrapError::Api {
+            Err(AwsError::Api {
                 operation: "s3:PutObject",
                 target: format!("s3://{bucket}/{key}"),
                 message: "a record with this name exists already; records are never overwritten"
                     .into(),
-            })
+            }
+            .into())
         }
-        Err(e) => Err(classify("s3:PutObject", &format!("s3://{bucket}/{key}"), e)),
+        Err(e) => Err(classify("s3:PutObject", &format!("s3://{bucket}/{key}"), e).into()),
     }
 }
 
@@ -52,7 +54,7 @@ pub async fn list(aws: &Aws, bucket: &str, prefix: &str) -> Result<Vec<String>> 
         {
             Ok(p) => p,
             Err(e) if e.code() == Some("NoSuchBucket") => return Ok(keys),
-            Err(e) => return Err(classify("s3:ListBucket", bucket, e)),
+            Err(e) => return Err(classify("s3:ListBucket", bucket, e).into()),
         };
         keys.extend(
             page.contents()
@@ -70,7 +72,7 @@ pub async fn list(aws: &Aws, bucket: &str, prefix: &str) -> Result<Vec<String>> 
 pub async fn get(aws: &Aws, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
     match aws.s3.get_object().bucket(bucket).key(key).send().await {
         Ok(o) => {
-            let bytes = o.body.collect().await.map_err(|e| BootstrapError::Api {
+            let bytes = o.body.collect().await.map_err(|e| AwsError::Api {
                 operation: "s3:GetObject",
                 target: key.into(),
                 message: e.to_string(),
@@ -78,7 +80,7 @@ pub async fn get(aws: &Aws, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> 
             Ok(Some(bytes.into_bytes().to_vec()))
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-        Err(e) => Err(classify("s3:GetObject", &format!("s3://{bucket}/{key}"), e)),
+        Err(e) => Err(classify("s3:GetObject", &format!("s3://{bucket}/{key}"), e).into()),
     }
 }
 
@@ -114,7 +116,7 @@ pub async fn service_counts(
             {
                 return Ok(out);
             }
-            Err(e) => return Err(classify("ecs:DescribeServices", cluster, e)),
+            Err(e) => return Err(classify("ecs:DescribeServices", cluster, e).into()),
         };
         for s in answer.services() {
             out.push(ServiceCount {

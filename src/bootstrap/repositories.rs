@@ -1,9 +1,10 @@
 //! The image repositories (ECR) exo-deploy created for an app: removed by `--nuke` when they
 //! carry our tags for this app and environment; others are reported and left alone.
 
-use super::error::{Result, classify};
+use super::error::Result;
 use super::zone::Removal;
 use crate::adapters::aws::Aws;
+use crate::adapters::aws::classify;
 use crate::model::tags;
 
 /// Deletes this app/env's managed repositories, with their images.

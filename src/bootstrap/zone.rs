@@ -6,8 +6,9 @@ use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, HostedZoneConfig, ResourceRecordSet, Tag, TagResourceType,
 };
 
-use super::error::{BootstrapError, Result, classify};
+use super::error::{BootstrapError, Result};
 use crate::adapters::aws::Aws;
+use crate::adapters::aws::{AwsError, classify};
 use crate::model::tags;
 
 /// What the zone must be.
@@ -83,7 +84,7 @@ pub async fn ensure(aws: &Aws, spec: &ZoneSpec) -> Result<ZoneOutcome> {
                 {
                     None
                 }
-                Err(e) => return Err(classify("route53:GetHostedZone", id, e)),
+                Err(e) => return Err(classify("route53:GetHostedZone", id, e).into()),
             };
             let ok = zone
                 .as_ref()
@@ -178,14 +179,15 @@ async fn create(aws: &Aws, spec: &ZoneSpec) -> Result<String> {
             {
                 continue;
             }
-            Err(e) => return Err(classify("route53:CreateHostedZone", &spec.domain, e)),
+            Err(e) => return Err(classify("route53:CreateHostedZone", &spec.domain, e).into()),
         }
     }
-    Err(BootstrapError::Api {
+    Err(AwsError::Api {
         operation: "route53:CreateHostedZone",
         target: spec.domain.clone(),
         message: "20 caller references are used up; delete old zones or set hosted-zone-id".into(),
-    })
+    }
+    .into())
 }
 
 /// What nuke did with a zone.
@@ -282,7 +284,7 @@ async fn delete_records(aws: &Aws, id: &str, domain: &str) -> Result<usize> {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| BootstrapError::Api {
+            .map_err(|e| AwsError::Api {
                 operation: "route53:ChangeResourceRecordSets",
                 target: id.into(),
                 message: e.to_string(),
@@ -290,7 +292,7 @@ async fn delete_records(aws: &Aws, id: &str, domain: &str) -> Result<usize> {
         let batch = ChangeBatch::builder()
             .set_changes(Some(changes))
             .build()
-            .map_err(|e| BootstrapError::Api {
+            .map_err(|e| AwsError::Api {
                 operation: "route53:ChangeResourceRecordSets",
                 target: id.into(),
                 message: e.to_string(),

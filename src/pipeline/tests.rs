@@ -81,18 +81,20 @@ impl Cloud for FakeCloud {
     async fn put_new(&self, _: &str, key: &str, body: Vec<u8>) -> bootstrap::Result<()> {
         let mut objects = self.objects.lock().expect("objects");
         if self.fail_puts {
-            return Err(bootstrap::BootstrapError::Api {
+            return Err(crate::adapters::aws::AwsError::Api {
                 operation: "s3:PutObject",
                 target: key.into(),
                 message: "connection reset".into(),
-            });
+            }
+            .into());
         }
         if objects.contains_key(key) {
-            return Err(bootstrap::BootstrapError::Api {
+            return Err(crate::adapters::aws::AwsError::Api {
                 operation: "s3:PutObject",
                 target: key.into(),
                 message: "exists".into(),
-            });
+            }
+            .into());
         }
         note(&self.log, format!("record {key}"));
         objects.insert(key.into(), body);

@@ -6,14 +6,14 @@ use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
 
 use super::credentials::{Creds, decode_basic};
 use crate::adapters::aws::Aws;
-use crate::bootstrap::error::{BootstrapError, classify};
+use crate::adapters::aws::{AwsError, classify};
 use crate::model::tags;
 
 /// How many images a repository keeps.
 pub const KEEP_IMAGES: u32 = 30;
 
 /// A login for the account's registry.
-pub async fn login(aws: &Aws) -> Result<Creds, BootstrapError> {
+pub async fn login(aws: &Aws) -> Result<Creds, AwsError> {
     let out = aws
         .ecr
         .get_authorization_token()
@@ -24,7 +24,7 @@ pub async fn login(aws: &Aws) -> Result<Creds, BootstrapError> {
         .first()
         .and_then(|d| d.authorization_token())
         .and_then(decode_basic)
-        .ok_or_else(|| BootstrapError::Api {
+        .ok_or_else(|| AwsError::Api {
             operation: "ecr:GetAuthorizationToken",
             target: "the registry".into(),
             message: "the answer holds no token".into(),
@@ -37,7 +37,7 @@ pub async fn ensure_repository(
     repo: &str,
     app: &str,
     env: &str,
-) -> Result<bool, BootstrapError> {
+) -> Result<bool, AwsError> {
     match aws
         .ecr
         .describe_repositories()
@@ -55,7 +55,7 @@ pub async fn ensure_repository(
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect::<Result<Vec<_>, _>>();
-    let tag_list = tag_list.map_err(|e| BootstrapError::Api {
+    let tag_list = tag_list.map_err(|e| AwsError::Api {
         operation: "ecr:CreateRepository",
         target: repo.into(),
         message: e.to_string(),

@@ -3,9 +3,9 @@
 /// What went wrong while building or pushing images.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PushError {
-    #[error("cannot reach the Docker daemon at {tried}: {detail}")]
-    #[diagnostic(help("start Docker, or point DOCKER_HOST at a running daemon"))]
-    DaemonUnreachable { tried: String, detail: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Docker(#[from] crate::adapters::docker::DockerError),
 
     #[error("building the image of `{role}` failed:\n{output}")]
     #[diagnostic(help("fix the Dockerfile in {context}; the failing step's output is above"))]
@@ -53,7 +53,7 @@ pub enum PushError {
 
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Aws(#[from] crate::bootstrap::BootstrapError),
+    Aws(#[from] crate::adapters::aws::AwsError),
 }
 
 /// Result of the push stage.

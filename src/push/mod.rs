@@ -21,7 +21,7 @@ use serde::Serialize;
 pub use error::{PushError, Result};
 pub use target::{RegistryKind, Target};
 
-use crate::adapters::docker;
+use crate::adapters::docker::{self, DockerError};
 use crate::model::{App, ImageSource};
 use credentials::{Creds, Found};
 
@@ -202,25 +202,45 @@ impl Shared {
                 bar.set_message(format!("pushing: {}", indicatif::HumanBytes(n)))
             }
         };
-        docker::build(
-            &self.docker,
-            role,
-            &dir.display().to_string(),
-            ctx.tar,
-            &image,
-            &on,
-        )
-        .await?;
+        docker::build(&self.docker, ctx.tar, &image, &on)
+            .await
+            .map_err(|e| match e {
+                DockerError::Build(output) => PushError::BuildFailed {
+                    role: role.into(),
+                    context: dir.display().to_string(),
+                    output,
+                },
+                other => other.into(),
+            })?;
         bar.set_message(format!("pushing {image}"));
         let upload = docker::Upload {
-            role,
             registry: &target.host,
             name: &name,
             tag: &tag,
-            creds: self.creds.as_ref(),
-            looked_up: &self.looked_up,
+            login: self
+                .creds
+                .as_ref()
+                .map(|c| (c.username.as_str(), c.password.as_str())),
         };
-        let stats = docker::push(&self.docker, &upload, &on).await?;
+        let stats = docker::push(&self.docker, &upload, &on)
+            .await
+            .map_err(|e| match e {
+                DockerError::Unauthorized(detail) => PushError::AuthFailed {
+                    role: role.into(),
+                    registry: target.host.clone(),
+                    looked_up: self.looked_up.clone(),
+                    detail,
+                },
+                DockerError::RegistryUnreachable(detail) => PushError::RegistryUnreachable {
+                    registry: target.host.clone(),
+                    detail,
+                },
+                DockerError::Push(detail) => PushError::PushFailed {
+                    role: role.into(),
+                    detail,
+                },
+                other => other.into(),
+            })?;
         let digest =
             self.lookup(role, &repo, &tag)
                 .await?
