@@ -53,16 +53,19 @@ pub enum Event {
     Bytes(u64),
 }
 
-/// Builds `image` (name:tag) from a context tar; the last lines of output explain a failure.
+/// Builds `image` (name:tag) for `platform` (`linux/amd64`, `linux/arm64`) from a context
+/// tar; the last lines of output explain a failure.
 pub async fn build(
     docker: &Docker,
     tar: Vec<u8>,
     image: &str,
+    platform: &str,
     on: &(dyn Fn(Event) + Sync),
 ) -> Result<()> {
     let options = BuildImageOptionsBuilder::default()
         .dockerfile("Dockerfile")
         .t(image)
+        .platform(platform)
         .rm(true)
         .forcerm(true)
         .build();

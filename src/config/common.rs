@@ -161,6 +161,7 @@ macro_rules! aws_environment_settings {
             pub nat_gateways: Option<Spanned<String>>,
             pub vpc_cidr: Option<Spanned<String>>,
             pub log_retention_days: Option<Spanned<u32>>,
+            pub outbound: Option<Vec<Spanned<String>>>,
         }
     };
 }
@@ -177,6 +178,8 @@ macro_rules! service_deploy_settings {
             pub desired_count: Option<Spanned<u32>>,
             pub priority: Option<Spanned<u32>>,
             pub autoscaling: Option<crate::config::common::Autoscaling>,
+            pub outbound: Option<Vec<Spanned<String>>>,
+            pub health_check_grace_period: Option<Spanned<u32>>,
             #[serde(default)]
             pub environment_variables: crate::config::common::Entries<Spanned<crate::config::common::Scalar>>,
             #[serde(default)]

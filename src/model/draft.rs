@@ -91,6 +91,8 @@ pub struct EnvDraft {
     pub nat_gateways: Option<Field<String>>,
     pub vpc_cidr: Option<Field<String>>,
     pub log_retention_days: Option<Field<u32>>,
+    /// Outbound rules, when the environment restricts outbound traffic.
+    pub outbound: Option<Vec<Field<String>>>,
     pub environment_variables: Pairs,
     pub secrets: SecretPairs,
 }
@@ -115,6 +117,9 @@ pub struct ServiceDraft {
     /// The listener rule priority, when the config sets one.
     pub priority: Option<Field<u32>>,
     pub autoscaling: Option<AutoscalingDraft>,
+    /// Outbound rules, when the service restricts its outbound traffic itself.
+    pub outbound: Option<Vec<Field<String>>>,
+    pub health_check_grace_period: Option<Field<u32>>,
     pub environment_variables: Pairs,
     pub secrets: SecretPairs,
     pub sends: Vec<Field<String>>,
@@ -138,6 +143,8 @@ impl ServiceDraft {
             memory: None,
             desired_count: None,
             priority: None,
+            outbound: None,
+            health_check_grace_period: None,
             autoscaling: None,
             environment_variables: Vec::new(),
             secrets: Vec::new(),
@@ -199,6 +206,7 @@ macro_rules! fill_env {
         e.nat_gateways = opt(f, &s.nat_gateways);
         e.vpc_cidr = opt(f, &s.vpc_cidr);
         e.log_retention_days = opt(f, &s.log_retention_days);
+        e.outbound = s.outbound.as_ref().map(|_| names(f, &s.outbound));
     }};
 }
 
@@ -209,6 +217,10 @@ macro_rules! fill_service {
         d.desired_count = opt(f, &s.desired_count);
         d.priority = opt(f, &s.priority);
         d.autoscaling = autoscaling(f, &s.autoscaling);
+        d.health_check_grace_period = opt(f, &s.health_check_grace_period);
+        if s.outbound.is_some() {
+            d.outbound = Some(names(f, &s.outbound));
+        }
         d.environment_variables
             .extend(pairs(f, &s.environment_variables));
         d.secrets.extend(secrets(f, &s.secrets));

@@ -3,7 +3,9 @@
 //! variables and secrets flow into every service) and all cross-field checks happen in
 //! [`resolve`], and nowhere else.
 
+mod capacity;
 mod draft;
+pub mod instance_types;
 mod resolve;
 pub mod tags;
 pub mod validate;
@@ -22,6 +24,12 @@ pub const DEFAULT_EXOCOM_VERSION: &str = "0.27.0";
 pub const EXOCOM_ROLE: &str = "exocom";
 /// The port ExoCom listens on, passed to services as `EXOCOM_PORT`.
 pub const EXOCOM_PORT: u16 = 3100;
+/// CPU units and memory (MiB) of the ExoCom task.
+pub const EXOCOM_CPU: u32 = 256;
+pub const EXOCOM_MEMORY: u32 = 512;
+/// How many tasks, in percent of its count, a service may run during its deployment (the
+/// ecs-service module's default); ExoCom runs at most 100%.
+pub const DEPLOY_MAX_PERCENT: u32 = 200;
 
 /// An app, resolved for one environment.
 #[derive(Debug, Clone, Serialize)]
@@ -130,6 +138,21 @@ pub struct Environment {
     pub vpc_cidr: String,
     /// How long container logs are kept.
     pub log_retention_days: u32,
+    /// The outbound traffic services may send beyond the VPC: `None` for all of it, else only
+    /// these rules (each service may set its own).
+    pub outbound: Option<Vec<OutboundRule>>,
+}
+
+/// One kind of outbound traffic a service may send: a protocol, a port range and a
+/// destination. Traffic inside the VPC (ExoCom, private services) is always allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboundRule {
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    pub from_port: u16,
+    pub to_port: u16,
+    /// The destination, `0.0.0.0/0` unless one is written.
+    pub cidr: String,
 }
 
 /// An ECS cluster's Auto Scaling group.
@@ -141,6 +164,14 @@ pub struct Cluster {
     pub min: u32,
     /// Most instances.
     pub max: u32,
+}
+
+impl Cluster {
+    /// The CPU architecture of its instances (x86_64 for a type exo-deploy does not know,
+    /// which the config check refuses anyway).
+    pub fn arch(&self) -> instance_types::Arch {
+        instance_types::lookup(&self.instance_type).map_or(instance_types::Arch::X86_64, |t| t.arch)
+    }
 }
 
 /// How NAT gateways are laid out.
@@ -186,6 +217,17 @@ impl fmt::Display for ServiceKind {
     }
 }
 
+impl Environment {
+    /// The cluster services of `kind` run on: public ones on the public cluster, the rest
+    /// (with ExoCom) on the private one.
+    pub fn cluster_of(&self, kind: ServiceKind) -> &Cluster {
+        match kind {
+            ServiceKind::Public => &self.public_cluster,
+            ServiceKind::Private | ServiceKind::Worker => &self.private_cluster,
+        }
+    }
+}
+
 /// One service of the app.
 #[derive(Debug, Clone, Serialize)]
 pub struct Service {
@@ -201,6 +243,9 @@ pub struct Service {
     pub url: Option<String>,
     /// The path the load balancer checks.
     pub health_check: String,
+    /// Seconds after a task starts during which failing load balancer health checks are
+    /// ignored (public services).
+    pub health_check_grace_period: u32,
     /// The load balancer listener rule's priority, for public services: the config's
     /// `priority`, else [`listener_priority`] of the role.
     pub priority: Option<u32>,
@@ -212,6 +257,9 @@ pub struct Service {
     pub desired_count: u32,
     /// Target tracking on CPU, when configured.
     pub autoscaling: Option<Autoscaling>,
+    /// Outbound traffic beyond the VPC: `None` for all of it, else only these rules (the
+    /// service's own, else the environment's).
+    pub outbound: Option<Vec<OutboundRule>>,
     /// Plain environment variables, environment-wide ones first overridden by the service's.
     pub environment: BTreeMap<String, String>,
     /// Secrets as references, never values.

@@ -9,8 +9,10 @@ use crate::model::draft::{self, AppDraft, Field, Pairs, SecretPairs, ServiceDraf
 use crate::model::validate as v;
 use crate::model::{
     App, Autoscaling, Bus, Cluster, DEFAULT_EXOCOM_VERSION, Environment, ImageSource,
-    MAX_LISTENER_PRIORITY, NatGateways, SecretRef, Service, ServiceKind, listener_priority,
+    MAX_LISTENER_PRIORITY, NatGateways, OutboundRule, SecretRef, Service, ServiceKind,
+    listener_priority,
 };
+use crate::model::{capacity, instance_types};
 
 /// Variables exo-deploy sets in every service.
 pub const RESERVED_VARIABLES: [&str; 3] = ["ROLE", "EXOCOM_HOST", "EXOCOM_PORT"];
@@ -148,6 +150,25 @@ impl Resolver {
         self.check(f, what, rule).then(|| f.value.clone())
     }
 
+    /// Outbound rules as written, each checked where it is.
+    fn outbound(&mut self, rules: &[Field<String>]) -> Vec<OutboundRule> {
+        rules
+            .iter()
+            .filter_map(|f| match v::outbound_rule(&f.value) {
+                Ok(rule) => Some(rule),
+                Err(why) => {
+                    self.error(
+                        &f.place,
+                        format!("invalid outbound rule `{}`", f.value),
+                        "here",
+                        why,
+                    );
+                    None
+                }
+            })
+            .collect()
+    }
+
     fn in_range(&mut self, field: &Field<u32>, what: &str, min: u32, max: u32) -> u32 {
         if !(min..=max).contains(&field.value) {
             self.error(
@@ -180,6 +201,8 @@ impl Resolver {
         }
         let env = self.environment(&d);
         let services = self.services(&d, &env);
+        self.capacity(&d, &env, &services);
+        self.load_balancer_fits(&d, &env, &services);
         self.diags.finish(App {
             name: d.name.value.clone(),
             version: d.version.map(|v| v.value).unwrap_or_else(|| "0.0.0".into()),
@@ -314,6 +337,129 @@ impl Resolver {
                 .checked(&e.vpc_cidr, "VPC CIDR", v::vpc_cidr)
                 .unwrap_or_else(|| "10.0.0.0/16".into()),
             log_retention_days,
+            outbound: e.outbound.as_ref().map(|rules| self.outbound(rules)),
+        }
+    }
+
+    /// What the load balancer needs of the environment, when there is one: its certificate in
+    /// the environment's region, and subnets of at least /27 (exo-deploy cuts the VPC into 16).
+    fn load_balancer_fits(&mut self, d: &AppDraft, env: &Environment, services: &[Service]) {
+        if !services.iter().any(|s| s.kind == ServiceKind::Public) {
+            return;
+        }
+        if let (Some(arn), Some(field)) = (&env.ssl_certificate_arn, &d.env.ssl_certificate_arn)
+            && let Some(region) = arn.split(':').nth(3)
+            && !env.region.is_empty()
+            && region != env.region
+        {
+            self.error(
+                &field.place,
+                format!(
+                    "the certificate is in {region}, and the load balancer in {}",
+                    env.region
+                ),
+                "here",
+                format!(
+                    "a load balancer uses certificates of its own region: request or import one in {} (ACM)",
+                    env.region
+                ),
+            );
+        }
+        if let Some(field) = &d.env.vpc_cidr
+            && let Some(prefix) = env
+                .vpc_cidr
+                .split_once('/')
+                .and_then(|(_, p)| p.parse::<u8>().ok())
+            && prefix > 23
+        {
+            self.error(
+                &field.place,
+                format!(
+                    "a /{prefix} VPC gives /{} subnets, and the load balancer needs at least /27",
+                    prefix + 4
+                ),
+                "here",
+                "use a VPC of /23 or larger (a smaller prefix), e.g. `10.0.0.0/23`",
+            );
+        }
+    }
+
+    /// Every task fits an instance of its cluster, and every cluster holds its services while
+    /// they all deploy at once (see [`capacity`]).
+    fn capacity(&mut self, d: &AppDraft, env: &Environment, services: &[Service]) {
+        for (name, cluster, size, instances, public) in [
+            (
+                "public",
+                &env.public_cluster,
+                &d.env.public_cluster_size,
+                &d.env.public_cluster_instances,
+                true,
+            ),
+            (
+                "private",
+                &env.private_cluster,
+                &d.env.private_cluster_size,
+                &d.env.private_cluster_instances,
+                false,
+            ),
+        ] {
+            let Some(it) = instance_types::lookup(&cluster.instance_type) else {
+                continue; // an unknown type is reported where it is written
+            };
+            let demands = capacity::demands(services, public);
+            for s in services
+                .iter()
+                .filter(|s| (s.kind == ServiceKind::Public) == public)
+            {
+                let draft = d.services.iter().find(|x| x.role.value == s.role);
+                let at = |f: &Option<Field<u32>>| {
+                    f.as_ref()
+                        .map(|f| f.place.clone())
+                        .or_else(|| draft.map(|x| x.role.place.clone()))
+                };
+                if s.cpu > it.cpu_units()
+                    && let Some(place) = at(&draft.and_then(|x| x.cpu.clone()))
+                {
+                    self.error(
+                        &place,
+                        format!(
+                            "`{}` asks for {} CPU units, and a {} has {}",
+                            s.role,
+                            s.cpu,
+                            cluster.instance_type,
+                            it.cpu_units()
+                        ),
+                        "here",
+                        format!("lower the cpu, or choose a larger `{name}-cluster-size`"),
+                    );
+                }
+                if s.memory > it.task_memory()
+                    && let Some(place) = at(&draft.and_then(|x| x.memory.clone()))
+                {
+                    self.error(
+                        &place,
+                        format!(
+                            "`{}` asks for {} MiB, and ECS gives tasks {} MiB of a {} ({} MiB installed)",
+                            s.role,
+                            s.memory,
+                            it.task_memory(),
+                            cluster.instance_type,
+                            it.memory_mib
+                        ),
+                        "here",
+                        format!("lower the memory, or choose a larger `{name}-cluster-size`"),
+                    );
+                }
+            }
+            if let Some(short) = capacity::check(name, cluster, &it, &demands) {
+                let place = instances
+                    .as_ref()
+                    .map(|(_, max)| &max.place)
+                    .or(size.as_ref().map(|s| &s.place))
+                    .unwrap_or(&d.env_name.place)
+                    .clone();
+                self.error(&place, short.message, "this cluster", short.help);
+            }
         }
     }
 
@@ -323,11 +469,25 @@ impl Resolver {
         instances: Option<&(Field<u32>, Field<u32>)>,
     ) -> Cluster {
         let instance_type = size.and_then(|s| {
-            self.check(s, "instance type", v::instance_type)
-                .then(|| s.value.clone())
+            if !self.check(s, "instance type", v::instance_type) {
+                return None;
+            }
+            if instance_types::lookup(&s.value).is_none() {
+                self.error(
+                    &s.place,
+                    format!("exo-deploy does not know the instance type `{}`", s.value),
+                    "here",
+                    format!(
+                        "it checks capacity and picks the CPU architecture from its table of families: {} (sizes from nano to 8xlarge, as each family has them)",
+                        instance_types::FAMILIES.join(", ")
+                    ),
+                );
+            }
+            Some(s.value.clone())
         });
         let (min, max) = match instances {
-            None => (1, 3),
+            // room for a SpaceTweet-sized app to deploy: 6 × t3.small hold 12 tasks
+            None => (1, 6),
             Some((min, max)) => {
                 let lo = self.in_range(min, "cluster min", 0, 1000);
                 let hi = self.in_range(max, "cluster max", 1, 1000);
@@ -632,6 +792,16 @@ impl Resolver {
             (None, Some(a)) => a.min.max(1),
             (None, None) => 1,
         };
+        // the service's own rules, else the environment's (whose errors the environment reports)
+        let outbound = match &s.outbound {
+            Some(rules) => Some(self.outbound(rules)),
+            None => d.env.outbound.as_ref().map(|rules| {
+                rules
+                    .iter()
+                    .filter_map(|f| v::outbound_rule(&f.value).ok())
+                    .collect()
+            }),
+        };
         let environment = self.variables(&d.env.environment_variables, &s.environment_variables);
         let secrets = self.secrets(d, &d.env.secrets, &s.secrets);
         for key in secrets.keys() {
@@ -675,11 +845,15 @@ impl Resolver {
             port,
             url,
             health_check,
+            health_check_grace_period: s.health_check_grace_period.as_ref().map_or(60, |f| {
+                self.in_range(f, "health-check-grace-period (seconds)", 0, 7200)
+            }),
             priority,
             cpu,
             memory,
             desired_count,
             autoscaling,
+            outbound,
             environment,
             secrets,
             sends,

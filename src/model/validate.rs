@@ -123,6 +123,63 @@ pub fn vpc_cidr(s: &str) -> Result<(), String> {
     }
 }
 
+/// One outbound rule as written: `[tcp|udp ]PORT[-PORT][ to CIDR]`, such as `443`,
+/// `25-587`, `udp 53` or `5432 to 10.20.0.0/16`.
+pub fn outbound_rule(s: &str) -> Result<super::OutboundRule, String> {
+    let bad = |why: &str| {
+        format!(
+            "{why}; write `[tcp|udp ]PORT[-PORT][ to CIDR]`, like `587`, `udp 53` or `5432 to 10.20.0.0/16`"
+        )
+    };
+    let mut words = s.split_whitespace().peekable();
+    let protocol = match words.peek() {
+        Some(&w) if w == "tcp" || w == "udp" => {
+            words.next();
+            w.to_string()
+        }
+        _ => "tcp".to_string(),
+    };
+    let ports = words.next().ok_or_else(|| bad("no port"))?;
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| bad(&format!("`{p}` is not a port from 1 to 65535")))
+    };
+    let (from_port, to_port) = match ports.split_once('-') {
+        Some((a, b)) => (port(a)?, port(b)?),
+        None => (port(ports)?, port(ports)?),
+    };
+    if from_port > to_port {
+        return Err(bad(&format!(
+            "the range {from_port}-{to_port} runs backwards"
+        )));
+    }
+    let cidr = match (words.next(), words.next(), words.next()) {
+        (None, _, _) => "0.0.0.0/0".to_string(),
+        (Some("to"), Some(cidr), None) => {
+            let (ip, prefix) = cidr
+                .split_once('/')
+                .ok_or_else(|| bad(&format!("`{cidr}` is not a CIDR block like 10.20.0.0/16")))?;
+            let ok = ip.parse::<std::net::Ipv4Addr>().is_ok()
+                && prefix.parse::<u8>().is_ok_and(|p| p <= 32);
+            if !ok {
+                return Err(bad(&format!(
+                    "`{cidr}` is not a CIDR block like 10.20.0.0/16"
+                )));
+            }
+            cidr.to_string()
+        }
+        _ => return Err(bad("unexpected words after the port")),
+    };
+    Ok(super::OutboundRule {
+        protocol,
+        from_port,
+        to_port,
+        cidr,
+    })
+}
+
 /// An EC2 instance type such as `t3.small`.
 pub fn instance_type(s: &str) -> Result<(), String> {
     match s.split_once('.') {

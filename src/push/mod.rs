@@ -22,6 +22,7 @@ pub use error::{PushError, Result};
 pub use target::{RegistryKind, Target};
 
 use crate::adapters::docker::{self, DockerError};
+use crate::model::instance_types::Arch;
 use crate::model::{App, ImageSource};
 use credentials::{Creds, Found};
 
@@ -170,11 +171,22 @@ impl Shared {
                 role: role.into(),
                 detail: e.to_string(),
             })?;
-        let tag = self
-            .req
-            .tag
-            .clone()
-            .unwrap_or_else(|| tag::for_folder(dir, &ctx.hash));
+        // built for the architecture of the instances the service runs on
+        let arch = self
+            .app
+            .services
+            .iter()
+            .find(|s| s.role == role)
+            .map_or(Arch::X86_64, |s| self.app.env.cluster_of(s.kind).arch());
+        // a derived tag names the architecture when it is not x86_64, so that moving a
+        // service to Graviton never finds the x86 image "already in the registry"
+        let tag = self.req.tag.clone().unwrap_or_else(|| {
+            let tag = tag::for_folder(dir, &ctx.hash);
+            match arch {
+                Arch::X86_64 => tag,
+                Arch::Arm64 => format!("{tag}-arm64"),
+            }
+        });
         let image = format!("{name}:{tag}");
         if target.kind == RegistryKind::Ecr
             && let Some(aws) = &self.aws
@@ -202,7 +214,7 @@ impl Shared {
                 bar.set_message(format!("pushing: {}", indicatif::HumanBytes(n)))
             }
         };
-        docker::build(&self.docker, ctx.tar, &image, &on)
+        docker::build(&self.docker, ctx.tar, &image, arch.platform(), &on)
             .await
             .map_err(|e| match e {
                 DockerError::Build(output) => PushError::BuildFailed {

@@ -8,7 +8,11 @@ use serde::Serialize;
 
 use super::Inputs;
 use super::hcl::aligned_keys;
-use crate::model::{App, EXOCOM_PORT, EXOCOM_ROLE, NatGateways, SecretRef, Service, ServiceKind};
+use crate::model::instance_types::Arch;
+use crate::model::{
+    App, EXOCOM_PORT, EXOCOM_ROLE, Environment, NatGateways, OutboundRule, SecretRef, Service,
+    ServiceKind,
+};
 
 /// The private DNS namespace of an app's environment: ExoCom and private services are found
 /// at `<role>.<namespace>`.
@@ -49,6 +53,8 @@ struct ClusterCtx {
     module: &'static str,
     suffix: &'static str,
     instance_type: String,
+    /// `x86_64` or `arm64`: which ECS-optimised AMI.
+    architecture: &'static str,
     min: u32,
     max: u32,
 }
@@ -77,6 +83,14 @@ struct ServiceCtx {
     memory: u32,
     desired_count: u32,
     autoscaling: Option<crate::model::Autoscaling>,
+    health_check_grace_period: u32,
+    /// Whether outbound traffic is restricted to `outbound` (else all is allowed).
+    restricted: bool,
+    outbound: Vec<OutboundRule>,
+    /// ExoCom: never two brokers at once, even during its own deployment.
+    single_instance: bool,
+    /// `x86_64` or `arm64`, the architecture of its cluster's instances.
+    architecture: &'static str,
     environment: BTreeMap<String, String>,
     secrets: Vec<SecretCtx>,
 }
@@ -115,7 +129,7 @@ impl Root {
 
         let mut services = vec![exocom(app, &namespace)];
         for s in &app.services {
-            services.push(ServiceCtx::new(s, &namespace));
+            services.push(ServiceCtx::new(s, env, &namespace));
         }
         let keys = aligned_keys(services.iter().map(|s| s.role.as_str()));
         for (s, key) in services.iter_mut().zip(keys) {
@@ -152,12 +166,7 @@ impl Root {
             has_public,
             clusters,
             load_balancer: has_public.then(|| LoadBalancerCtx {
-                name: prefix
-                    .chars()
-                    .take(32)
-                    .collect::<String>()
-                    .trim_end_matches('-')
-                    .to_string(),
+                name: load_balancer_name(&prefix),
                 certificate_arn: env.ssl_certificate_arn.clone(),
             }),
             prefix,
@@ -174,9 +183,17 @@ impl ClusterCtx {
             module,
             suffix,
             instance_type: c.instance_type.clone(),
+            architecture: arch_name(c.arch()),
             min: c.min,
             max: c.max,
         }
+    }
+}
+
+fn arch_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "x86_64",
+        Arch::Arm64 => "arm64",
     }
 }
 
@@ -220,10 +237,16 @@ fn exocom(app: &App, namespace: &str) -> ServiceCtx {
         host: None,
         health_check: "/".into(),
         priority: None,
-        cpu: 256,
-        memory: 512,
+        cpu: crate::model::EXOCOM_CPU,
+        memory: crate::model::EXOCOM_MEMORY,
         desired_count: 1,
         autoscaling: None,
+        health_check_grace_period: 0,
+        // ExoCom talks to the services inside the VPC only
+        restricted: true,
+        outbound: Vec::new(),
+        single_instance: true,
+        architecture: arch_name(app.env.private_cluster.arch()),
         environment: BTreeMap::from([
             ("PORT".to_string(), EXOCOM_PORT.to_string()),
             ("ROLE".to_string(), EXOCOM_ROLE.to_string()),
@@ -234,7 +257,7 @@ fn exocom(app: &App, namespace: &str) -> ServiceCtx {
 }
 
 impl ServiceCtx {
-    fn new(s: &Service, namespace: &str) -> Self {
+    fn new(s: &Service, env: &Environment, namespace: &str) -> Self {
         let mut environment = s.environment.clone();
         environment.insert("ROLE".into(), s.role.clone());
         environment.insert("EXOCOM_HOST".into(), format!("{EXOCOM_ROLE}.{namespace}"));
@@ -287,8 +310,66 @@ impl ServiceCtx {
             memory: s.memory,
             desired_count: s.desired_count,
             autoscaling: s.autoscaling.clone(),
+            health_check_grace_period: s.health_check_grace_period,
+            restricted: s.outbound.is_some(),
+            outbound: s.outbound.clone().unwrap_or_default(),
+            single_instance: false,
+            architecture: arch_name(env.cluster_of(s.kind).arch()),
             environment,
             secrets,
+        }
+    }
+}
+
+/// The load balancer's name for `<app>-<env>`: AWS wants at most 32 letters, digits and
+/// hyphens, no hyphen at either end, not `internal-` in front, and unique in the account and
+/// region. A longer name keeps its start and gets a short hash of the whole, so environments
+/// whose names share their first 32 characters never collide.
+pub fn load_balancer_name(prefix: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let base = if prefix.starts_with("internal-") {
+        format!("exo-{prefix}")
+    } else {
+        prefix.to_string()
+    };
+    if base.len() <= 32 {
+        return base;
+    }
+    let hash: String = Sha256::digest(base.as_bytes())[..3]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{}-{hash}", base[..25].trim_end_matches('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load_balancer_name;
+
+    #[test]
+    fn load_balancer_names_always_satisfy_aws_and_never_collide_between_environments() {
+        assert_eq!(
+            load_balancer_name("space-tweet-production"),
+            "space-tweet-production"
+        );
+        assert_eq!(
+            load_balancer_name("internal-tools-production"),
+            "exo-internal-tools-production"
+        );
+        let long = "a-twenty-eight-character-app";
+        let (one, two) = (
+            load_balancer_name(&format!("{long}-production-east")),
+            load_balancer_name(&format!("{long}-production-west")),
+        );
+        assert_ne!(one, two, "same first 32 characters, different names");
+        for name in [one, two, load_balancer_name(&format!("{long}-x"))] {
+            assert!(name.len() <= 32, "{name}");
+            assert!(!name.starts_with('-') && !name.ends_with('-'), "{name}");
+            assert!(!name.starts_with("internal-"), "{name}");
+            assert!(
+                name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+                "{name}"
+            );
         }
     }
 }

@@ -1,8 +1,9 @@
 data "aws_partition" "current" {}
 
-# The ECS-optimised Amazon Linux 2023 AMI, as AWS publishes it: never a hard-coded AMI id.
+# The ECS-optimised Amazon Linux 2023 AMI for the instance type's architecture, as AWS
+# publishes it: never a hard-coded AMI id.
 data "aws_ssm_parameter" "ecs_ami" {
-  name = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+  name = var.architecture == "arm64" ? "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id" : "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -145,11 +146,19 @@ resource "aws_autoscaling_group" "this" {
     version = aws_launch_template.this.latest_version
   }
 
+  # A new AMI or launch template rolls the instances: new ones start first (100–200% healthy),
+  # and the scale-in protection ECS sets on instances with tasks is refreshed too, or the
+  # refresh could never finish; ECS drains each instance's tasks before it goes (the capacity
+  # provider's managed draining).
   instance_refresh {
     strategy = "Rolling"
 
     preferences {
-      min_healthy_percentage = 50
+      min_healthy_percentage       = 100
+      max_healthy_percentage       = 200
+      scale_in_protected_instances = "Refresh"
+      skip_matching                = true
+      instance_warmup              = 120
     }
   }
 
@@ -176,11 +185,14 @@ resource "aws_autoscaling_group" "this" {
 }
 
 resource "aws_ecs_capacity_provider" "this" {
-  name = var.name
+  # AWS refuses capacity provider names that start with aws, ecs or fargate (an app called
+  # ecs-demo); other names stay as they are
+  name = can(regex("^(?i)(aws|ecs|fargate)", var.name)) ? "cp-${var.name}" : var.name
 
   auto_scaling_group_provider {
     auto_scaling_group_arn         = aws_autoscaling_group.this.arn
     managed_termination_protection = "ENABLED"
+    managed_draining               = "ENABLED"
 
     managed_scaling {
       status                    = "ENABLED"

@@ -8,6 +8,17 @@ variable "instance_type" {
   type        = string
 }
 
+variable "architecture" {
+  description = "CPU architecture of instance_type: x86_64 or arm64 (Graviton), which picks the ECS-optimised AMI"
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "The architecture is x86_64 or arm64."
+  }
+}
+
 variable "min_size" {
   description = "Fewest instances"
   type        = number

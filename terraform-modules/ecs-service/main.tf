@@ -22,6 +22,18 @@ locals {
 
   port_mappings = var.port == null ? [] : [{ containerPort = var.port, protocol = "tcp" }]
 
+  # Tasks cannot read the instance metadata, so SDKs learn the region from here; the
+  # service's own variables win.
+  environment = merge({
+    AWS_REGION         = data.aws_region.current.region
+    AWS_DEFAULT_REGION = data.aws_region.current.region
+  }, var.environment)
+
+  # Outbound rules beyond the VPC, keyed so that editing one rule replaces only that rule.
+  outbound = {
+    for r in coalesce(var.outbound, []) : "${r.protocol}-${r.from_port}-${r.to_port}-${r.cidr}" => r
+  }
+
   # Application Auto Scaling owns the task count: a fixed count is a range of one.
   min_count = var.autoscaling == null ? var.desired_count : var.autoscaling.min
   max_count = var.autoscaling == null ? var.desired_count : var.autoscaling.max
@@ -97,6 +109,12 @@ resource "aws_ecs_task_definition" "this" {
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task.arn
 
+  # the image is built for this platform (exo-deploy builds for the cluster's architecture)
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.architecture == "arm64" ? "ARM64" : "X86_64"
+  }
+
   container_definitions = jsonencode([{
     name         = var.name
     image        = var.image
@@ -105,7 +123,7 @@ resource "aws_ecs_task_definition" "this" {
     memory       = var.memory
     privileged   = false
     portMappings = local.port_mappings
-    environment  = [for k in sort(keys(var.environment)) : { name = k, value = var.environment[k] }]
+    environment  = [for k in sort(keys(local.environment)) : { name = k, value = local.environment[k] }]
     secrets      = [for k in sort(keys(local.secret_arns)) : { name = k, valueFrom = local.secret_arns[k] }]
     logConfiguration = {
       logDriver = "awslogs"
@@ -158,13 +176,29 @@ resource "aws_vpc_security_group_ingress_rule" "from_vpc" {
   tags = var.tags
 }
 
-resource "aws_vpc_security_group_egress_rule" "https" {
+# By default tasks may reach anything, as ordinary apps expect (mail, external databases,
+# plain HTTP APIs, UDP); `outbound` in the config restricts them to listed rules.
+resource "aws_vpc_security_group_egress_rule" "all" {
+  #checkov:skip=CKV_AWS_382:all outbound traffic is the default apps expect; the `outbound` setting restricts it (docs/security.md)
+  count = var.outbound == null ? 1 : 0
+
   security_group_id = aws_security_group.this.id
-  description       = "HTTPS to AWS APIs and the internet"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
+  description       = "All outbound traffic (restrict it with outbound in the config)"
+  ip_protocol       = "-1"
   cidr_ipv4         = "0.0.0.0/0"
+
+  tags = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "listed" {
+  for_each = local.outbound
+
+  security_group_id = aws_security_group.this.id
+  description       = "Outbound ${each.value.protocol} ${each.value.from_port}-${each.value.to_port} to ${each.value.cidr}"
+  ip_protocol       = each.value.protocol
+  from_port         = each.value.from_port
+  to_port           = each.value.to_port
+  cidr_ipv4         = each.value.cidr
 
   tags = var.tags
 }
@@ -295,6 +329,10 @@ resource "aws_ecs_service" "this" {
     assign_public_ip = false
   }
 
+  deployment_minimum_healthy_percent = var.deployment.minimum_healthy_percent
+  deployment_maximum_percent         = var.deployment.maximum_percent
+  health_check_grace_period_seconds  = var.public ? var.health_check_grace_period : null
+
   deployment_circuit_breaker {
     enable   = true
     rollback = true
@@ -330,7 +368,8 @@ resource "aws_ecs_service" "this" {
     aws_lb_listener_rule.this,
     aws_vpc_security_group_ingress_rule.from_load_balancer,
     aws_vpc_security_group_ingress_rule.from_vpc,
-    aws_vpc_security_group_egress_rule.https,
+    aws_vpc_security_group_egress_rule.all,
+    aws_vpc_security_group_egress_rule.listed,
     aws_vpc_security_group_egress_rule.vpc,
     aws_iam_role_policy_attachment.execution,
     aws_iam_role_policy.secrets,

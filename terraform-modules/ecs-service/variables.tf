@@ -70,6 +70,46 @@ variable "autoscaling" {
   default = null
 }
 
+variable "architecture" {
+  description = "CPU architecture of the cluster's instances, x86_64 or arm64: the task's runtime platform, which the image must match"
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "The architecture is x86_64 or arm64."
+  }
+}
+
+variable "outbound" {
+  description = "Outbound traffic beyond the VPC: null allows all of it; a list allows only these rules (protocol tcp or udp, a port range, a destination CIDR)"
+  type = list(object({
+    protocol  = string
+    from_port = number
+    to_port   = number
+    cidr      = string
+  }))
+  default = null
+}
+
+variable "deployment" {
+  description = "How a deployment replaces tasks: the percentages of the desired count that must stay healthy and may run at once"
+  type = object({
+    minimum_healthy_percent = number
+    maximum_percent         = number
+  })
+  default = {
+    minimum_healthy_percent = 100
+    maximum_percent         = 200
+  }
+}
+
+variable "health_check_grace_period" {
+  description = "Seconds the load balancer's failing health checks are ignored after a task starts, so that slow starters are not killed"
+  type        = number
+  default     = 60
+}
+
 variable "environment" {
   description = "Plain environment variables of the container"
   type        = map(string)

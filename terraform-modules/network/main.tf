@@ -11,7 +11,8 @@ data "aws_availability_zones" "available" {
 }
 
 locals {
-  azs       = slice(data.aws_availability_zones.available.names, 0, var.az_count)
+  # never more than the region has: the VPC's precondition says so in words
+  azs       = slice(data.aws_availability_zones.available.names, 0, min(var.az_count, length(data.aws_availability_zones.available.names)))
   nat_count = var.one_nat_gateway_per_az ? length(local.azs) : 1
 }
 
@@ -21,6 +22,13 @@ resource "aws_vpc" "this" {
   enable_dns_hostnames = true
 
   tags = merge(var.tags, { Name = var.name })
+
+  lifecycle {
+    precondition {
+      condition     = length(data.aws_availability_zones.available.names) >= var.az_count
+      error_message = "The region offers ${length(data.aws_availability_zones.available.names)} availability zones without opting in, fewer than the ${var.az_count} asked for: lower `availability-zones` in application.yml."
+    }
+  }
 }
 
 # No rules: nothing may use the default security group.

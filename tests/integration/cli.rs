@@ -12,7 +12,7 @@ fn dry_run_prints_the_summary_and_plan_and_writes_the_directory() {
         .stderr_contains("web       public   http://spacetweet.io → :3000")
         .stderr_contains("users     private  users.production.space-tweet.internal")
         .stderr_contains("notifier  worker   over ExoCom only")
-        .stderr_contains("private cluster: t3.medium × 1–3")
+        .stderr_contains("private cluster: t3.medium × 1–6")
         .stderr_contains("plan (dry run: only rendering and the post-render hook run):")
         .stderr_contains("build and push the image of `web` from [APP]/web-server")
         .stderr_contains(

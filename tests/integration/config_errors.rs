@@ -13,6 +13,15 @@ fn errors_of(fixture: &str) -> String {
     out.stderr
 }
 
+/// The report with each message's wrapped lines joined again, to look for whole sentences.
+fn unwrapped(report: &str) -> String {
+    // a message's lines go on after `│ `, a help's after eight spaces
+    regex::Regex::new(r"\n\s*│ |\n {8}")
+        .expect("regex")
+        .replace_all(report, " ")
+        .into_owned()
+}
+
 #[test]
 fn misspelt_keys_in_several_files_are_reported_together_with_suggestions() {
     let stderr = errors_of("invalid/typos");
@@ -25,7 +34,7 @@ fn misspelt_keys_in_several_files_are_reported_together_with_suggestions() {
 fn semantic_errors_point_at_the_value_and_say_how_to_fix_it() {
     let stderr = errors_of("invalid/semantics");
     for expected in [
-        "the app's configuration has 16 errors",
+        "the app's configuration has 19 errors",
         "`ROLE` is set by exo-deploy",
         "application.yml:1:7",
         "invalid app name `Space_Tweet`",
@@ -42,6 +51,9 @@ fn semantic_errors_point_at_the_value_and_say_how_to_fix_it() {
         "autoscaling min 5 is above max 2",
         "a secret must be a reference to where its value is stored, not a value",
         "the folder `./documentation` of service `docs` does not exist",
+        "invalid outbound rule `tcp 70000`",
+        "`10.0.0.0` is not a CIDR block",
+        "invalid outbound rule `udp`",
     ] {
         assert!(
             stderr.contains(expected),
@@ -116,4 +128,76 @@ fn a_priority_in_the_config_settles_a_collision() {
             "priority {priority} missing in main.tf"
         );
     }
+}
+
+#[test]
+fn services_that_cannot_fit_their_cluster_while_deploying_are_config_errors_with_the_numbers() {
+    let stderr = errors_of("invalid/capacity");
+    let sentences = unwrapped(&stderr);
+    for expected in [
+        // 2 × 200% + 1 × 200% + ExoCom, on 2 instances with 2 task interfaces each
+        "they need 7 tasks at once (jobs 4, reports 2, exocom 1), and 2 × t3.small have network interfaces for 4",
+        "raise `private-cluster-instances` max to 5",
+        "a t3.xlarge holds 3 tasks",
+        "`web` asks for 1024 MiB, and ECS gives tasks 384 MiB of a t3.nano",
+        "`reports` asks for 4096 CPU units, and a t3.small has 2048",
+        "reports/service.yml:3:8",
+    ] {
+        assert!(
+            sentences.contains(expected),
+            "missing {expected:?} in\n{stderr}"
+        );
+    }
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_cluster_that_exactly_fits_its_services_while_deploying_passes() {
+    // 3 × t3.xlarge hold 3 × 3 tasks: jobs 2 × 200%, reports 2 × 200% and ExoCom make 9
+    let fits = |max: u32| {
+        Test::new()
+            .app("invalid/capacity")
+            .edit("application.yml", |t| {
+                t.replace("size: t3.small", "size: t3.xlarge")
+                    .replace("{min: 1, max: 2}", &format!("{{min: 1, max: {max}}}"))
+                    .replace(
+                        "public-cluster-size: t3.nano",
+                        "public-cluster-size: t3.small",
+                    )
+            })
+            .edit("web/service.yml", |t| {
+                t.replace("memory: 1024", "memory: 960")
+            })
+            .edit("reports/service.yml", |t| {
+                t.replace("cpu: 4096", "cpu: 2048\n  desired-count: 2")
+            })
+            .args(["--dry-run"])
+            .run()
+    };
+    fits(3).code(0);
+    let out = fits(2);
+    out.code(2);
+    assert!(
+        unwrapped(&out.stderr).contains("they need 9 tasks at once (jobs 4, reports 4, exocom 1)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_load_balancer_needs_its_certificate_in_its_region_and_subnets_of_at_least_a_27() {
+    let stderr = errors_of("invalid/network");
+    let sentences = unwrapped(&stderr);
+    for expected in [
+        "the certificate is in eu-west-1, and the load balancer in us-east-1",
+        "request or import one in us-east-1",
+        "a /24 VPC gives /28 subnets, and the load balancer needs at least /27",
+        "application.yml:8:17",
+    ] {
+        assert!(
+            sentences.contains(expected),
+            "missing {expected:?} in\n{stderr}"
+        );
+    }
+    insta::assert_snapshot!(stderr);
 }

@@ -254,3 +254,66 @@ fn json_mode_emits_one_event_per_image() {
         assert_eq!(e["layers_pushed"], 1);
     }
 }
+
+/// The architecture in the image config the registry holds for `reference` (`name@digest`).
+fn architecture(registry: &Registry, repo: &str, digest: &str) -> String {
+    let body = |answer: String| {
+        answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default()
+    };
+    let manifest: serde_json::Value = serde_json::from_str(&body(
+        registry.get(&format!("/v2/{repo}/manifests/{digest}"), MANIFEST),
+    ))
+    .expect("manifest JSON");
+    let config = manifest["config"]["digest"]
+        .as_str()
+        .expect("config digest");
+    let config: serde_json::Value = serde_json::from_str(&body(registry.get(
+        &format!("/v2/{repo}/blobs/{config}"),
+        "application/octet-stream",
+    )))
+    .expect("config JSON");
+    config["architecture"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn images_are_built_for_the_architecture_of_the_instances_they_run_on() {
+    require_docker();
+    let registry = Registry::start();
+    // Graviton instances for the private cluster, x86 for the public one
+    let test = Test::new().app("spacetweet").edit("application.yml", |t| {
+        t.replace(
+            "private-cluster-size: t3.medium",
+            "private-cluster-size: t4g.medium",
+        )
+    });
+    let out = push(test, &registry);
+    out.code(0);
+    // a derived tag names a non-x86 architecture, so an x86 image is never taken for it
+    out.stderr_contains(&format!(
+        "users: pushed {}/team/space-tweet-users:content-",
+        registry.host
+    ));
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.starts_with("users: pushed") && l.contains("-arm64 ")),
+        "{}",
+        out.stderr
+    );
+    let images = tfvars_images(&out);
+    for (role, arch) in [("web", "amd64"), ("users", "arm64"), ("notifier", "arm64")] {
+        let reference = images[role].as_str().expect("reference");
+        let (_, digest) = reference.split_once('@').expect("by digest");
+        assert_eq!(
+            architecture(&registry, &format!("team/space-tweet-{role}"), digest),
+            arch,
+            "{role}"
+        );
+    }
+}

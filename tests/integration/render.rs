@@ -196,3 +196,168 @@ fn both_formats_of_the_same_app_render_the_same_infrastructure() {
     assert!(original.contains("original exo-deploy format"));
     assert!(later.contains("Exosphere format"));
 }
+
+/// The body of `module "NAME" { … }` in a rendered main.tf.
+fn module_block<'a>(main_tf: &'a str, name: &str) -> &'a str {
+    let start = main_tf
+        .find(&format!("module \"{name}\" {{"))
+        .unwrap_or_else(|| panic!("no module {name} in\n{main_tf}"));
+    let end = main_tf[start..].find("\n}\n").expect("module end") + start;
+    &main_tf[start..end]
+}
+
+fn rendered_main(fixture: &str) -> String {
+    let test = Test::new().app(fixture);
+    let out_dir = test.path().join("out");
+    // the output keeps the test's folder alive until main.tf is read
+    let out = test
+        .args(["render", "--out", out_dir.to_str().expect("utf-8 path")])
+        .run();
+    out.code(0);
+    std::fs::read_to_string(out_dir.join("main.tf")).expect("main.tf")
+}
+
+#[test]
+fn services_may_send_anything_outbound_unless_the_config_lists_rules() {
+    // no `outbound`: the module's default (null) keeps its all-traffic egress rule
+    let spacetweet = rendered_main("spacetweet");
+    assert!(!module_block(&spacetweet, "service_web").contains("outbound"));
+    let modules = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("terraform-modules/ecs-service/main.tf"),
+    )
+    .expect("module");
+    let all = modules
+        .split("resource \"aws_vpc_security_group_egress_rule\" \"all\" {")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}\n").next())
+        .expect("the all-traffic rule");
+    assert!(
+        all.contains("count = var.outbound == null ? 1 : 0"),
+        "{all}"
+    );
+    assert!(all.contains("ip_protocol       = \"-1\""), "{all}");
+    assert!(
+        !all.contains("from_port"),
+        "all traffic takes no ports in aws 6"
+    );
+
+    // a service's own list replaces the environment's; the others get the environment's
+    let shop = rendered_main("https-autoscaling");
+    let api = module_block(&shop, "service_api");
+    assert!(api.contains(
+        "{ protocol = \"tcp\", from_port = 6379, to_port = 6380, cidr = \"10.30.0.0/16\" },"
+    ));
+    assert!(!api.contains("10.20.0.0/16"), "{api}");
+    let search = module_block(&shop, "service_search");
+    for rule in [
+        "{ protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"0.0.0.0/0\" },",
+        "{ protocol = \"tcp\", from_port = 5432, to_port = 5432, cidr = \"10.20.0.0/16\" },",
+        "{ protocol = \"udp\", from_port = 53, to_port = 53, cidr = \"0.0.0.0/0\" },",
+    ] {
+        assert!(search.contains(rule), "{rule} missing in\n{search}");
+    }
+    // ExoCom stays inside the VPC whatever the config says
+    for main_tf in [&spacetweet, &shop] {
+        assert!(module_block(main_tf, "exocom").contains("outbound = []"));
+    }
+}
+
+#[test]
+fn exocom_never_runs_two_brokers_and_load_balanced_services_get_a_grace_period() {
+    let shop = rendered_main("https-autoscaling");
+    let exocom = module_block(&shop, "exocom");
+    assert!(
+        exocom.contains("minimum_healthy_percent = 0")
+            && exocom.contains("maximum_percent         = 100"),
+        "{exocom}"
+    );
+    assert!(module_block(&shop, "service_api").contains("health_check_grace_period = 120"));
+    let spacetweet = rendered_main("spacetweet");
+    assert!(module_block(&spacetweet, "service_web").contains("health_check_grace_period = 60"));
+    assert!(!module_block(&spacetweet, "service_users").contains("health_check_grace_period"));
+    let modules = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("terraform-modules/ecs-service/main.tf"),
+    )
+    .expect("module");
+    for line in [
+        "deployment_minimum_healthy_percent = var.deployment.minimum_healthy_percent",
+        "deployment_maximum_percent         = var.deployment.maximum_percent",
+        "health_check_grace_period_seconds  = var.public ? var.health_check_grace_period : null",
+        // tasks cannot read the instance metadata: the region comes in their environment
+        "AWS_REGION         = data.aws_region.current.region",
+        "environment  = [for k in sort(keys(local.environment))",
+    ] {
+        assert!(
+            modules.contains(line),
+            "{line} missing in the ecs-service module"
+        );
+    }
+}
+
+#[test]
+fn graviton_clusters_get_the_arm64_ami_and_their_tasks_the_arm64_runtime_platform() {
+    let test = Test::new().app("spacetweet").edit("application.yml", |t| {
+        t.replace(
+            "private-cluster-size: t3.medium",
+            "private-cluster-size: t4g.medium",
+        )
+    });
+    let out_dir = test.path().join("out");
+    let out = test
+        .args(["render", "--out", out_dir.to_str().expect("utf-8 path")])
+        .run();
+    out.code(0);
+    let main_tf = std::fs::read_to_string(out_dir.join("main.tf")).expect("main.tf");
+    assert!(module_block(&main_tf, "public_cluster").contains("architecture  = \"x86_64\""));
+    assert!(module_block(&main_tf, "private_cluster").contains("architecture  = \"arm64\""));
+    for (module, arch) in [
+        ("service_web", "x86_64"),
+        ("service_users", "arm64"),
+        ("service_notifier", "arm64"),
+        ("exocom", "arm64"),
+    ] {
+        assert!(
+            module_block(&main_tf, module)
+                .contains(&format!("architecture           = \"{arch}\"")),
+            "{module} runs on {arch}"
+        );
+    }
+    // the modules turn it into the AMI and the task's runtime platform; the moto translation
+    // drops runtime_platform (aws 3.39 lacks it), so it is asserted here
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cluster = std::fs::read_to_string(root.join("terraform-modules/ecs-cluster/main.tf"))
+        .expect("cluster");
+    assert!(cluster.contains(
+        "var.architecture == \"arm64\" ? \"/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id\""
+    ));
+    let service = std::fs::read_to_string(root.join("terraform-modules/ecs-service/main.tf"))
+        .expect("service");
+    assert!(service.contains(
+        "cpu_architecture        = var.architecture == \"arm64\" ? \"ARM64\" : \"X86_64\""
+    ));
+    assert!(service.contains("operating_system_family = \"LINUX\""));
+}
+
+#[test]
+fn an_instance_refresh_can_finish_and_drains_tasks_first() {
+    // aws 3.39 lacks these arguments, so the moto copy drops them: asserted here
+    let cluster = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("terraform-modules/ecs-cluster/main.tf"),
+    )
+    .expect("cluster");
+    for line in [
+        "scale_in_protected_instances = \"Refresh\"",
+        "min_healthy_percentage       = 100",
+        "max_healthy_percentage       = 200",
+        "managed_draining               = \"ENABLED\"",
+        "protect_from_scale_in = true",
+    ] {
+        assert!(
+            cluster.contains(line),
+            "{line} missing in the ecs-cluster module"
+        );
+    }
+}

@@ -192,7 +192,8 @@ fn the_order_aws_needs_is_explicit_on_create_and_on_destroy() {
             for rule in [
                 "aws_vpc_security_group_ingress_rule.from_load_balancer",
                 "aws_vpc_security_group_ingress_rule.from_vpc",
-                "aws_vpc_security_group_egress_rule.https",
+                "aws_vpc_security_group_egress_rule.all",
+                "aws_vpc_security_group_egress_rule.listed",
                 "aws_vpc_security_group_egress_rule.vpc",
             ] {
                 g.assert_after(
