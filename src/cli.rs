@@ -68,6 +68,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub local_terraform: bool,
 
+    /// How long a deploy waits for the services' new tasks to run and pass their checks
+    #[arg(long, global = true, default_value_t = 600, value_name = "SECONDS")]
+    pub rollout_timeout: u64,
+
     /// Validate, render and print the plan; change nothing remote
     #[arg(long)]
     pub dry_run: bool,

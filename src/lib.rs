@@ -54,6 +54,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Bootstrap(#[from] bootstrap::BootstrapError),
+    /// A service did not roll out: exit code 1, no release recorded.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Rollout(#[from] pipeline::rollout::RolloutError),
     /// A hook of the app failed: exit code 1.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -122,6 +126,7 @@ impl Error {
             | Error::Push(_)
             | Error::Terraform(_)
             | Error::Hook(_)
+            | Error::Rollout(_)
             | Error::Preflight(_)
             | Error::Internal(_)
             | Error::NotConfirmed => 1,
@@ -142,6 +147,7 @@ impl Error {
             Error::Push(_) => "push",
             Error::Terraform(_) => "terraform",
             Error::Hook(_) => "hook",
+            Error::Rollout(_) => "rollout",
             Error::Preflight(_) => "preflight",
             Error::Internal(_) => "internal",
             Error::Usage(_) => "usage",

@@ -60,6 +60,10 @@ pub struct Settings {
     pub terraform_image: String,
     /// Run the `terraform` on PATH instead of a container.
     pub local_terraform: bool,
+    /// How long a deploy waits for its rollouts.
+    pub rollout_timeout: std::time::Duration,
+    /// How often it asks ECS meanwhile.
+    pub rollout_poll: std::time::Duration,
 }
 
 impl Cli {
@@ -99,6 +103,8 @@ impl Cli {
                 .terraform_image
                 .unwrap_or_else(|| crate::terraform::DEFAULT_IMAGE.to_string()),
             local_terraform: self.local_terraform,
+            rollout_timeout: std::time::Duration::from_secs(self.rollout_timeout),
+            rollout_poll: std::time::Duration::from_secs(5),
         };
         (intent, settings)
     }

@@ -62,6 +62,12 @@ pub trait Cloud {
         cluster: &str,
         services: &[String],
     ) -> impl Future<Output = Result<Vec<objects::ServiceCount>>> + Send;
+    /// Where each service's newest deployment stands.
+    fn rollouts(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> impl Future<Output = Result<Vec<objects::Rollout>>> + Send;
 }
 
 impl Cloud for Aws {
@@ -128,6 +134,13 @@ impl Cloud for Aws {
         services: &[String],
     ) -> impl Future<Output = Result<Vec<objects::ServiceCount>>> + Send {
         objects::service_counts(self, cluster, services)
+    }
+    fn rollouts(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> impl Future<Output = Result<Vec<objects::Rollout>>> + Send {
+        objects::rollouts(self, cluster, services)
     }
 }
 

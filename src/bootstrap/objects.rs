@@ -129,3 +129,59 @@ pub async fn service_counts(
     }
     Ok(out)
 }
+
+/// Where one ECS service's newest deployment stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rollout {
+    pub service: String,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED` (the circuit breaker rolled it back).
+    pub state: String,
+    pub reason: String,
+    pub desired: i32,
+    pub running: i32,
+    pub failed_tasks: i32,
+    /// The service's newest events, newest first.
+    pub events: Vec<String>,
+}
+
+/// The newest (primary) deployment of each of `services` in `cluster`.
+pub async fn rollouts(aws: &Aws, cluster: &str, services: &[String]) -> Result<Vec<Rollout>> {
+    let mut out = Vec::new();
+    for chunk in services.chunks(10) {
+        let answer = aws
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify("ecs:DescribeServices", cluster, e))?;
+        for s in answer.services() {
+            let primary = s
+                .deployments()
+                .iter()
+                .find(|d| d.status() == Some("PRIMARY"));
+            out.push(Rollout {
+                service: s.service_name().unwrap_or_default().to_string(),
+                // a service without ECS deployments (another controller) has nothing to wait for
+                state: primary
+                    .and_then(|d| d.rollout_state())
+                    .map_or("COMPLETED".to_string(), |r| r.as_str().to_string()),
+                reason: primary
+                    .and_then(|d| d.rollout_state_reason())
+                    .unwrap_or_default()
+                    .to_string(),
+                desired: primary.map_or(s.desired_count(), |d| d.desired_count()),
+                running: primary.map_or(s.running_count(), |d| d.running_count()),
+                failed_tasks: primary.map_or(0, |d| d.failed_tasks()),
+                events: s
+                    .events()
+                    .iter()
+                    .take(5)
+                    .filter_map(|e| e.message().map(str::to_string))
+                    .collect(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -256,6 +256,20 @@ impl Run<'_> {
                 progress.applied = true;
                 Ok(())
             }
+            Step::WaitForRollout => {
+                let say = |line: &str| self.reporter.say(line);
+                self.step(
+                    &name,
+                    super::rollout::wait(
+                        cloud,
+                        self.app,
+                        self.settings.rollout_timeout,
+                        self.settings.rollout_poll,
+                        &say,
+                    ),
+                )
+                .await
+            }
             Step::RecordRelease => {
                 let outputs = tf.outputs().await.unwrap_or(serde_json::Value::Null);
                 let release = self.release(progress, outputs, started);
@@ -567,31 +581,10 @@ impl Run<'_> {
 
     /// What is deployed: the last release, its urls, and each service's task counts.
     pub async fn status(&self, cloud: &impl Cloud) -> Result<Status, Error> {
-        use crate::model::ServiceKind;
         let last = self.history(cloud).await?.into_iter().next();
-        let prefix = format!("{}-{}", self.app.name, self.app.env.name);
         let mut services = Vec::new();
-        for (cluster, kinds) in [
-            ("public", vec![ServiceKind::Public]),
-            ("private", vec![ServiceKind::Private, ServiceKind::Worker]),
-        ] {
-            let mut names: Vec<String> = self
-                .app
-                .services
-                .iter()
-                .filter(|s| kinds.contains(&s.kind))
-                .map(|s| s.role.clone())
-                .collect();
-            if cluster == "private" {
-                names.push(crate::model::EXOCOM_ROLE.to_string());
-            }
-            if !names.is_empty() {
-                services.extend(
-                    cloud
-                        .service_counts(&format!("{prefix}-{cluster}"), &names)
-                        .await?,
-                );
-            }
+        for (cluster, names) in super::rollout::services_by_cluster(self.app) {
+            services.extend(cloud.service_counts(&cluster, &names).await?);
         }
         Ok(Status {
             app: self.app.name.clone(),

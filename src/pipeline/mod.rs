@@ -6,6 +6,7 @@
 
 mod execute;
 mod ports;
+pub mod rollout;
 #[cfg(test)]
 mod tests;
 

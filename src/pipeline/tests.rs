@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 
 use super::*;
-use crate::bootstrap::objects::ServiceCount;
+use crate::bootstrap::objects::{Rollout, ServiceCount};
 use crate::bootstrap::{self, BucketOutcome, BucketSpec, Cloud, Removal, ZoneOutcome, ZoneSpec};
 use crate::hooks::Hook;
 use crate::model::ImageSource;
@@ -37,6 +37,10 @@ struct FakeCloud {
     account: String,
     /// Writes fail, as when the run is stopped before its record.
     fail_puts: bool,
+    /// This service's rollout fails (the circuit breaker rolls it back).
+    failing_rollout: Option<String>,
+    /// Rollouts stay in progress for this many more questions (`u32::MAX`: for ever).
+    rollout_polls: Mutex<u32>,
 }
 
 impl Cloud for FakeCloud {
@@ -125,6 +129,41 @@ impl Cloud for FakeCloud {
                 desired: 1,
                 running: 1,
                 status: "ACTIVE".into(),
+            })
+            .collect())
+    }
+    async fn rollouts(&self, _: &str, services: &[String]) -> bootstrap::Result<Vec<Rollout>> {
+        let mut polls = self.rollout_polls.lock().expect("polls");
+        let in_progress = *polls > 0;
+        *polls = polls.saturating_sub(1);
+        Ok(services
+            .iter()
+            .map(|s| {
+                let failed = self.failing_rollout.as_deref() == Some(s.as_str());
+                Rollout {
+                    service: s.clone(),
+                    state: if failed {
+                        "FAILED"
+                    } else if in_progress {
+                        "IN_PROGRESS"
+                    } else {
+                        "COMPLETED"
+                    }
+                    .into(),
+                    reason: if failed {
+                        "ECS deployment circuit breaker: tasks failed to start.".into()
+                    } else {
+                        String::new()
+                    },
+                    desired: 1,
+                    running: i32::from(!in_progress && !failed),
+                    failed_tasks: i32::from(failed) * 3,
+                    events: if failed {
+                        vec![format!("(service {s}) has started 1 tasks: (task 1). Essential container exited with code 1")]
+                    } else {
+                        Vec::new()
+                    },
+                }
             })
             .collect())
     }
@@ -508,6 +547,7 @@ fn a_deploy_runs_every_step_in_order_and_records_one_release() {
             "terraform init",
             "terraform plan",
             "terraform apply",
+            "rollout",
             "record the release"
         ]
     );
@@ -554,7 +594,12 @@ fn no_changes_means_no_apply_and_no_record() {
         .collect();
     assert_eq!(
         skipped,
-        ["confirm", "terraform apply", "record the release"]
+        [
+            "confirm",
+            "terraform apply",
+            "rollout",
+            "record the release"
+        ]
     );
 }
 
@@ -869,6 +914,7 @@ fn hooks_run_at_their_points_of_a_deploy_in_order() {
             "terraform plan",
             "pre-apply hook",
             "terraform apply",
+            "rollout",
             "post-apply hook",
             "record the release",
             "post-deploy hook",
@@ -953,6 +999,77 @@ fn a_release_whose_post_apply_check_failed_is_recorded_only_once_the_check_passe
     assert_eq!(objects(&f.cloud), 1);
 }
 
+#[test]
+fn a_rollout_that_ecs_rolls_back_fails_the_deploy_shows_why_and_records_nothing() {
+    let w = World::new();
+    let f = Fakes {
+        cloud: FakeCloud {
+            failing_rollout: Some("users".into()),
+            ..w.cloud()
+        },
+        ..w.fakes(true)
+    };
+    let err = w.deploy(&f).expect_err("the rollout failed");
+    assert_eq!(err.exit_code(), 1);
+    let text = err.to_string();
+    assert!(
+        text.contains("the new tasks of `users` failed and ECS rolled the deployment back"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Essential container exited with code 1"),
+        "{text}"
+    );
+    assert!(
+        err.help()
+            .unwrap_or_default()
+            .contains("No release was recorded")
+    );
+    assert_eq!(objects(&f.cloud), 0, "no release for a failed rollout");
+    assert!(w.log().iter().any(|l| l == "apply"));
+    assert_eq!(w.events("step-failed")[0]["step"], "rollout");
+}
+
+#[test]
+fn a_deploy_waits_while_rollouts_run_and_gives_up_at_the_timeout() {
+    // in progress for two rounds (two clusters each), then done: the deploy waits and records
+    let mut w = World::new();
+    w.settings.rollout_poll = std::time::Duration::ZERO;
+    let f = Fakes {
+        cloud: FakeCloud {
+            rollout_polls: Mutex::new(2 * 2),
+            ..w.cloud()
+        },
+        ..w.fakes(true)
+    };
+    w.deploy(&f).expect("rolled out");
+    assert_eq!(objects(&f.cloud), 1);
+    let lines = w.recorded.lock().expect("recorded").lines.clone();
+    assert!(
+        lines.contains(&"  web: 0 of 1 new tasks running (in progress)".to_string())
+            && lines.contains(&"  web: 1 of 1 new tasks running (completed)".to_string()),
+        "{lines:?}"
+    );
+
+    let mut w = World::new();
+    w.settings.rollout_poll = std::time::Duration::ZERO;
+    w.settings.rollout_timeout = std::time::Duration::from_millis(20);
+    let f = Fakes {
+        cloud: FakeCloud {
+            rollout_polls: Mutex::new(u32::MAX),
+            ..w.cloud()
+        },
+        ..w.fakes(true)
+    };
+    let err = w.deploy(&f).expect_err("timed out");
+    assert!(
+        err.to_string()
+            .contains("have not finished rolling out: web, notifier, tweets, users, exocom"),
+        "{err}"
+    );
+    assert_eq!(objects(&f.cloud), 0);
+}
+
 // ---- the property: a run does what its plan says, step for step ----
 
 const FIXTURES: [(&str, Option<&str>); 5] = [
@@ -1026,6 +1143,7 @@ fn effects_of(step: &Step) -> Vec<String> {
         Step::RunTerraform { args } => vec![format!("terraform {}", args.join(" "))],
         Step::When { then, .. } => effects_of(then),
         Step::UseImage { .. }
+        | Step::WaitForRollout
         | Step::UseRecordedImages { .. }
         | Step::Render { .. }
         | Step::ConfirmApply

@@ -98,6 +98,9 @@ pub enum Step {
     ConfirmApply,
     /// `terraform apply` of the saved plan.
     TerraformApply,
+    /// Wait until every service's newest deployment has rolled out; a rollout the circuit
+    /// breaker rolled back, or one still running at the timeout, fails the run.
+    WaitForRollout,
     /// Write the release record to the state bucket.
     RecordRelease,
     /// Run one of the app's hooks (`.exo-deploy/hooks/<name>`), present when planned.
@@ -172,6 +175,7 @@ impl Step {
             Step::TerraformPlan => "terraform plan".into(),
             Step::ConfirmApply | Step::ConfirmDestroy { .. } => "confirm".into(),
             Step::TerraformApply => "terraform apply".into(),
+            Step::WaitForRollout => "rollout".into(),
             Step::RecordRelease => "record the release".into(),
             Step::RunHook { hook } => format!("{hook} hook"),
             Step::ReadState => "read the state".into(),
@@ -227,6 +231,9 @@ impl fmt::Display for Step {
             Step::TerraformPlan => f.write_str("terraform plan, and show what would change"),
             Step::ConfirmApply => f.write_str("ask before applying (--yes answers)"),
             Step::TerraformApply => f.write_str("terraform apply the saved plan"),
+            Step::WaitForRollout => f.write_str(
+                "wait until every service's new tasks run and pass their checks (--rollout-timeout)",
+            ),
             Step::RecordRelease => f.write_str("record the release in the state bucket"),
             Step::RunHook { hook } => write!(f, "run the {hook} hook (.exo-deploy/hooks/{hook})"),
             Step::ConfirmDestroy { .. } => {
@@ -330,6 +337,7 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             steps.push(changed(Step::ConfirmApply));
             steps.extend(hook(Hook::PreApply).map(changed));
             steps.push(changed(Step::TerraformApply));
+            steps.push(changed(Step::WaitForRollout));
             let unrecorded = when(Condition::Unrecorded);
             steps.extend(hook(Hook::PostApply).map(unrecorded));
             steps.push(unrecorded(Step::RecordRelease));
