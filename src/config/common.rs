@@ -162,6 +162,7 @@ macro_rules! aws_environment_settings {
             pub vpc_cidr: Option<Spanned<String>>,
             pub log_retention_days: Option<Spanned<u32>>,
             pub outbound: Option<Vec<Spanned<String>>>,
+            pub secrets_kms_key: Option<Spanned<String>>,
         }
     };
 }

@@ -93,6 +93,7 @@ pub struct EnvDraft {
     pub log_retention_days: Option<Field<u32>>,
     /// Outbound rules, when the environment restricts outbound traffic.
     pub outbound: Option<Vec<Field<String>>>,
+    pub secrets_kms_key: Option<Field<String>>,
     pub environment_variables: Pairs,
     pub secrets: SecretPairs,
 }
@@ -207,6 +208,7 @@ macro_rules! fill_env {
         e.vpc_cidr = opt(f, &s.vpc_cidr);
         e.log_retention_days = opt(f, &s.log_retention_days);
         e.outbound = s.outbound.as_ref().map(|_| names(f, &s.outbound));
+        e.secrets_kms_key = opt(f, &s.secrets_kms_key);
     }};
 }
 

@@ -141,6 +141,9 @@ pub struct Environment {
     /// The outbound traffic services may send beyond the VPC: `None` for all of it, else only
     /// these rules (each service may set its own).
     pub outbound: Option<Vec<OutboundRule>>,
+    /// The customer-managed KMS key the app's secrets are encrypted with, when they are: the
+    /// execution roles may decrypt with it, through Secrets Manager and SSM only.
+    pub secrets_kms_key: Option<String>,
 }
 
 /// One kind of outbound traffic a service may send: a protocol, a port range and a

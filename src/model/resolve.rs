@@ -338,6 +338,7 @@ impl Resolver {
                 .unwrap_or_else(|| "10.0.0.0/16".into()),
             log_retention_days,
             outbound: e.outbound.as_ref().map(|rules| self.outbound(rules)),
+            secrets_kms_key: self.checked(&e.secrets_kms_key, "secrets KMS key", v::kms_key_arn),
         }
     }
 
@@ -941,10 +942,24 @@ impl Resolver {
         let parsed = if let Some(name) = s.strip_prefix("ssm:") {
             (name.starts_with('/') && name.len() > 1).then(|| SecretRef::Ssm(name.to_string()))
         } else if let Some(name) = s.strip_prefix("secretsmanager:") {
+            if name.contains(':') {
+                self.error(
+                    &r.place,
+                    "a Secrets Manager name cannot select a JSON key",
+                    "here",
+                    "to read one key of a JSON secret, write the secret's full ARN with the key: `arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf:KEY::`",
+                );
+                return None;
+            }
             (!name.is_empty()).then(|| SecretRef::SecretsManager(name.to_string()))
         } else if s.starts_with("arn:aws") && s.contains(":ssm:") && s.contains(":parameter/") {
             Some(SecretRef::Ssm(s.to_string()))
-        } else if s.starts_with("arn:aws") && s.contains(":secretsmanager:") {
+        } else if s.starts_with("arn:aws")
+            && s.contains(":secretsmanager:")
+            && s.split(':').nth(5) == Some("secret")
+            && s.split(':').nth(6).is_some_and(|n| !n.is_empty())
+        {
+            // `…:secret:NAME-AbCdEf`, optionally `:JSON-KEY:VERSION-STAGE:VERSION-ID`
             Some(SecretRef::SecretsManager(s.to_string()))
         } else {
             None
@@ -989,8 +1004,31 @@ mod tests {
                 "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf".into()
             ))
         );
+        // one key of a JSON secret, by its full ARN
+        let keyed = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:password::";
+        assert_eq!(
+            r.secret_ref(&field(keyed)),
+            Some(SecretRef::SecretsManager(keyed.into()))
+        );
         assert!(r.diags.is_empty());
         assert_eq!(r.secret_ref(&field("hunter2")), None);
         assert!(!r.diags.is_empty(), "a plain value must be refused");
+        let mut r = Resolver::default();
+        assert_eq!(
+            r.secret_ref(&field("secretsmanager:prod/db:password::")),
+            None
+        );
+        assert_eq!(
+            r.secret_ref(&field("arn:aws:secretsmanager:us-east-1:123456789012:db")),
+            None,
+            "an ARN that names no secret"
+        );
+        let errors = r.diags.finish(()).expect_err("both refused");
+        assert_eq!(errors.diagnostics.len(), 2);
+        assert!(
+            errors.diagnostics[0]
+                .message
+                .contains("cannot select a JSON key")
+        );
     }
 }

@@ -180,6 +180,15 @@ pub fn outbound_rule(s: &str) -> Result<super::OutboundRule, String> {
     })
 }
 
+/// A KMS key's full ARN (`arn:aws:kms:REGION:ACCOUNT:key/ID`), as IAM policies need it.
+pub fn kms_key_arn(s: &str) -> Result<(), String> {
+    if s.starts_with("arn:aws") && s.contains(":kms:") && s.contains(":key/") {
+        Ok(())
+    } else {
+        Err("IAM grants decrypting by the key's ARN: write `arn:aws:kms:REGION:ACCOUNT:key/KEY-ID` (an alias or key id is not enough)".into())
+    }
+}
+
 /// An EC2 instance type such as `t3.small`.
 pub fn instance_type(s: &str) -> Result<(), String> {
     match s.split_once('.') {

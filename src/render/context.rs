@@ -38,6 +38,8 @@ pub struct Root {
     availability_zones: u32,
     nat_per_az: bool,
     log_retention_days: u32,
+    /// The KMS key of the secrets, for services that have secrets.
+    secrets_kms_key: Option<String>,
     bucket: Option<String>,
     key: String,
     has_public: bool,
@@ -158,6 +160,7 @@ impl Root {
             availability_zones: env.availability_zones,
             nat_per_az: env.nat_gateways == NatGateways::PerAz,
             log_retention_days: env.log_retention_days,
+            secrets_kms_key: env.secrets_kms_key.clone(),
             bucket: inputs
                 .state_bucket
                 .clone()

@@ -17,8 +17,15 @@ locals {
       "${local.arn_prefix}:secretsmanager:${local.where}:secret:${s.name}"
     )
   }
-  ssm_arns     = [for k, s in var.secrets : local.secret_arns[k] if s.store == "ssm"]
-  secrets_arns = [for k, s in var.secrets : (startswith(s.name, "arn:") ? s.name : "${local.secret_arns[k]}-??????") if s.store == "secretsmanager"]
+  ssm_arns = [for k, s in var.secrets : local.secret_arns[k] if s.store == "ssm"]
+  # IAM names the secret itself: an ARN that selects a JSON key (`…:secret:NAME-AbCdEf:KEY::`)
+  # is cut to its first seven fields, and `-??????` also matches an ARN written without the
+  # random suffix Secrets Manager adds.
+  secrets_arns = flatten([for k, s in var.secrets : (
+    startswith(s.name, "arn:") ?
+    [join(":", slice(split(":", s.name), 0, 7)), "${join(":", slice(split(":", s.name), 0, 7))}-??????"] :
+    ["${local.secret_arns[k]}-??????"]
+  ) if s.store == "secretsmanager"])
 
   port_mappings = var.port == null ? [] : [{ containerPort = var.port, protocol = "tcp" }]
 
@@ -77,6 +84,13 @@ resource "aws_iam_role_policy" "secrets" {
     Statement = concat(
       length(local.ssm_arns) > 0 ? [{ Effect = "Allow", Action = ["ssm:GetParameters"], Resource = local.ssm_arns }] : [],
       length(local.secrets_arns) > 0 ? [{ Effect = "Allow", Action = ["secretsmanager:GetSecretValue"], Resource = local.secrets_arns }] : [],
+      # secrets under a customer-managed key: decrypt with it, through these services only
+      var.secrets_kms_key_arn == null ? [] : [{
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = [var.secrets_kms_key_arn]
+        Condition = { StringEquals = { "kms:ViaService" = ["secretsmanager.${data.aws_region.current.region}.amazonaws.com", "ssm.${data.aws_region.current.region}.amazonaws.com"] } }
+      }],
     )
   })
 }

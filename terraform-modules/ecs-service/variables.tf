@@ -125,6 +125,12 @@ variable "secrets" {
   default = {}
 }
 
+variable "secrets_kms_key_arn" {
+  description = "The customer-managed KMS key the secrets are encrypted with, when they are: the execution role may decrypt with it through Secrets Manager and SSM"
+  type        = string
+  default     = null
+}
+
 variable "public" {
   description = "Whether the service is reached through the load balancer at `host`"
   type        = bool

@@ -361,3 +361,33 @@ fn an_instance_refresh_can_finish_and_drains_tasks_first() {
         );
     }
 }
+
+#[test]
+fn secrets_by_arn_with_a_json_key_and_under_a_customer_key_can_be_read_by_the_task() {
+    let shop = rendered_main("https-autoscaling");
+    let api = module_block(&shop, "service_api");
+    assert!(api.contains(
+        "= { store = \"secretsmanager\", name = \"arn:aws:secretsmanager:eu-central-1:210987654321:secret:shop/db-Xy12Ab:username::\" }"
+    ), "{api}");
+    assert!(api.contains(
+        "secrets_kms_key_arn = \"arn:aws:kms:eu-central-1:210987654321:key/7f3c2a1e-5b4d-4e6f-8a9b-0c1d2e3f4a5b\""
+    ), "{api}");
+    // a service without secrets is granted nothing
+    assert!(!module_block(&shop, "service_search").contains("secrets_kms_key_arn"));
+    let service = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("terraform-modules/ecs-service/main.tf"),
+    )
+    .expect("module");
+    for line in [
+        // IAM gets the secret's ARN without the JSON key, and with or without its suffix
+        "[join(\":\", slice(split(\":\", s.name), 0, 7)), \"${join(\":\", slice(split(\":\", s.name), 0, 7))}-??????\"] :",
+        "Action    = [\"kms:Decrypt\"]",
+        "Condition = { StringEquals = { \"kms:ViaService\" = [\"secretsmanager.${data.aws_region.current.region}.amazonaws.com\", \"ssm.${data.aws_region.current.region}.amazonaws.com\"] } }",
+    ] {
+        assert!(
+            service.contains(line),
+            "{line} missing in the ecs-service module"
+        );
+    }
+}
