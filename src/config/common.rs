@@ -163,6 +163,7 @@ macro_rules! aws_environment_settings {
             pub log_retention_days: Option<Spanned<u32>>,
             pub outbound: Option<Vec<Spanned<String>>>,
             pub secrets_kms_key: Option<Spanned<String>>,
+            pub exocom_image: Option<Spanned<String>>,
         }
     };
 }

@@ -94,6 +94,7 @@ pub struct EnvDraft {
     /// Outbound rules, when the environment restricts outbound traffic.
     pub outbound: Option<Vec<Field<String>>>,
     pub secrets_kms_key: Option<Field<String>>,
+    pub exocom_image: Option<Field<String>>,
     pub environment_variables: Pairs,
     pub secrets: SecretPairs,
 }
@@ -209,6 +210,7 @@ macro_rules! fill_env {
         e.log_retention_days = opt(f, &s.log_retention_days);
         e.outbound = s.outbound.as_ref().map(|_| names(f, &s.outbound));
         e.secrets_kms_key = opt(f, &s.secrets_kms_key);
+        e.exocom_image = opt(f, &s.exocom_image);
     }};
 }
 

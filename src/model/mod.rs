@@ -144,6 +144,9 @@ pub struct Environment {
     /// The customer-managed KMS key the app's secrets are encrypted with, when they are: the
     /// execution roles may decrypt with it, through Secrets Manager and SSM only.
     pub secrets_kms_key: Option<String>,
+    /// The ExoCom image to run instead of `originate/exocom:<version>` from Docker Hub: a
+    /// mirror in the app's own registry, best pinned by digest.
+    pub exocom_image: Option<String>,
 }
 
 /// One kind of outbound traffic a service may send: a protocol, a port range and a

@@ -339,6 +339,7 @@ impl Resolver {
             log_retention_days,
             outbound: e.outbound.as_ref().map(|rules| self.outbound(rules)),
             secrets_kms_key: self.checked(&e.secrets_kms_key, "secrets KMS key", v::kms_key_arn),
+            exocom_image: self.checked(&e.exocom_image, "ExoCom image", v::image_reference),
         }
     }
 

@@ -180,6 +180,15 @@ pub fn outbound_rule(s: &str) -> Result<super::OutboundRule, String> {
     })
 }
 
+/// An image reference such as `org/name:tag` or `host/name@sha256:…`.
+pub fn image_reference(s: &str) -> Result<(), String> {
+    if !s.trim().is_empty() && !s.contains(char::is_whitespace) && !s.contains("://") {
+        Ok(())
+    } else {
+        Err("write an image like `org/name:tag` or `registry.example.com/name@sha256:…`".into())
+    }
+}
+
 /// A KMS key's full ARN (`arn:aws:kms:REGION:ACCOUNT:key/ID`), as IAM policies need it.
 pub fn kms_key_arn(s: &str) -> Result<(), String> {
     if s.starts_with("arn:aws") && s.contains(":kms:") && s.contains(":key/") {

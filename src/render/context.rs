@@ -20,9 +20,13 @@ pub fn private_domain(app: &App) -> String {
     format!("{}.{}.internal", app.env.name, app.name)
 }
 
-/// The ExoCom image for the app's bus version.
+/// The ExoCom image: the environment's `exocom-image` (a mirror), else the bus version's
+/// image on Docker Hub.
 pub fn exocom_image(app: &App) -> String {
-    format!("originate/exocom:{}", app.bus.version)
+    app.env
+        .exocom_image
+        .clone()
+        .unwrap_or_else(|| format!("originate/exocom:{}", app.bus.version))
 }
 
 #[derive(Debug, Serialize)]

@@ -391,3 +391,33 @@ fn secrets_by_arn_with_a_json_key_and_under_a_customer_key_can_be_read_by_the_ta
         );
     }
 }
+
+#[test]
+fn exocom_can_run_from_a_mirror_pinned_by_digest() {
+    let mirror = format!(
+        "123456789012.dkr.ecr.us-west-2.amazonaws.com/mirror/exocom@sha256:{}",
+        "ab".repeat(32)
+    );
+    let test = Test::new().app("spacetweet").edit("application.yml", |t| {
+        t.replace(
+            "        region: us-west-2\n",
+            &format!("        region: us-west-2\n        exocom-image: {mirror}\n"),
+        )
+    });
+    let out_dir = test.path().join("out");
+    let out = test
+        .args(["render", "--out", out_dir.to_str().expect("utf-8 path")])
+        .run();
+    out.code(0);
+    let tfvars: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("terraform.tfvars.json")).expect("tfvars"),
+    )
+    .expect("json");
+    assert_eq!(tfvars["images"]["exocom"], mirror.as_str());
+    // without it, the bus version's image on Docker Hub
+    let (_, text) = render("spacetweet", "production");
+    assert!(
+        text.contains("\"exocom\": \"originate/exocom:0.27.0\""),
+        "{text}"
+    );
+}
