@@ -93,15 +93,16 @@ pub struct ServiceCount {
     pub status: String,
 }
 
-/// The counts of `services` in `cluster` (missing ones are left out).
-pub async fn service_counts(
+/// `ecs:DescribeServices` for `services` in `cluster`, ten at a time as the API takes them;
+/// a cluster that does not exist (yet, or any more) has no services.
+async fn describe_services(
     aws: &Aws,
     cluster: &str,
     services: &[String],
-) -> Result<Vec<ServiceCount>> {
+) -> Result<Vec<aws_sdk_ecs::types::Service>> {
     let mut out = Vec::new();
     for chunk in services.chunks(10) {
-        let answer = match aws
+        match aws
             .ecs
             .describe_services()
             .cluster(cluster)
@@ -109,7 +110,7 @@ pub async fn service_counts(
             .send()
             .await
         {
-            Ok(a) => a,
+            Ok(answer) => out.extend(answer.services().iter().cloned()),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_cluster_not_found_exception()) =>
@@ -117,17 +118,27 @@ pub async fn service_counts(
                 return Ok(out);
             }
             Err(e) => return Err(classify("ecs:DescribeServices", cluster, e).into()),
-        };
-        for s in answer.services() {
-            out.push(ServiceCount {
-                service: s.service_name().unwrap_or_default().to_string(),
-                desired: s.desired_count(),
-                running: s.running_count(),
-                status: s.status().unwrap_or_default().to_string(),
-            });
         }
     }
     Ok(out)
+}
+
+/// The counts of `services` in `cluster` (missing ones are left out).
+pub async fn service_counts(
+    aws: &Aws,
+    cluster: &str,
+    services: &[String],
+) -> Result<Vec<ServiceCount>> {
+    Ok(describe_services(aws, cluster, services)
+        .await?
+        .iter()
+        .map(|s| ServiceCount {
+            service: s.service_name().unwrap_or_default().to_string(),
+            desired: s.desired_count(),
+            running: s.running_count(),
+            status: s.status().unwrap_or_default().to_string(),
+        })
+        .collect())
 }
 
 /// Where one ECS service's newest deployment stands.
@@ -146,22 +157,15 @@ pub struct Rollout {
 
 /// The newest (primary) deployment of each of `services` in `cluster`.
 pub async fn rollouts(aws: &Aws, cluster: &str, services: &[String]) -> Result<Vec<Rollout>> {
-    let mut out = Vec::new();
-    for chunk in services.chunks(10) {
-        let answer = aws
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .set_services(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| classify("ecs:DescribeServices", cluster, e))?;
-        for s in answer.services() {
+    Ok(describe_services(aws, cluster, services)
+        .await?
+        .iter()
+        .map(|s| {
             let primary = s
                 .deployments()
                 .iter()
                 .find(|d| d.status() == Some("PRIMARY"));
-            out.push(Rollout {
+            Rollout {
                 service: s.service_name().unwrap_or_default().to_string(),
                 // a service without ECS deployments (another controller) has nothing to wait for
                 state: primary
@@ -180,8 +184,7 @@ pub async fn rollouts(aws: &Aws, cluster: &str, services: &[String]) -> Result<V
                     .take(5)
                     .filter_map(|e| e.message().map(str::to_string))
                     .collect(),
-            });
-        }
-    }
-    Ok(out)
+            }
+        })
+        .collect())
 }

@@ -794,15 +794,10 @@ impl Resolver {
             (None, Some(a)) => a.min.max(1),
             (None, None) => 1,
         };
-        // the service's own rules, else the environment's (whose errors the environment reports)
+        // the service's own rules, else the environment's
         let outbound = match &s.outbound {
             Some(rules) => Some(self.outbound(rules)),
-            None => d.env.outbound.as_ref().map(|rules| {
-                rules
-                    .iter()
-                    .filter_map(|f| v::outbound_rule(&f.value).ok())
-                    .collect()
-            }),
+            None => env.outbound.clone(),
         };
         let environment = self.variables(&d.env.environment_variables, &s.environment_variables);
         let secrets = self.secrets(d, &d.env.secrets, &s.secrets);
@@ -866,13 +861,7 @@ impl Resolver {
 
     fn image(&mut self, s: &ServiceDraft) -> Option<ImageSource> {
         if let Some(img) = &s.docker_image {
-            if img.value.trim().is_empty() || img.value.contains(char::is_whitespace) {
-                self.error(
-                    &img.place,
-                    format!("invalid image reference `{}`", img.value),
-                    "here",
-                    "write an image like `org/name:tag` or `registry.example.com/name@sha256:…`",
-                );
+            if !self.check(img, "image reference", v::image_reference) {
                 return None;
             }
             return Some(ImageSource::Prebuilt {

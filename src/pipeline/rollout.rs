@@ -74,10 +74,17 @@ pub async fn wait(
     let mut last: BTreeMap<String, String> = BTreeMap::new();
     loop {
         let mut all: Vec<Rollout> = Vec::new();
-        for (cluster, services) in services_by_cluster(app) {
-            all.extend(cloud.rollouts(&cluster, &services).await?);
-        }
         let mut waiting = Vec::new();
+        for (cluster, services) in services_by_cluster(app) {
+            let found = cloud.rollouts(&cluster, &services).await?;
+            // a service ECS does not know (yet) has not rolled out
+            waiting.extend(
+                services
+                    .into_iter()
+                    .filter(|s| !found.iter().any(|r| &r.service == s)),
+            );
+            all.extend(found);
+        }
         for r in &all {
             let line = format!(
                 "{}: {} of {} new tasks running ({})",

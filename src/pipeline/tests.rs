@@ -455,7 +455,12 @@ impl World {
 
     /// A deploy, answered `--yes`.
     fn deploy(&self, f: &Fakes) -> Result<Outcome, Error> {
-        self.execute(&Intent::Deploy, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
+        self.deploy_with(f, &f.tf)
+    }
+
+    /// A deploy, answered `--yes`, with another Terraform (one whose plan has no changes, say).
+    fn deploy_with(&self, f: &Fakes, tf: &FakeTerraform) -> Result<Outcome, Error> {
+        self.execute(&Intent::Deploy, &f.cloud, &f.pusher, tf, &Confirm::Yes)
     }
 
     /// The log without preflight's checks.
@@ -568,15 +573,7 @@ fn no_changes_means_no_apply_and_no_record() {
     w.deploy(&f).expect("first deploy");
     w.clear();
     let unchanged = w.tf(false);
-    let outcome = w
-        .execute(
-            &Intent::Deploy,
-            &f.cloud,
-            &f.pusher,
-            &unchanged,
-            &Confirm::Yes,
-        )
-        .expect("deploy");
+    let outcome = w.deploy_with(&f, &unchanged).expect("deploy");
     assert!(!outcome.changes && outcome.release.is_none());
     assert!(
         !w.log()
@@ -614,15 +611,7 @@ fn a_rerun_after_an_interruption_between_apply_and_record_records_once() {
     f.cloud.fail_puts = false;
     // applied already: the rerun's plan has no changes, and it records what is deployed
     let applied = w.tf(false);
-    let outcome = w
-        .execute(
-            &Intent::Deploy,
-            &f.cloud,
-            &f.pusher,
-            &applied,
-            &Confirm::Yes,
-        )
-        .expect("rerun");
+    let outcome = w.deploy_with(&f, &applied).expect("rerun");
     assert!(!outcome.changes);
     let release = outcome.release.expect("recorded now");
     assert_eq!(
@@ -631,15 +620,7 @@ fn a_rerun_after_an_interruption_between_apply_and_record_records_once() {
     );
     assert_eq!(objects(&f.cloud), 1);
     // and a third run finds the record matching: nothing more
-    let again = w
-        .execute(
-            &Intent::Deploy,
-            &f.cloud,
-            &f.pusher,
-            &applied,
-            &Confirm::Yes,
-        )
-        .expect("third run");
+    let again = w.deploy_with(&f, &applied).expect("third run");
     assert!(again.release.is_none());
     assert_eq!(objects(&f.cloud), 1, "one record");
 }
@@ -967,14 +948,8 @@ fn a_release_whose_post_apply_check_failed_is_recorded_only_once_the_check_passe
     assert_eq!(objects(&f.cloud), 0);
     // applied already: the rerun has no changes, runs post-apply again, and it fails again
     let applied = w.tf(false);
-    w.execute(
-        &Intent::Deploy,
-        &f.cloud,
-        &f.pusher,
-        &applied,
-        &Confirm::Yes,
-    )
-    .expect_err("the check still fails");
+    w.deploy_with(&f, &applied)
+        .expect_err("the check still fails");
     assert_eq!(
         objects(&f.cloud),
         0,
@@ -986,15 +961,7 @@ fn a_release_whose_post_apply_check_failed_is_recorded_only_once_the_check_passe
         "#!/bin/sh\necho ok\n",
     )
     .expect("fix the check");
-    let outcome = w
-        .execute(
-            &Intent::Deploy,
-            &f.cloud,
-            &f.pusher,
-            &applied,
-            &Confirm::Yes,
-        )
-        .expect("finished");
+    let outcome = w.deploy_with(&f, &applied).expect("finished");
     assert!(outcome.release.is_some());
     assert_eq!(objects(&f.cloud), 1);
 }

@@ -206,15 +206,30 @@ fn module_block<'a>(main_tf: &'a str, name: &str) -> &'a str {
     &main_tf[start..end]
 }
 
-fn rendered_main(fixture: &str) -> String {
-    let test = Test::new().app(fixture);
+/// `file` of what `exo-deploy render` writes for `test`'s app.
+fn rendered_file(test: Test, file: &str) -> String {
     let out_dir = test.path().join("out");
-    // the output keeps the test's folder alive until main.tf is read
+    // the output keeps the test's folder alive until the file is read
     let out = test
         .args(["render", "--out", out_dir.to_str().expect("utf-8 path")])
         .run();
     out.code(0);
-    std::fs::read_to_string(out_dir.join("main.tf")).expect("main.tf")
+    std::fs::read_to_string(out_dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+fn rendered_main(fixture: &str) -> String {
+    rendered_file(Test::new().app(fixture), "main.tf")
+}
+
+/// `terraform-modules/<module>/<file>`, as embedded in the binary.
+fn module_source(module: &str, file: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("terraform-modules")
+            .join(module)
+            .join(file),
+    )
+    .unwrap_or_else(|e| panic!("{module}/{file}: {e}"))
 }
 
 #[test]
@@ -222,11 +237,7 @@ fn services_may_send_anything_outbound_unless_the_config_lists_rules() {
     // no `outbound`: the module's default (null) keeps its all-traffic egress rule
     let spacetweet = rendered_main("spacetweet");
     assert!(!module_block(&spacetweet, "service_web").contains("outbound"));
-    let modules = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("terraform-modules/ecs-service/main.tf"),
-    )
-    .expect("module");
+    let modules = module_source("ecs-service", "main.tf");
     let all = modules
         .split("resource \"aws_vpc_security_group_egress_rule\" \"all\" {")
         .nth(1)
@@ -276,11 +287,7 @@ fn exocom_never_runs_two_brokers_and_load_balanced_services_get_a_grace_period()
     let spacetweet = rendered_main("spacetweet");
     assert!(module_block(&spacetweet, "service_web").contains("health_check_grace_period = 60"));
     assert!(!module_block(&spacetweet, "service_users").contains("health_check_grace_period"));
-    let modules = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("terraform-modules/ecs-service/main.tf"),
-    )
-    .expect("module");
+    let modules = module_source("ecs-service", "main.tf");
     for line in [
         "deployment_minimum_healthy_percent = var.deployment.minimum_healthy_percent",
         "deployment_maximum_percent         = var.deployment.maximum_percent",
@@ -294,6 +301,14 @@ fn exocom_never_runs_two_brokers_and_load_balanced_services_get_a_grace_period()
             "{line} missing in the ecs-service module"
         );
     }
+    // the capacity check counts deployments at the module's default maximum
+    assert!(
+        module_source("ecs-service", "variables.tf").contains(&format!(
+            "maximum_percent         = {}",
+            exo_deploy::model::DEPLOY_MAX_PERCENT
+        )),
+        "the ecs-service module's default maximum_percent is DEPLOY_MAX_PERCENT"
+    );
 }
 
 #[test]
@@ -304,12 +319,7 @@ fn graviton_clusters_get_the_arm64_ami_and_their_tasks_the_arm64_runtime_platfor
             "private-cluster-size: t4g.medium",
         )
     });
-    let out_dir = test.path().join("out");
-    let out = test
-        .args(["render", "--out", out_dir.to_str().expect("utf-8 path")])
-        .run();
-    out.code(0);
-    let main_tf = std::fs::read_to_string(out_dir.join("main.tf")).expect("main.tf");
+    let main_tf = rendered_file(test, "main.tf");
     assert!(module_block(&main_tf, "public_cluster").contains("architecture  = \"x86_64\""));
     assert!(module_block(&main_tf, "private_cluster").contains("architecture  = \"arm64\""));
     for (module, arch) in [
@@ -326,14 +336,11 @@ fn graviton_clusters_get_the_arm64_ami_and_their_tasks_the_arm64_runtime_platfor
     }
     // the modules turn it into the AMI and the task's runtime platform; the moto translation
     // drops runtime_platform (aws 3.39 lacks it), so it is asserted here
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cluster = std::fs::read_to_string(root.join("terraform-modules/ecs-cluster/main.tf"))
-        .expect("cluster");
+    let cluster = module_source("ecs-cluster", "main.tf");
     assert!(cluster.contains(
         "var.architecture == \"arm64\" ? \"/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id\""
     ));
-    let service = std::fs::read_to_string(root.join("terraform-modules/ecs-service/main.tf"))
-        .expect("service");
+    let service = module_source("ecs-service", "main.tf");
     assert!(service.contains(
         "cpu_architecture        = var.architecture == \"arm64\" ? \"ARM64\" : \"X86_64\""
     ));
@@ -343,11 +350,7 @@ fn graviton_clusters_get_the_arm64_ami_and_their_tasks_the_arm64_runtime_platfor
 #[test]
 fn an_instance_refresh_can_finish_and_drains_tasks_first() {
     // aws 3.39 lacks these arguments, so the moto copy drops them: asserted here
-    let cluster = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("terraform-modules/ecs-cluster/main.tf"),
-    )
-    .expect("cluster");
+    let cluster = module_source("ecs-cluster", "main.tf");
     for line in [
         "scale_in_protected_instances = \"Refresh\"",
         "min_healthy_percentage       = 100",
@@ -374,11 +377,7 @@ fn secrets_by_arn_with_a_json_key_and_under_a_customer_key_can_be_read_by_the_ta
     ), "{api}");
     // a service without secrets is granted nothing
     assert!(!module_block(&shop, "service_search").contains("secrets_kms_key_arn"));
-    let service = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("terraform-modules/ecs-service/main.tf"),
-    )
-    .expect("module");
+    let service = module_source("ecs-service", "main.tf");
     for line in [
         // IAM gets the secret's ARN without the JSON key, and with or without its suffix
         "[join(\":\", slice(split(\":\", s.name), 0, 7)), \"${join(\":\", slice(split(\":\", s.name), 0, 7))}-??????\"] :",
@@ -404,15 +403,8 @@ fn exocom_can_run_from_a_mirror_pinned_by_digest() {
             &format!("        region: us-west-2\n        exocom-image: {mirror}\n"),
         )
     });
-    let out_dir = test.path().join("out");
-    let out = test
-        .args(["render", "--out", out_dir.to_str().expect("utf-8 path")])
-        .run();
-    out.code(0);
-    let tfvars: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out_dir.join("terraform.tfvars.json")).expect("tfvars"),
-    )
-    .expect("json");
+    let tfvars: serde_json::Value =
+        serde_json::from_str(&rendered_file(test, "terraform.tfvars.json")).expect("json");
     assert_eq!(tfvars["images"]["exocom"], mirror.as_str());
     // without it, the bus version's image on Docker Hub
     let (_, text) = render("spacetweet", "production");
