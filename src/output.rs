@@ -209,17 +209,58 @@ impl Reporter {
         self.say(&text);
     }
 
-    /// The hosted zone, with the name servers to delegate to.
+    /// The hosted zone, with its delegation, or the NS records to add.
     pub fn hosted_zone(&self, z: &crate::bootstrap::ZoneOutcome) {
+        use crate::bootstrap::Delegation;
         self.event("hosted-zone", json!({ "zone": z }));
-        self.say(&format!(
-            "hosted zone {} ({}): {}\n  name servers: {}\n  delegate {} to these name servers at its registrar or parent zone, or its urls will not resolve",
+        let mut text = format!(
+            "hosted zone {} ({}): {}\n  name servers: {}",
             z.id,
             z.domain,
             if z.created { "created" } else { "found" },
             z.name_servers.join(", "),
-            z.domain
-        ));
+        );
+        let records = z
+            .name_servers
+            .iter()
+            .map(|ns| format!("\n    {}. NS {ns}", z.domain))
+            .collect::<String>();
+        match &z.delegation {
+            Delegation::InParent {
+                parent,
+                zone_id,
+                created,
+            } => text.push_str(&format!(
+                "\n  delegated from the zone of {parent} ({zone_id}){}",
+                if *created { ": NS records added" } else { "" }
+            )),
+            Delegation::Conflicting {
+                parent,
+                zone_id,
+                name_servers,
+            } => text.push_str(&format!(
+                "\n  warning: the zone of {parent} ({zone_id}) delegates {} to other name servers ({}), and exo-deploy never overwrites records it did not create: replace them with{records}\n  or the urls will not resolve to this zone",
+                z.domain,
+                name_servers.join(", ")
+            )),
+            Delegation::Elsewhere => text.push_str(&format!(
+                "\n  the zone above {} is not in this account: unless done already, add these records where it is served (its registrar or DNS provider), or the urls will not resolve:{records}",
+                z.domain
+            )),
+        }
+        self.say(&text);
+    }
+
+    /// An image exo-deploy does not build, as it will run.
+    pub fn pinned(&self, r: &crate::push::resolve::Resolved) {
+        self.event("image", json!({ "role": r.role, "image": r.image, "reference": r.reference, "status": if r.note.is_some() { "unpinned" } else { "pinned" }, "note": r.note }));
+        match &r.note {
+            None => {
+                let digest = r.reference.rsplit_once('@').map_or("", |(_, d)| d);
+                self.say(&format!("{}: {} pinned to {digest}", r.role, r.image));
+            }
+            Some(note) => self.say(&format!("{}: {} ({note})", r.role, r.image)),
+        }
     }
 
     /// Each service's image after a push.

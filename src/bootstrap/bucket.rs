@@ -573,8 +573,11 @@ async fn drop_tls_only_statement(aws: &Aws, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// How many resources the Terraform state at `key` records (0 when there is no state).
-pub async fn state_resources(aws: &Aws, bucket: &str, key: &str) -> Result<usize> {
+/// The Terraform state object, or `None` when there is none (nor a bucket yet).
+async fn read_state(aws: &Aws, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
+    let missing_bucket = |code: Option<&str>, status: Option<u16>| {
+        code == Some("NoSuchBucket") || status == Some(404)
+    };
     let listed = match aws
         .s3
         .list_objects_v2()
@@ -585,25 +588,19 @@ pub async fn state_resources(aws: &Aws, bucket: &str, key: &str) -> Result<usize
         .await
     {
         Ok(l) => l,
-        Err(e)
-            if e.code() == Some("NoSuchBucket")
-                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
-        {
-            return Ok(0);
+        Err(e) if missing_bucket(e.code(), e.raw_response().map(|r| r.status().as_u16())) => {
+            return Ok(None);
         }
         Err(e) => return Err(classify("s3:ListBucket", bucket, e).into()),
     };
     if !listed.contents().iter().any(|o| o.key() == Some(key)) {
-        return Ok(0);
+        return Ok(None);
     }
     let object = match aws.s3.get_object().bucket(bucket).key(key).send().await {
         Ok(o) => o,
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(0),
-        Err(e)
-            if e.code() == Some("NoSuchBucket")
-                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
-        {
-            return Ok(0);
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) if missing_bucket(e.code(), e.raw_response().map(|r| r.status().as_u16())) => {
+            return Ok(None);
         }
         Err(e) => return Err(classify("s3:GetObject", &format!("s3://{bucket}/{key}"), e).into()),
     };
@@ -617,7 +614,48 @@ pub async fn state_resources(aws: &Aws, bucket: &str, key: &str) -> Result<usize
             message: e.to_string(),
         })?
         .into_bytes();
-    Ok(count_resources(&bytes))
+    Ok(Some(bytes.to_vec()))
+}
+
+/// How many resources the Terraform state at `key` records (0 without a state).
+pub async fn state_resources(aws: &Aws, bucket: &str, key: &str) -> Result<usize> {
+    Ok(read_state(aws, bucket, key)
+        .await?
+        .map_or(0, |s| count_resources(&s)))
+}
+
+/// The DNS names of the Route53 records the Terraform state at `key` holds: the records
+/// exo-deploy created (none without a state).
+pub async fn state_records(aws: &Aws, bucket: &str, key: &str) -> Result<Vec<String>> {
+    Ok(read_state(aws, bucket, key)
+        .await?
+        .map(|s| record_names(&s))
+        .unwrap_or_default())
+}
+
+/// The names of the `aws_route53_record` resources in a state file (v4), lowercase, without
+/// the final dot.
+pub fn record_names(state: &[u8]) -> Vec<String> {
+    let Ok(state) = serde_json::from_slice::<Value>(state) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = state["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["mode"] == "managed" && r["type"] == "aws_route53_record")
+        .flat_map(|r| r["instances"].as_array().cloned().unwrap_or_default())
+        .filter_map(|i| {
+            let a = &i["attributes"];
+            a["fqdn"]
+                .as_str()
+                .or(a["name"].as_str())
+                .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Managed resources with at least one instance in a Terraform state file (v4 format).
@@ -652,6 +690,16 @@ mod tests {
         let reordered = json!({"Sid": TLS_ONLY_SID, "Effect": "Deny", "Principal": "*", "Action": "s3:*",
             "Resource": ["arn:aws-cn:s3:::b/*", "arn:aws-cn:s3:::b"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}});
         assert!(same_statement(&reordered, &s));
+    }
+
+    #[test]
+    fn the_records_a_state_holds_are_read_by_their_names() {
+        let state = br#"{"resources":[
+            {"mode":"managed","type":"aws_route53_record","name":"this","module":"module.service_web",
+             "instances":[{"attributes":{"name":"Hello.example.com","fqdn":"hello.example.com."}}]},
+            {"mode":"managed","type":"aws_vpc","name":"this","instances":[{"attributes":{"name":"x"}}]}]}"#;
+        assert_eq!(record_names(state), ["hello.example.com"]);
+        assert!(record_names(b"not json").is_empty());
     }
 
     #[test]

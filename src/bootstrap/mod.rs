@@ -13,7 +13,7 @@ use std::future::Future;
 
 pub use bucket::{BucketOutcome, BucketSpec};
 pub use error::{BootstrapError, Result};
-pub use zone::{Removal, ZoneOutcome, ZoneSpec};
+pub use zone::{Delegation, DnsRecord, Removal, ZoneOutcome, ZoneSpec};
 
 use crate::adapters::aws::Aws;
 use crate::model::{App, default_state_bucket, validate};
@@ -68,6 +68,21 @@ pub trait Cloud {
         cluster: &str,
         services: &[String],
     ) -> impl Future<Output = Result<Vec<objects::Rollout>>> + Send;
+    /// The names of the DNS records the Terraform state holds: the ones exo-deploy made.
+    fn state_records(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// The A, AAAA and CNAME records at `names` in the zone of `domain`, if it exists.
+    fn records_at(
+        &self,
+        domain: &str,
+        zone_id: Option<&str>,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<DnsRecord>>> + Send;
+    /// Whether the account's default for new container instances has ENI trunking on.
+    fn eni_trunking(&self, account: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 impl Cloud for Aws {
@@ -141,6 +156,24 @@ impl Cloud for Aws {
         services: &[String],
     ) -> impl Future<Output = Result<Vec<objects::Rollout>>> + Send {
         objects::rollouts(self, cluster, services)
+    }
+    fn state_records(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send {
+        bucket::state_records(self, bucket, key)
+    }
+    fn records_at(
+        &self,
+        domain: &str,
+        zone_id: Option<&str>,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<DnsRecord>>> + Send {
+        zone::records_at(self, domain, zone_id, names)
+    }
+    fn eni_trunking(&self, account: &str) -> impl Future<Output = Result<bool>> + Send {
+        objects::eni_trunking(self, account)
     }
 }
 

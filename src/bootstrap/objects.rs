@@ -188,3 +188,28 @@ pub async fn rollouts(aws: &Aws, cluster: &str, services: &[String]) -> Result<V
         })
         .collect())
 }
+
+/// Whether new container instances of the account get ENI trunking: the account default of
+/// `awsvpcTrunking` (the roles exo-deploy creates have no setting of their own).
+pub async fn eni_trunking(aws: &Aws, account: &str) -> Result<bool> {
+    let partition = if aws.region.starts_with("cn-") {
+        "aws-cn"
+    } else if aws.region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    };
+    let out = aws
+        .ecs
+        .list_account_settings()
+        .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
+        .principal_arn(format!("arn:{partition}:iam::{account}:root"))
+        .effective_settings(true)
+        .send()
+        .await
+        .map_err(|e| classify("ecs:ListAccountSettings", "awsvpcTrunking", e))?;
+    Ok(out
+        .settings()
+        .iter()
+        .any(|s| matches!(s.value(), Some("enabled" | "on"))))
+}

@@ -1,9 +1,12 @@
 //! The app's public hosted zone: looked up by name (all pages), created only when there is
-//! none, refused when there are several; its name servers are reported on every run. Deleted by
-//! `--nuke` only when exo-deploy created it for this app and environment.
+//! none, refused when there are several; its name servers are reported on every run. A zone
+//! below another zone of the account (`staging.example.com` under `example.com`) is delegated
+//! there. Deleted by `--nuke` only when exo-deploy created it for this app and environment,
+//! with its delegation. Preflight lists the records already at the services' urls.
 
 use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, HostedZoneConfig, ResourceRecordSet, Tag, TagResourceType,
+    Change, ChangeAction, ChangeBatch, HostedZoneConfig, ResourceRecord, ResourceRecordSet, RrType,
+    Tag, TagResourceType,
 };
 
 use super::error::{BootstrapError, Result};
@@ -27,6 +30,274 @@ pub struct ZoneOutcome {
     pub domain: String,
     pub created: bool,
     pub name_servers: Vec<String>,
+    /// How the domain is delegated to the zone.
+    pub delegation: Delegation,
+}
+
+/// The NS records that send a domain's queries to its zone, in its parent zone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Delegation {
+    /// The parent zone is in this account and delegates to the zone; `created` when this run
+    /// added the NS records.
+    InParent {
+        parent: String,
+        zone_id: String,
+        created: bool,
+    },
+    /// The parent zone is in this account but its NS records for the domain name other name
+    /// servers: exo-deploy never overwrites records it did not create.
+    Conflicting {
+        parent: String,
+        zone_id: String,
+        name_servers: Vec<String>,
+    },
+    /// No parent zone in this account: the records must be added where the parent is served
+    /// (its registrar, or another account or provider).
+    Elsewhere,
+}
+
+/// One DNS record set, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DnsRecord {
+    /// Lowercase, without the final dot.
+    pub name: String,
+    pub kind: String,
+    /// Its values, or the alias target.
+    pub values: Vec<String>,
+}
+
+impl std::fmt::Display for DnsRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.name, self.kind, self.values.join(", "))
+    }
+}
+
+fn record(r: &ResourceRecordSet) -> DnsRecord {
+    let values = match r.alias_target() {
+        Some(a) => vec![format!("alias {}", a.dns_name().trim_end_matches('.'))],
+        None => r
+            .resource_records()
+            .iter()
+            .map(|v| v.value().to_string())
+            .collect(),
+    };
+    DnsRecord {
+        name: r.name().trim_end_matches('.').to_ascii_lowercase(),
+        kind: r.r#type().as_str().to_string(),
+        values,
+    }
+}
+
+/// The record sets of zone `id` named exactly `name`.
+async fn records_named(aws: &Aws, id: &str, name: &str) -> Result<Vec<DnsRecord>> {
+    let want = name.trim_end_matches('.').to_ascii_lowercase();
+    let page = aws
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(id)
+        .start_record_name(fqdn(name))
+        .max_items(20)
+        .send()
+        .await
+        .map_err(|e| classify("route53:ListResourceRecordSets", id, e))?;
+    Ok(page
+        .resource_record_sets()
+        .iter()
+        .map(record)
+        .filter(|r| r.name == want)
+        .collect())
+}
+
+/// The zone of `domain` as a deploy would use it, without creating one: the configured id,
+/// else the one zone of that name; `None` when there is none yet.
+async fn existing(aws: &Aws, domain: &str, configured_id: Option<&str>) -> Result<Option<String>> {
+    if let Some(id) = configured_id {
+        return Ok(Some(id.to_string()));
+    }
+    let ids = find(aws, domain).await?;
+    match ids.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        many => Err(BootstrapError::SeveralZones {
+            domain: domain.to_string(),
+            count: many.len(),
+            ids: many.join(", "),
+        }),
+    }
+}
+
+/// The A, AAAA and CNAME records at each of `names` in the zone of `domain` (none when the
+/// zone does not exist yet).
+pub async fn records_at(
+    aws: &Aws,
+    domain: &str,
+    configured_id: Option<&str>,
+    names: &[String],
+) -> Result<Vec<DnsRecord>> {
+    let Some(id) = existing(aws, domain, configured_id).await? else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for name in names {
+        found.extend(
+            records_named(aws, &id, name)
+                .await?
+                .into_iter()
+                .filter(|r| matches!(r.kind.as_str(), "A" | "AAAA" | "CNAME")),
+        );
+    }
+    Ok(found)
+}
+
+/// The closest zone above `domain` in this account (`staging.example.com` → `example.com`).
+async fn parent_zone(aws: &Aws, domain: &str) -> Result<Option<(String, String)>> {
+    let mut rest = domain.trim_end_matches('.');
+    while let Some((_, parent)) = rest.split_once('.') {
+        if !parent.contains('.') {
+            // a top-level domain is never a zone of ours
+            return Ok(None);
+        }
+        if let [one] = find(aws, parent).await?.as_slice() {
+            return Ok(Some((parent.to_string(), one.clone())));
+        }
+        rest = parent;
+    }
+    Ok(None)
+}
+
+fn change_batch(action: ChangeAction, set: ResourceRecordSet, target: &str) -> Result<ChangeBatch> {
+    let error = |e: aws_sdk_route53::error::BuildError| AwsError::Api {
+        operation: "route53:ChangeResourceRecordSets",
+        target: target.into(),
+        message: e.to_string(),
+    };
+    let change = Change::builder()
+        .action(action)
+        .resource_record_set(set)
+        .build()
+        .map_err(error)?;
+    Ok(ChangeBatch::builder()
+        .changes(change)
+        .build()
+        .map_err(error)?)
+}
+
+fn ns_set(domain: &str, name_servers: &[String]) -> Result<ResourceRecordSet> {
+    let records = name_servers
+        .iter()
+        .map(|ns| ResourceRecord::builder().value(ns).build())
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|records| {
+            ResourceRecordSet::builder()
+                .name(fqdn(domain))
+                .r#type(RrType::Ns)
+                .ttl(172_800)
+                .set_resource_records(Some(records))
+                .build()
+        });
+    records.map_err(|e| {
+        AwsError::Api {
+            operation: "route53:ChangeResourceRecordSets",
+            target: domain.into(),
+            message: e.to_string(),
+        }
+        .into()
+    })
+}
+
+fn same_servers(a: &[String], b: &[String]) -> bool {
+    let norm = |v: &[String]| {
+        let mut v: Vec<String> = v
+            .iter()
+            .map(|s| s.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        v.sort();
+        v
+    };
+    norm(a) == norm(b)
+}
+
+/// Delegates `domain` to `name_servers` in its parent zone when that zone is in this account
+/// and has no other delegation for it.
+async fn delegate(aws: &Aws, domain: &str, name_servers: &[String]) -> Result<Delegation> {
+    let Some((parent, zone_id)) = parent_zone(aws, domain).await? else {
+        return Ok(Delegation::Elsewhere);
+    };
+    let present = records_named(aws, &zone_id, domain)
+        .await?
+        .into_iter()
+        .find(|r| r.kind == "NS");
+    match present {
+        Some(r) if same_servers(&r.values, name_servers) => Ok(Delegation::InParent {
+            parent,
+            zone_id,
+            created: false,
+        }),
+        Some(r) => Ok(Delegation::Conflicting {
+            parent,
+            zone_id,
+            name_servers: r.values,
+        }),
+        None => {
+            let batch = change_batch(
+                ChangeAction::Create,
+                ns_set(domain, name_servers)?,
+                &zone_id,
+            )?;
+            aws.route53
+                .change_resource_record_sets()
+                .hosted_zone_id(&zone_id)
+                .change_batch(batch)
+                .send()
+                .await
+                .map_err(|e| classify("route53:ChangeResourceRecordSets", &zone_id, e))?;
+            Ok(Delegation::InParent {
+                parent,
+                zone_id,
+                created: true,
+            })
+        }
+    }
+}
+
+/// Removes the delegation of `domain` from its parent zone in this account, when it names
+/// exactly `name_servers` (the zone being deleted): records are not tagged, and these name
+/// servers belong to that zone alone.
+async fn undelegate(aws: &Aws, domain: &str, name_servers: &[String]) -> Result<Option<String>> {
+    let Some((parent, zone_id)) = parent_zone(aws, domain).await? else {
+        return Ok(None);
+    };
+    let ours = records_named(aws, &zone_id, domain)
+        .await?
+        .into_iter()
+        .any(|r| r.kind == "NS" && same_servers(&r.values, name_servers));
+    if !ours {
+        return Ok(None);
+    }
+    // DELETE needs the record set exactly as it is
+    let page = aws
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .start_record_name(fqdn(domain))
+        .start_record_type(RrType::Ns)
+        .max_items(1)
+        .send()
+        .await
+        .map_err(|e| classify("route53:ListResourceRecordSets", &zone_id, e))?;
+    let Some(set) = page.resource_record_sets().first().cloned() else {
+        return Ok(None);
+    };
+    let batch = change_batch(ChangeAction::Delete, set, &zone_id)?;
+    aws.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(|e| classify("route53:ChangeResourceRecordSets", &zone_id, e))?;
+    Ok(Some(parent))
 }
 
 fn fqdn(domain: &str) -> String {
@@ -124,11 +395,13 @@ pub async fn ensure(aws: &Aws, spec: &ZoneSpec) -> Result<ZoneOutcome> {
         .delegation_set()
         .map(|d| d.name_servers().to_vec())
         .unwrap_or_default();
+    let delegation = delegate(aws, &spec.domain, &name_servers).await?;
     Ok(ZoneOutcome {
         id,
         domain: spec.domain.clone(),
         created,
         name_servers,
+        delegation,
     })
 }
 
@@ -228,6 +501,23 @@ pub async fn delete(aws: &Aws, domain: &str, app: &str, env: &str) -> Result<Vec
                 note: "left alone: not created by exo-deploy for this app and environment".into(),
             });
             continue;
+        }
+        let name_servers = aws
+            .route53
+            .get_hosted_zone()
+            .id(&id)
+            .send()
+            .await
+            .map_err(|e| classify("route53:GetHostedZone", &id, e))?
+            .delegation_set()
+            .map(|d| d.name_servers().to_vec())
+            .unwrap_or_default();
+        if let Some(parent) = undelegate(aws, domain, &name_servers).await? {
+            out.push(Removal {
+                what: format!("NS records of {domain} in the zone of {parent}"),
+                deleted: true,
+                note: "the delegation exo-deploy added".into(),
+            });
         }
         let records = delete_records(aws, &id, domain).await?;
         aws.route53

@@ -164,6 +164,12 @@ macro_rules! aws_environment_settings {
             pub outbound: Option<Vec<Spanned<String>>>,
             pub secrets_kms_key: Option<Spanned<String>>,
             pub exocom_image: Option<Spanned<String>>,
+            pub registry_credentials: Option<crate::config::common::Entries<Spanned<String>>>,
+            pub eni_trunking: Option<Spanned<bool>>,
+            pub flow_logs: Option<Spanned<bool>>,
+            pub container_insights: Option<Spanned<String>>,
+            pub detailed_monitoring: Option<Spanned<bool>>,
+            pub vpc_endpoints: Option<Spanned<bool>>,
         }
     };
 }

@@ -54,27 +54,26 @@ pub struct Shortfall {
     pub help: String,
 }
 
-/// Checks `demands` against `cluster` of type `it`; `name` is `public` or `private`.
+/// Checks `demands` against `cluster` of type `it`; `name` is `public` or `private`;
+/// `trunking` when the account's ENI trunking is on (`eni-trunking`).
 pub fn check(
     name: &str,
     cluster: &Cluster,
     it: &InstanceType,
     demands: &[Demand],
+    trunking: bool,
 ) -> Option<Shortfall> {
+    let slots = it.slots(trunking);
     let tasks: u32 = demands.iter().map(|d| d.tasks).sum();
     let cpu: u32 = demands.iter().map(|d| d.tasks * d.cpu).sum();
     let memory: u32 = demands.iter().map(|d| d.tasks * d.memory).sum();
     let n = cluster.max;
-    let have = (
-        n * it.task_slots(),
-        n * it.cpu_units(),
-        n * it.task_memory(),
-    );
+    let have = (n * slots, n * it.cpu_units(), n * it.task_memory());
     if tasks <= have.0 && cpu <= have.1 && memory <= have.2 {
         return None;
     }
     let needed = [
-        tasks.div_ceil(it.task_slots().max(1)),
+        tasks.div_ceil(slots.max(1)),
         cpu.div_ceil(it.cpu_units()),
         memory.div_ceil(it.task_memory()),
     ]
@@ -87,11 +86,14 @@ pub fn check(
         .collect::<Vec<_>>()
         .join(", ");
     let short = if tasks > have.0 {
+        let why = if slots == it.task_slots() {
+            "one per awsvpc task, the instance keeps one"
+        } else {
+            "with ENI trunking"
+        };
         format!(
-            "{tasks} tasks at once ({each}), and {n} × {} have network interfaces for {} ({} each: one per awsvpc task, the instance keeps one)",
-            cluster.instance_type,
-            have.0,
-            it.task_slots()
+            "{tasks} tasks at once ({each}), and {n} × {} have network interfaces for {} ({slots} each: {why})",
+            cluster.instance_type, have.0,
         )
     } else if cpu > have.1 {
         format!(
@@ -110,13 +112,22 @@ pub fn check(
     let roomier = ["xlarge", "2xlarge", "4xlarge"]
         .map(|size| format!("{family}.{size}"))
         .into_iter()
-        .find(|t| instance_types::lookup(t).is_some_and(|o| o.task_slots() > it.task_slots()));
+        .find(|t| instance_types::lookup(t).is_some_and(|o| o.slots(trunking) > slots));
     let mut help = format!(
         "raise `{name}-cluster-instances` max to {needed}, or choose a `{name}-cluster-size` with more room"
     );
     if let Some(t) = roomier {
-        let slots = instance_types::lookup(&t).map_or(0, |o| o.task_slots());
-        help.push_str(&format!(" (a {t} holds {slots} tasks)"));
+        let more = instance_types::lookup(&t).map_or(0, |o| o.slots(trunking));
+        help.push_str(&format!(" (a {t} holds {more} tasks)"));
+    }
+    if tasks > have.0
+        && !trunking
+        && let Some(trunk) = it.trunk_tasks
+    {
+        help.push_str(&format!(
+            ", or turn ENI trunking on (the account setting `awsvpcTrunking`, then `eni-trunking: true`: a {} holds {trunk} tasks with it)",
+            cluster.instance_type
+        ));
     }
     help.push_str(", or lower the services' counts");
     Some(Shortfall {
@@ -150,7 +161,13 @@ mod tests {
         };
         // 3 × 2 slots
         assert_eq!(
-            check("private", &cluster, &it, &[demand("a", 2), demand("b", 4)]),
+            check(
+                "private",
+                &cluster,
+                &it,
+                &[demand("a", 2), demand("b", 4)],
+                false
+            ),
             None
         );
         let short = check(
@@ -158,6 +175,7 @@ mod tests {
             &cluster,
             &it,
             &[demand("a", 2), demand("b", 4), demand("exocom", 1)],
+            false,
         )
         .expect("too many");
         assert!(
@@ -180,6 +198,42 @@ mod tests {
     }
 
     #[test]
+    fn eni_trunking_counts_its_own_task_limit_and_is_suggested_where_it_helps() {
+        let it = instance_types::lookup("m5.large").expect("m5.large");
+        let cluster = Cluster {
+            instance_type: "m5.large".into(),
+            min: 1,
+            max: 2,
+        };
+        // 2 × 2 slots without trunking, 2 × 10 with it; CPU (2 × 2048) holds 16 × 256
+        let demands = [demand("a", 8), demand("b", 8)];
+        let short = check("public", &cluster, &it, &demands, false).expect("too many");
+        assert!(
+            short
+                .help
+                .contains("turn ENI trunking on (the account setting `awsvpcTrunking`, then `eni-trunking: true`: a m5.large holds 10 tasks with it)"),
+            "{}",
+            short.help
+        );
+        assert_eq!(check("public", &cluster, &it, &demands, true), None);
+        let more = [demand("a", 10), demand("b", 11)];
+        let short = check("public", &cluster, &it, &more, true).expect("too many");
+        assert!(
+            short.message.contains("21 tasks at once (a 10, b 11), and 2 × m5.large have network interfaces for 20 (10 each: with ENI trunking)"),
+            "{}",
+            short.message
+        );
+        // burstable types cannot trunk: the same numbers as without
+        let t3 = instance_types::lookup("t3.small").expect("t3.small");
+        let small = Cluster {
+            instance_type: "t3.small".into(),
+            ..cluster
+        };
+        let short = check("public", &small, &t3, &[demand("a", 5)], true).expect("too many");
+        assert!(!short.help.contains("trunking"), "{}", short.help);
+    }
+
+    #[test]
     fn memory_counts_what_ecs_registers_not_what_is_installed() {
         let it = instance_types::lookup("t3.small").expect("t3.small");
         let cluster = Cluster {
@@ -192,7 +246,7 @@ mod tests {
             memory: 1024,
             ..demand("a", 2)
         };
-        let short = check("public", &cluster, &it, &[big]).expect("too much memory");
+        let short = check("public", &cluster, &it, &[big], false).expect("too much memory");
         assert!(
             short.message.contains("2048 MiB at once"),
             "{}",

@@ -95,6 +95,13 @@ pub struct EnvDraft {
     pub outbound: Option<Vec<Field<String>>>,
     pub secrets_kms_key: Option<Field<String>>,
     pub exocom_image: Option<Field<String>>,
+    /// Pull credentials by registry host: the Secrets Manager secret that holds them.
+    pub registry_credentials: Vec<(Field<String>, Field<String>)>,
+    pub eni_trunking: Option<Field<bool>>,
+    pub flow_logs: Option<Field<bool>>,
+    pub container_insights: Option<Field<String>>,
+    pub detailed_monitoring: Option<Field<bool>>,
+    pub vpc_endpoints: Option<Field<bool>>,
     pub environment_variables: Pairs,
     pub secrets: SecretPairs,
 }
@@ -211,6 +218,17 @@ macro_rules! fill_env {
         e.outbound = s.outbound.as_ref().map(|_| names(f, &s.outbound));
         e.secrets_kms_key = opt(f, &s.secrets_kms_key);
         e.exocom_image = opt(f, &s.exocom_image);
+        e.registry_credentials = s
+            .registry_credentials
+            .iter()
+            .flat_map(|c| c.0.iter())
+            .map(|(k, v)| (Field::of(f, k), Field::of(f, v)))
+            .collect();
+        e.eni_trunking = opt(f, &s.eni_trunking);
+        e.flow_logs = opt(f, &s.flow_logs);
+        e.container_insights = opt(f, &s.container_insights);
+        e.detailed_monitoring = opt(f, &s.detailed_monitoring);
+        e.vpc_endpoints = opt(f, &s.vpc_endpoints);
     }};
 }
 

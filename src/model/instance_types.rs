@@ -35,6 +35,9 @@ pub struct InstanceType {
     /// Installed memory, MiB.
     pub memory_mib: u32,
     pub arch: Arch,
+    /// awsvpc tasks one instance holds with ENI trunking (the `awsvpcTrunking` account
+    /// setting), when the type supports it (burstable types do not).
+    pub trunk_tasks: Option<u32>,
 }
 
 /// The share of installed memory kept back from tasks: the kernel and platform take some
@@ -48,6 +51,14 @@ impl InstanceType {
     /// Tasks in awsvpc mode one instance holds, by network interfaces.
     pub fn task_slots(&self) -> u32 {
         self.interfaces - 1
+    }
+    /// Tasks one instance holds with ENI trunking on, or without it when the type cannot
+    /// trunk.
+    pub fn slots(&self, trunking: bool) -> u32 {
+        match (trunking, self.trunk_tasks) {
+            (true, Some(n)) => n,
+            _ => self.task_slots(),
+        }
     }
     /// CPU units ECS registers (1024 per vCPU).
     pub fn cpu_units(&self) -> u32 {
@@ -106,11 +117,26 @@ pub fn lookup(name: &str) -> Option<InstanceType> {
             (interfaces, vcpus, gib(per_vcpu * vcpus))
         }
     };
+    // Tasks per instance with ENI trunking, from the table "Supported Amazon EC2 instance
+    // types" of the ECS Developer Guide's ENI trunking page (its "without trunking" column
+    // equals `interfaces - 1` for every type here). Burstable types cannot trunk, AWS lists
+    // r5.8xlarge as unsupported, and m7i, m7g and r7g are missing from the version of the
+    // table read: counted without trunking rather than guessed.
+    let trunk_tasks = match (family, size) {
+        ("t3" | "t3a" | "t4g" | "m7i" | "m7g" | "r7g", _) | ("r5", "8xlarge") => None,
+        (_, "medium") => Some(4),
+        (_, "large") => Some(10),
+        (_, "xlarge") => Some(20),
+        (_, "2xlarge") => Some(40),
+        ("m6i" | "m6a" | "c6i" | "r6i", "8xlarge") => Some(90),
+        _ => Some(60),
+    };
     Some(InstanceType {
         interfaces,
         vcpus,
         memory_mib,
         arch,
+        trunk_tasks,
     })
 }
 
@@ -146,6 +172,23 @@ mod tests {
             (8, 16, 65536)
         );
         assert_eq!(lookup("t4g.large").map(|t| t.arch), Some(Arch::Arm64));
+        // ENI trunking: AWS's example, a c5.large runs 10 tasks instead of 2; burstable
+        // types cannot trunk
+        let c5 = lookup("c5.large").expect("c5.large");
+        assert_eq!((c5.slots(false), c5.slots(true)), (2, 10));
+        assert_eq!(t3_small.slots(true), 2);
+        for (name, tasks) in [
+            ("m6g.medium", Some(4)),
+            ("m5.xlarge", Some(20)),
+            ("c6g.2xlarge", Some(40)),
+            ("m6i.4xlarge", Some(60)),
+            ("m6i.8xlarge", Some(90)),
+            ("c6g.8xlarge", Some(60)),
+            ("r5.8xlarge", None),
+            ("m7i.large", None),
+        ] {
+            assert_eq!(lookup(name).and_then(|t| t.trunk_tasks), tasks, "{name}");
+        }
         assert_eq!(lookup("x2iedn.xlarge"), None);
         assert_eq!(lookup("m5.medium"), None, "there is no m5.medium");
         assert_eq!(lookup("t3.4xlarge"), None, "there is no t3.4xlarge");

@@ -5,6 +5,7 @@
 
 mod capacity;
 mod draft;
+pub mod image;
 pub mod instance_types;
 mod resolve;
 pub mod tags;
@@ -71,6 +72,15 @@ impl App {
             .domain
             .as_deref()
             .filter(|_| self.has_public_services())
+    }
+
+    /// The ExoCom image: the environment's `exocom-image` (a mirror), else the bus version's
+    /// image on Docker Hub.
+    pub fn exocom_image(&self) -> String {
+        self.env
+            .exocom_image
+            .clone()
+            .unwrap_or_else(|| format!("originate/exocom:{}", self.bus.version))
     }
 
     /// The services of one kind, in role order.
@@ -147,6 +157,41 @@ pub struct Environment {
     /// The ExoCom image to run instead of `originate/exocom:<version>` from Docker Hub: a
     /// mirror in the app's own registry, best pinned by digest.
     pub exocom_image: Option<String>,
+    /// Pull credentials for images in private registries other than ECR: registry host →
+    /// the Secrets Manager secret (ARN) holding `{"username", "password"}`.
+    pub registry_credentials: BTreeMap<String, String>,
+    /// The account uses ENI trunking (`awsvpcTrunking`) for the clusters' instances: more
+    /// tasks per instance. An account setting exo-deploy verifies and never changes.
+    pub eni_trunking: bool,
+    /// VPC flow logs of all traffic, kept `log_retention_days`.
+    pub flow_logs: bool,
+    /// CloudWatch Container Insights on the clusters.
+    pub container_insights: ContainerInsights,
+    /// One-minute EC2 metrics for the clusters' instances.
+    pub detailed_monitoring: bool,
+    /// Interface endpoints for ECR and CloudWatch Logs, so that image pulls and logs stay off
+    /// the NAT (the free S3 gateway endpoint is always there).
+    pub vpc_endpoints: bool,
+}
+
+/// CloudWatch Container Insights on a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerInsights {
+    /// Task- and container-level metrics too.
+    Enhanced,
+    /// Cluster- and service-level metrics.
+    Enabled,
+    Disabled,
+}
+
+impl ContainerInsights {
+    /// The names users write, which are also ECS's setting values.
+    pub const NAMES: [&'static str; 3] = ["enhanced", "enabled", "disabled"];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
 }
 
 /// One kind of outbound traffic a service may send: a protocol, a port range and a

@@ -8,8 +8,8 @@ use crate::config::{ConfigDiagnostic, ConfigErrors, Diagnostics, Place, RawApp, 
 use crate::model::draft::{self, AppDraft, Field, Pairs, SecretPairs, ServiceDraft};
 use crate::model::validate as v;
 use crate::model::{
-    App, Autoscaling, Bus, Cluster, DEFAULT_EXOCOM_VERSION, Environment, ImageSource,
-    MAX_LISTENER_PRIORITY, NatGateways, OutboundRule, SecretRef, Service, ServiceKind,
+    App, Autoscaling, Bus, Cluster, ContainerInsights, DEFAULT_EXOCOM_VERSION, Environment,
+    ImageSource, MAX_LISTENER_PRIORITY, NatGateways, OutboundRule, SecretRef, Service, ServiceKind,
     listener_priority,
 };
 use crate::model::{capacity, instance_types};
@@ -256,7 +256,7 @@ impl Resolver {
             e.private_cluster_instances.as_ref(),
         );
         let nat_gateways = match &e.nat_gateways {
-            None => NatGateways::Single,
+            None => NatGateways::PerAz,
             Some(n) => match n.value.as_str() {
                 "single" => NatGateways::Single,
                 "per-az" => NatGateways::PerAz,
@@ -340,7 +340,57 @@ impl Resolver {
             outbound: e.outbound.as_ref().map(|rules| self.outbound(rules)),
             secrets_kms_key: self.checked(&e.secrets_kms_key, "secrets KMS key", v::kms_key_arn),
             exocom_image: self.checked(&e.exocom_image, "ExoCom image", v::image_reference),
+            registry_credentials: self.registry_credentials(&e.registry_credentials),
+            eni_trunking: e.eni_trunking.as_ref().is_some_and(|f| f.value),
+            flow_logs: e.flow_logs.as_ref().is_none_or(|f| f.value),
+            container_insights: self.container_insights(e.container_insights.as_ref()),
+            detailed_monitoring: e.detailed_monitoring.as_ref().is_none_or(|f| f.value),
+            vpc_endpoints: e.vpc_endpoints.as_ref().is_some_and(|f| f.value),
         }
+    }
+
+    /// `container-insights`: `enhanced`, `enabled` (the default) or `disabled`.
+    fn container_insights(&mut self, f: Option<&Field<String>>) -> ContainerInsights {
+        let Some(f) = f else {
+            return ContainerInsights::Enabled;
+        };
+        match ContainerInsights::NAMES.iter().position(|n| *n == f.value) {
+            Some(0) => ContainerInsights::Enhanced,
+            Some(2) => ContainerInsights::Disabled,
+            Some(_) => ContainerInsights::Enabled,
+            None => {
+                let hint = closest(&f.value, ContainerInsights::NAMES)
+                    .map(|c| format!("did you mean `{c}`? "))
+                    .unwrap_or_default();
+                self.error(
+                    &f.place,
+                    format!("unknown container-insights `{}`", f.value),
+                    "here",
+                    format!("{hint}use `enhanced`, `enabled` or `disabled`"),
+                );
+                ContainerInsights::Enabled
+            }
+        }
+    }
+
+    /// `registry-credentials`: registry host → the Secrets Manager secret tasks pull with.
+    fn registry_credentials(
+        &mut self,
+        entries: &[(Field<String>, Field<String>)],
+    ) -> BTreeMap<String, String> {
+        let mut found = BTreeMap::new();
+        for (host, secret) in entries {
+            let ok_host = self.check(host, "registry host", v::registry_host);
+            let ok_secret =
+                self.check(secret, "pull credentials secret", v::secrets_manager_secret);
+            if ok_host && ok_secret {
+                found.insert(
+                    crate::model::image::canonical_host(&host.value).to_string(),
+                    secret.value.clone(),
+                );
+            }
+        }
+        found
     }
 
     /// What the load balancer needs of the environment, when there is one: its certificate in
@@ -389,6 +439,24 @@ impl Resolver {
     /// Every task fits an instance of its cluster, and every cluster holds its services while
     /// they all deploy at once (see [`capacity`]).
     fn capacity(&mut self, d: &AppDraft, env: &Environment, services: &[Service]) {
+        if let Some(flag) = d.env.eni_trunking.as_ref().filter(|f| f.value) {
+            let has_public = services.iter().any(|s| s.kind == ServiceKind::Public);
+            let clusters = [
+                Some(&env.private_cluster),
+                has_public.then_some(&env.public_cluster),
+            ];
+            let can_trunk = clusters.into_iter().flatten().any(|c| {
+                instance_types::lookup(&c.instance_type).is_some_and(|t| t.trunk_tasks.is_some())
+            });
+            if !can_trunk {
+                self.error(
+                    &flag.place,
+                    "ENI trunking is on, and no cluster's instance type can use it",
+                    "here",
+                    "burstable types (t3, t3a, t4g) cannot trunk: choose another `private-cluster-size`/`public-cluster-size` (an m5.large holds 10 tasks with trunking), or remove `eni-trunking`",
+                );
+            }
+        }
         for (name, cluster, size, instances, public) in [
             (
                 "public",
@@ -453,7 +521,7 @@ impl Resolver {
                     );
                 }
             }
-            if let Some(short) = capacity::check(name, cluster, &it, &demands) {
+            if let Some(short) = capacity::check(name, cluster, &it, &demands, env.eni_trunking) {
                 let place = instances
                     .as_ref()
                     .map(|(_, max)| &max.place)

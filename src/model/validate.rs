@@ -265,6 +265,44 @@ pub fn registry(s: &str) -> Result<(), String> {
     }
 }
 
+/// A registry host that pull credentials are for: `host[:port]`, or `docker.io`; never ECR,
+/// whose images the execution role pulls.
+pub fn registry_host(s: &str) -> Result<(), String> {
+    use crate::model::image::{DOCKER_HUB, canonical_host, is_ecr};
+    if s.contains(['/', '@']) || s.contains("://") || s.contains(char::is_whitespace) {
+        return Err("name the registry host alone, like `ghcr.io`, `docker.io` or `registry.example.com:5000`".into());
+    }
+    if is_ecr(s) {
+        return Err(
+            "ECR images are pulled with the service's execution role: remove this entry".into(),
+        );
+    }
+    if canonical_host(s) != DOCKER_HUB && !s.contains(['.', ':']) && s != "localhost" {
+        return Err(
+            "a registry host has a dot or a port, like `ghcr.io` or `registry.example.com:5000`"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// A Secrets Manager secret by full ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`)
+/// or by name, as ECS accepts for pull credentials.
+pub fn secrets_manager_secret(s: &str) -> Result<(), String> {
+    let arn_ok =
+        s.starts_with("arn:aws") && s.contains(":secretsmanager:") && s.contains(":secret:");
+    let name_ok = !s.starts_with("arn:")
+        && !s.is_empty()
+        && s.len() <= 512
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-".contains(&b));
+    if arn_ok || name_ok {
+        Ok(())
+    } else {
+        Err("write the Secrets Manager secret's ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf`) or its name; it holds `{\"username\": …, \"password\": …}`".into())
+    }
+}
+
 /// A KMS key id, ARN or alias.
 pub fn kms_key(s: &str) -> Result<(), String> {
     let ok = s.starts_with("arn:aws")

@@ -12,7 +12,9 @@ use serde_json::json;
 use super::{Confirm, HookRunner, ImagePusher, Outcome, Run, TerraformRunner};
 use crate::bootstrap::{self, BucketSpec, Cloud, ZoneSpec};
 use crate::hooks::Hook;
+use crate::model::{ImageSource, ServiceKind};
 use crate::plan::{Check, Condition, Step};
+use crate::push::resolve::Resolved;
 use crate::release::{self, Release, Status};
 use crate::terraform::PlanSummary;
 use crate::{Error, PreflightProblem, render};
@@ -33,8 +35,10 @@ struct Progress {
     account: Option<String>,
     bucket: Option<String>,
     zone_id: Option<String>,
-    /// Image references by role: pushed, or recorded by the release rolled back to.
+    /// Image references by role: pushed, pinned, or recorded by the release rolled back to.
     images: BTreeMap<String, String>,
+    /// Images preflight pinned, by role, for their `UseImage` steps.
+    resolved: BTreeMap<String, Resolved>,
     rollback_of: Option<String>,
     /// `Some` once planned: the summary when the plan has changes.
     planned: Option<Option<PlanSummary>>,
@@ -161,8 +165,25 @@ impl Run<'_> {
             Step::PushImage { role, .. } => {
                 self.push(std::slice::from_ref(role), ports, progress).await
             }
-            // the renderer takes prebuilt images from the model
-            Step::UseImage { .. } => Ok(()),
+            Step::UseImage { role, image } => {
+                self.step(&name, async {
+                    let resolved = match progress.resolved.remove(role) {
+                        Some(r) => r,
+                        None => {
+                            let wanted = [(role.clone(), image.clone())];
+                            let account = progress.account.as_deref();
+                            match ports.pusher.resolve(self.app, &wanted, account).await.pop() {
+                                Some(r) => r?,
+                                None => return Err(bug("no answer for an image to pin")),
+                            }
+                        }
+                    };
+                    self.reporter.pinned(&resolved);
+                    progress.images.insert(role.clone(), resolved.reference);
+                    Ok(())
+                })
+                .await
+            }
             Step::UseRecordedImages { release } => {
                 let found = self.step(&name, self.find_release(cloud, release)).await?;
                 self.reporter
@@ -465,6 +486,55 @@ impl Run<'_> {
                     .await,
             );
         }
+        if checks.contains(&Check::Images) {
+            let wanted: Vec<(String, String)> = std::iter::once((
+                crate::model::EXOCOM_ROLE.to_string(),
+                self.app.exocom_image(),
+            ))
+            .chain(self.app.services.iter().filter_map(|s| match &s.image {
+                ImageSource::Prebuilt { image } => Some((s.role.clone(), image.clone())),
+                ImageSource::Build { .. } => None,
+            }))
+            .collect();
+            let account = progress.account.clone();
+            for r in ports
+                .pusher
+                .resolve(self.app, &wanted, account.as_deref())
+                .await
+            {
+                match r {
+                    Ok(r) => {
+                        progress.resolved.insert(r.role.clone(), r);
+                    }
+                    Err(e) => problems.push(PreflightProblem::of("image", &e)),
+                }
+            }
+        }
+        // both need the account, which the AWS check found (or reported missing)
+        if let Some(account) = progress.account.clone() {
+            if checks.contains(&Check::Records) {
+                match self.foreign_records(ports.cloud, &account).await {
+                    Ok(None) => {}
+                    Ok(Some(problem)) => problems.push(problem),
+                    Err(e) => problems.push(PreflightProblem::of("DNS", &e)),
+                }
+            }
+            if checks.contains(&Check::EniTrunking) {
+                match ports.cloud.eni_trunking(&account).await {
+                    Ok(true) => {}
+                    Ok(false) => problems.push(PreflightProblem {
+                        area: "ENI trunking",
+                        message: format!(
+                            "the config counts on ENI trunking (`eni-trunking: true`), and account {account} does not have it on for new container instances"
+                        ),
+                        help: Some(
+                            "an administrator turns it on for the account (`aws ecs put-account-setting-default --name awsvpcTrunking --value enabled`; exo-deploy never changes account settings), or remove `eni-trunking` and let the capacity check size the clusters without it".into(),
+                        ),
+                    }),
+                    Err(e) => problems.push(PreflightProblem::of("ENI trunking", &e)),
+                }
+            }
+        }
         if checks.contains(&Check::Terraform)
             && let Err(e) = ports.terraform.check().await
         {
@@ -475,6 +545,49 @@ impl Run<'_> {
         } else {
             Err(Error::Preflight(problems))
         }
+    }
+
+    /// Records at the public services' urls that exo-deploy did not create (the Terraform
+    /// state holds the ones it did): a deploy would fail on them half-way, or take them over.
+    async fn foreign_records(
+        &self,
+        cloud: &impl Cloud,
+        account: &str,
+    ) -> Result<Option<PreflightProblem>, Error> {
+        let Some(domain) = self.app.hosted_zone_domain() else {
+            return Ok(None);
+        };
+        let urls: Vec<String> = self
+            .app
+            .services_of(ServiceKind::Public)
+            .filter_map(|s| s.url.clone())
+            .collect();
+        let present = cloud
+            .records_at(domain, self.app.env.hosted_zone_id.as_deref(), &urls)
+            .await?;
+        if present.is_empty() {
+            return Ok(None);
+        }
+        let bucket = bootstrap::state_bucket(self.app, account)?;
+        let ours = cloud.state_records(&bucket, &self.app.state_key()).await?;
+        let foreign: Vec<String> = present
+            .iter()
+            .filter(|r| !(r.kind == "A" && ours.contains(&r.name)))
+            .map(|r| r.to_string())
+            .collect();
+        if foreign.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(PreflightProblem {
+            area: "DNS",
+            message: format!(
+                "records exo-deploy did not create sit at the services' urls, and it never overwrites them:\n      {}",
+                foreign.join("\n      ")
+            ),
+            help: Some(format!(
+                "delete them from the hosted zone of {domain} if nothing needs them any more, or give the services other urls"
+            )),
+        }))
     }
 
     /// The caller's account, checked against the config, asked once.

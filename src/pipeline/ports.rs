@@ -11,6 +11,7 @@ use crate::adapters::aws::Aws;
 use crate::hooks::{Hook, Hooks};
 use crate::model::App;
 use crate::output::Reporter;
+use crate::push::resolve::Resolved;
 use crate::push::{self, Pushed};
 use crate::terraform::{self, PlanSummary};
 use crate::{Error, PreflightProblem};
@@ -31,6 +32,14 @@ pub trait ImagePusher {
         roles: &[String],
         account: Option<&str>,
     ) -> impl Future<Output = Result<Vec<Pushed>, Error>> + Send;
+    /// Pins each `(role, image)` exo-deploy does not build to its digest, asking its registry
+    /// as tasks will pull it (anonymously, unless the config names pull credentials for it).
+    fn resolve(
+        &self,
+        app: &App,
+        images: &[(String, String)],
+        account: Option<&str>,
+    ) -> impl Future<Output = Vec<Result<Resolved, Error>>> + Send;
 }
 
 /// Runs Terraform in the rendered directory.
@@ -141,6 +150,31 @@ impl ImagePusher for Pusher<'_> {
             bars: self.bars,
         };
         Ok(push::push(app, roles, &request).await?)
+    }
+
+    async fn resolve(
+        &self,
+        app: &App,
+        images: &[(String, String)],
+        _: Option<&str>,
+    ) -> Vec<Result<Resolved, Error>> {
+        use crate::model::image::{ImageRef, is_ecr};
+        use push::resolve::{Access, login, pin};
+        let one = |role: &str, image: &str| {
+            let host = ImageRef::parse(image).map(|r| r.host).unwrap_or_default();
+            let access = if app.env.registry_credentials.contains_key(&host) {
+                Access::Credentials
+            } else {
+                Access::Anonymous
+            };
+            let aws = is_ecr(&host).then_some(self.aws);
+            let (role, image) = (role.to_string(), image.to_string());
+            async move {
+                let creds = login(&image, access, aws).await?;
+                Ok(pin(&role, &image, access, creds).await?)
+            }
+        };
+        futures_util::future::join_all(images.iter().map(|(r, i)| one(r, i))).await
     }
 }
 

@@ -41,6 +41,12 @@ struct FakeCloud {
     failing_rollout: Option<String>,
     /// Rollouts stay in progress for this many more questions (`u32::MAX`: for ever).
     rollout_polls: Mutex<u32>,
+    /// DNS records at the services' urls.
+    records: Vec<bootstrap::DnsRecord>,
+    /// The record names the Terraform state holds.
+    our_records: Vec<String>,
+    /// The account has ENI trunking on.
+    trunking: bool,
 }
 
 impl Cloud for FakeCloud {
@@ -61,10 +67,30 @@ impl Cloud for FakeCloud {
             domain: spec.domain.clone(),
             created: false,
             name_servers: vec!["ns-1.example".into()],
+            delegation: bootstrap::Delegation::Elsewhere,
         })
     }
     async fn state_resources(&self, _: &str, _: &str) -> bootstrap::Result<usize> {
         Ok(*self.state.lock().expect("state"))
+    }
+    async fn state_records(&self, _: &str, _: &str) -> bootstrap::Result<Vec<String>> {
+        Ok(self.our_records.clone())
+    }
+    async fn records_at(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        names: &[String],
+    ) -> bootstrap::Result<Vec<bootstrap::DnsRecord>> {
+        Ok(self
+            .records
+            .iter()
+            .filter(|r| names.contains(&r.name))
+            .cloned()
+            .collect())
+    }
+    async fn eni_trunking(&self, _: &str) -> bootstrap::Result<bool> {
+        Ok(self.trunking)
     }
     async fn delete_zones(&self, _: &str, _: &str, _: &str) -> bootstrap::Result<Vec<Removal>> {
         note(&self.log, "delete zones");
@@ -175,6 +201,8 @@ struct FakePusher {
     generation: Mutex<u32>,
     fail: bool,
     pushed_before: Mutex<bool>,
+    /// Images that cannot be pulled anonymously.
+    private: Vec<String>,
 }
 
 impl FakePusher {
@@ -184,6 +212,7 @@ impl FakePusher {
             generation: Mutex::new(1),
             fail: false,
             pushed_before: Mutex::new(false),
+            private: Vec::new(),
         }
     }
 }
@@ -229,6 +258,31 @@ impl ImagePusher for FakePusher {
                 stats: Default::default(),
             })
             .collect())
+    }
+    async fn resolve(
+        &self,
+        _: &App,
+        images: &[(String, String)],
+        _: Option<&str>,
+    ) -> Vec<Result<push::resolve::Resolved, Error>> {
+        images
+            .iter()
+            .map(|(role, image)| {
+                if self.private.contains(image) {
+                    return Err(Error::Push(push::PushError::NotAnonymous {
+                        role: role.clone(),
+                        image: image.clone(),
+                        registry: "docker.io".into(),
+                    }));
+                }
+                Ok(push::resolve::Resolved {
+                    role: role.clone(),
+                    image: image.clone(),
+                    reference: format!("{image}@sha256:{:064}", 7),
+                    note: None,
+                })
+            })
+            .collect()
     }
 }
 
@@ -404,6 +458,8 @@ impl World {
                 .account_id
                 .clone()
                 .unwrap_or_else(|| "123456789012".into()),
+            // the account has ENI trunking on when the config counts on it
+            trunking: self.app.env.eni_trunking,
             ..Default::default()
         }
     }
@@ -536,7 +592,11 @@ fn a_deploy_runs_every_step_in_order_and_records_one_release() {
         stored.images["web"],
         format!("registry.example/web@sha256:{:064}", 1)
     );
-    assert_eq!(stored.images["exocom"], "originate/exocom:0.27.0");
+    assert_eq!(
+        stored.images["exocom"],
+        format!("originate/exocom:0.27.0@sha256:{:064}", 7),
+        "ExoCom runs pinned by digest"
+    );
     assert_eq!(
         stored.outputs["urls"]["value"]["web"],
         "http://spacetweet.io"
@@ -545,6 +605,7 @@ fn a_deploy_runs_every_step_in_order_and_records_one_release() {
         steps_finished(&w),
         [
             "preflight",
+            "pin the image of exocom",
             "push images",
             "state bucket",
             "hosted zone",
@@ -715,7 +776,11 @@ fn a_rerun_after_an_interruption_between_push_and_apply_completes_the_work() {
     *f.tf.fail_at.lock().expect("fail") = None;
     w.deploy(&f).expect("rerun");
     assert_eq!(objects(&f.cloud), 1, "exactly one release");
-    let images = w.events("image");
+    let images: Vec<_> = w
+        .events("image")
+        .into_iter()
+        .filter(|e| e["status"] != "pinned")
+        .collect();
     let builds = w
         .app
         .services
@@ -886,6 +951,7 @@ fn hooks_run_at_their_points_of_a_deploy_in_order() {
         steps_finished(&w),
         [
             "preflight",
+            "pin the image of exocom",
             "push images",
             "state bucket",
             "hosted zone",
@@ -1092,7 +1158,7 @@ fn effects_of(step: &Step) -> Vec<String> {
                 Check::Docker => Some("check docker".to_string()),
                 Check::Registry => Some("check registry".to_string()),
                 Check::Terraform => Some("check terraform".to_string()),
-                Check::Aws => None,
+                Check::Aws | Check::Images | Check::Records | Check::EniTrunking => None,
             })
             .collect(),
         Step::PushImage { role, .. } => vec![format!("push {role}")],
@@ -1312,4 +1378,124 @@ proptest::proptest! {
             );
         }
     }
+}
+
+fn record(name: &str, kind: &str, value: &str) -> bootstrap::DnsRecord {
+    bootstrap::DnsRecord {
+        name: name.into(),
+        kind: kind.into(),
+        values: vec![value.into()],
+    }
+}
+
+#[test]
+fn a_record_exo_deploy_did_not_create_at_a_url_stops_the_deploy_before_anything_changes() {
+    let w = World::new();
+    let f = Fakes {
+        cloud: FakeCloud {
+            records: vec![record("spacetweet.io", "CNAME", "old-host.example.net")],
+            ..w.cloud()
+        },
+        ..w.fakes(true)
+    };
+    let err = w.deploy(&f).expect_err("foreign record");
+    let Error::Preflight(problems) = &err else {
+        panic!("a preflight error: {err:?}");
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].area, "DNS");
+    assert!(
+        problems[0]
+            .message
+            .contains("spacetweet.io CNAME old-host.example.net"),
+        "{}",
+        problems[0].message
+    );
+    assert!(w.effects().is_empty(), "nothing done: {:?}", w.effects());
+
+    // the A record the state holds is exo-deploy's own: a redeploy goes on; an AAAA beside it
+    // is not
+    let w = World::new();
+    let f = Fakes {
+        cloud: FakeCloud {
+            records: vec![record("spacetweet.io", "A", "alias lb.example")],
+            our_records: vec!["spacetweet.io".into()],
+            ..w.cloud()
+        },
+        ..w.fakes(true)
+    };
+    w.deploy(&f).expect("our own record");
+    let w = World::new();
+    let f = Fakes {
+        cloud: FakeCloud {
+            records: vec![
+                record("spacetweet.io", "A", "alias lb.example"),
+                record("spacetweet.io", "AAAA", "2001:db8::1"),
+            ],
+            our_records: vec!["spacetweet.io".into()],
+            ..w.cloud()
+        },
+        ..w.fakes(true)
+    };
+    let err = w.deploy(&f).expect_err("an AAAA record of someone else");
+    assert!(err.to_string().contains("AAAA 2001:db8::1"), "{err}");
+    assert!(!err.to_string().contains(" A alias"), "{err}");
+}
+
+#[test]
+fn eni_trunking_in_the_config_is_verified_on_the_account_never_changed() {
+    let mut w = World::new();
+    w.app.env.eni_trunking = true;
+    let f = Fakes {
+        cloud: FakeCloud {
+            trunking: false,
+            ..w.cloud()
+        },
+        ..w.fakes(true)
+    };
+    let err = w.deploy(&f).expect_err("the account has no trunking");
+    let Error::Preflight(problems) = &err else {
+        panic!("a preflight error: {err:?}");
+    };
+    assert_eq!(problems[0].area, "ENI trunking");
+    assert!(
+        problems[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("put-account-setting-default --name awsvpcTrunking")),
+        "{problems:?}"
+    );
+    assert!(w.effects().is_empty(), "nothing done: {:?}", w.effects());
+    let f = Fakes {
+        cloud: FakeCloud {
+            trunking: true,
+            ..w.cloud()
+        },
+        ..w.fakes(true)
+    };
+    w.deploy(&f).expect("the account has trunking");
+}
+
+#[test]
+fn an_image_tasks_could_not_pull_stops_the_deploy_in_preflight_with_the_fix() {
+    let w = World::new();
+    let mut f = w.fakes(true);
+    f.pusher.private = vec!["originate/exocom:0.27.0".into()];
+    let err = w.deploy(&f).expect_err("not pullable");
+    let Error::Preflight(problems) = &err else {
+        panic!("a preflight error: {err:?}");
+    };
+    assert_eq!(problems[0].area, "image");
+    assert!(
+        problems[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("registry-credentials: {docker.io: <the secret's ARN>}")),
+        "{problems:?}"
+    );
+    assert!(
+        w.effects().is_empty(),
+        "nothing pushed or created: {:?}",
+        w.effects()
+    );
 }

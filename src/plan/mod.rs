@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::hooks::{self, Hook};
-use crate::model::{App, ImageSource};
+use crate::model::{App, EXOCOM_ROLE, ImageSource};
 use crate::settings::Intent;
 
 /// What preflight checks, before anything changes.
@@ -25,6 +25,13 @@ pub enum Check {
     /// A Terraform engine is available: the Docker Engine for the pinned image, or a local
     /// binary.
     Terraform,
+    /// Every image exo-deploy does not build (prebuilt ones, ExoCom) can be pulled as tasks
+    /// will pull it, and is pinned by digest.
+    Images,
+    /// No DNS record exo-deploy did not create sits at a service's url.
+    Records,
+    /// The account has ENI trunking on, as the config says (`eni-trunking`).
+    EniTrunking,
 }
 
 impl fmt::Display for Check {
@@ -34,6 +41,9 @@ impl fmt::Display for Check {
             Check::Docker => "Docker",
             Check::Registry => "registry login",
             Check::Terraform => "Terraform",
+            Check::Images => "images pullable",
+            Check::Records => "DNS records",
+            Check::EniTrunking => "ENI trunking",
         })
     }
 }
@@ -73,7 +83,7 @@ pub enum Step {
     /// Build a service's image from its folder and push it (consecutive pushes run together,
     /// a few at once).
     PushImage { role: String, context: PathBuf },
-    /// Use an existing image as it is.
+    /// Use an existing image (a prebuilt service's, ExoCom's), pinned to its digest.
     UseImage { role: String, image: String },
     /// Use the image digests a release recorded (rollback): nothing is built or pushed.
     /// `release` is an id, or `previous` for the one before the newest.
@@ -166,7 +176,7 @@ impl Step {
         match self {
             Step::Preflight { .. } => "preflight".into(),
             Step::PushImage { .. } => "push images".into(),
-            Step::UseImage { role, .. } => format!("use the image of {role}"),
+            Step::UseImage { role, .. } => format!("pin the image of {role}"),
             Step::UseRecordedImages { .. } => "use the recorded images".into(),
             Step::EnsureStateBucket { .. } => "state bucket".into(),
             Step::EnsureHostedZone { .. } => "hosted zone".into(),
@@ -209,7 +219,7 @@ impl fmt::Display for Step {
                 context.display()
             ),
             Step::UseImage { role, image } => {
-                write!(f, "use the existing image {image} for `{role}`")
+                write!(f, "use the existing image {image} for `{role}`, pinned by digest")
             }
             Step::UseRecordedImages { release } => write!(
                 f,
@@ -284,20 +294,23 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
         }
         steps
     };
+    // ExoCom's image first: pinned like the prebuilt ones
     let images = || {
-        app.services
-            .iter()
-            .map(|s| match &s.image {
-                ImageSource::Build { context } => Step::PushImage {
-                    role: s.role.clone(),
-                    context: context.clone(),
-                },
-                ImageSource::Prebuilt { image } => Step::UseImage {
-                    role: s.role.clone(),
-                    image: image.clone(),
-                },
-            })
-            .collect::<Vec<_>>()
+        std::iter::once(Step::UseImage {
+            role: EXOCOM_ROLE.into(),
+            image: app.exocom_image(),
+        })
+        .chain(app.services.iter().map(|s| match &s.image {
+            ImageSource::Build { context } => Step::PushImage {
+                role: s.role.clone(),
+                context: context.clone(),
+            },
+            ImageSource::Prebuilt { image } => Step::UseImage {
+                role: s.role.clone(),
+                image: image.clone(),
+            },
+        }))
+        .collect::<Vec<_>>()
     };
     let present = |hook: Hook| hooks::dir(app).join(hook.name()).is_file();
     let hook = |hook: Hook| present(hook).then_some(Step::RunHook { hook });
@@ -323,6 +336,15 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             };
             if pushes.iter().any(|s| matches!(s, Step::PushImage { .. })) {
                 checks.extend([Check::Docker, Check::Registry]);
+            }
+            if pushes.iter().any(|s| matches!(s, Step::UseImage { .. })) {
+                checks.push(Check::Images);
+            }
+            if app.hosted_zone_domain().is_some() {
+                checks.push(Check::Records);
+            }
+            if env.eni_trunking {
+                checks.push(Check::EniTrunking);
             }
             checks.push(Check::Terraform);
             steps.push(Step::Preflight { checks });
@@ -370,7 +392,12 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
         }
         Intent::Render => render(&mut steps),
         Intent::Push { .. } => {
-            steps.extend(images());
+            // the images exo-deploy builds; the others are pinned when deploying
+            steps.extend(
+                images()
+                    .into_iter()
+                    .filter(|s| matches!(s, Step::PushImage { .. })),
+            );
             render(&mut steps);
         }
         Intent::Bootstrap => {
@@ -439,7 +466,7 @@ mod tests {
         assert_eq!(
             rollback[0],
             Step::Preflight {
-                checks: vec![Check::Aws, Check::Terraform]
+                checks: vec![Check::Aws, Check::Records, Check::Terraform]
             },
             "a rollback needs neither Docker nor the registry"
         );

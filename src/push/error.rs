@@ -54,6 +54,43 @@ pub enum PushError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Aws(#[from] crate::adapters::aws::AwsError),
+
+    #[error("`{image}` (the image of `{role}`) is not an image reference")]
+    #[diagnostic(help("write it as `[registry/]name[:tag][@sha256:…]`"))]
+    BadReference { role: String, image: String },
+
+    #[error("{registry} has no image `{image}` (the image of `{role}`)")]
+    #[diagnostic(help(
+        "check the name and tag; tasks could not pull it either (a private image answers like a missing one on some registries: then add its registry to `registry-credentials`)"
+    ))]
+    ImageNotFound {
+        role: String,
+        image: String,
+        registry: String,
+    },
+
+    #[error(
+        "`{image}` (the image of `{role}`) cannot be pulled without a login to {registry}, and the config gives its tasks none"
+    )]
+    #[diagnostic(help(
+        "store the registry login in Secrets Manager as {{\"username\": …, \"password\": …}} and add `registry-credentials: {{{registry}: <the secret's ARN>}}` to the environment, or make the image public"
+    ))]
+    NotAnonymous {
+        role: String,
+        image: String,
+        registry: String,
+    },
+
+    #[error("cannot ask {registry} for the digest of `{image}` (the image of `{role}`): {detail}")]
+    #[diagnostic(help(
+        "exo-deploy pins every image by digest before changing anything, so the registry must answer from here; check the network or proxy, or mirror the image into your registry (for ExoCom: `exocom-image`)"
+    ))]
+    ImageUnreachable {
+        role: String,
+        image: String,
+        registry: String,
+        detail: String,
+    },
 }
 
 /// Result of the push stage.

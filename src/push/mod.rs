@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod ecr;
 pub mod error;
 pub mod registry;
+pub mod resolve;
 pub mod tag;
 pub mod target;
 

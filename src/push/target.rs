@@ -1,6 +1,8 @@
 //! Where images go: a registry host and an optional namespace, given as `--registry`, the
 //! environment's `registry`, or by default the account's ECR registry in the environment's region.
 
+use crate::model::image;
+
 /// The kind of registry, which decides how credentials are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegistryKind {
@@ -29,20 +31,13 @@ impl Target {
         let (first, rest) = s.split_once('/').unwrap_or((s, ""));
         let is_host = first.contains('.') || first.contains(':') || first == "localhost";
         let (host, namespace) = if is_host {
-            (first, rest)
+            (image::canonical_host(first), rest)
         } else {
-            ("docker.io", s)
+            (image::DOCKER_HUB, s)
         };
-        let host = if host == "index.docker.io" || host == "registry-1.docker.io" {
-            "docker.io"
-        } else {
-            host
-        };
-        let kind = if host == "docker.io" {
+        let kind = if host == image::DOCKER_HUB {
             RegistryKind::DockerHub
-        } else if host.contains(".dkr.ecr.") && host.ends_with(".amazonaws.com")
-            || host.ends_with(".amazonaws.com.cn") && host.contains(".dkr.ecr.")
-        {
+        } else if image::is_ecr(host) {
             RegistryKind::Ecr
         } else {
             RegistryKind::Other

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Inputs;
 use super::hcl::aligned_keys;
+use crate::model::image::ImageRef;
 use crate::model::instance_types::Arch;
 use crate::model::{
     App, EXOCOM_PORT, EXOCOM_ROLE, Environment, NatGateways, OutboundRule, SecretRef, Service,
@@ -18,15 +19,6 @@ use crate::model::{
 /// at `<role>.<namespace>`.
 pub fn private_domain(app: &App) -> String {
     format!("{}.{}.internal", app.env.name, app.name)
-}
-
-/// The ExoCom image: the environment's `exocom-image` (a mirror), else the bus version's
-/// image on Docker Hub.
-pub fn exocom_image(app: &App) -> String {
-    app.env
-        .exocom_image
-        .clone()
-        .unwrap_or_else(|| format!("originate/exocom:{}", app.bus.version))
 }
 
 #[derive(Debug, Serialize)]
@@ -42,6 +34,10 @@ pub struct Root {
     availability_zones: u32,
     nat_per_az: bool,
     log_retention_days: u32,
+    flow_logs: bool,
+    vpc_endpoints: bool,
+    container_insights: &'static str,
+    detailed_monitoring: bool,
     /// The KMS key of the secrets, for services that have secrets.
     secrets_kms_key: Option<String>,
     bucket: Option<String>,
@@ -99,6 +95,8 @@ struct ServiceCtx {
     architecture: &'static str,
     environment: BTreeMap<String, String>,
     secrets: Vec<SecretCtx>,
+    /// The Secrets Manager secret ECS pulls the image with, for a private registry.
+    repository_credentials: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -138,8 +136,13 @@ impl Root {
             services.push(ServiceCtx::new(s, env, &namespace));
         }
         let keys = aligned_keys(services.iter().map(|s| s.role.as_str()));
+        let images = super::images(app, inputs);
         for (s, key) in services.iter_mut().zip(keys) {
             s.role_key = key;
+            s.repository_credentials = images
+                .get(&s.role)
+                .and_then(|image| pull_credentials(app, &s.role, image))
+                .cloned();
         }
         let urls = app
             .services_of(ServiceKind::Public)
@@ -164,6 +167,10 @@ impl Root {
             availability_zones: env.availability_zones,
             nat_per_az: env.nat_gateways == NatGateways::PerAz,
             log_retention_days: env.log_retention_days,
+            flow_logs: env.flow_logs,
+            vpc_endpoints: env.vpc_endpoints,
+            container_insights: env.container_insights.name(),
+            detailed_monitoring: env.detailed_monitoring,
             secrets_kms_key: env.secrets_kms_key.clone(),
             bucket: inputs
                 .state_bucket
@@ -260,6 +267,7 @@ fn exocom(app: &App, namespace: &str) -> ServiceCtx {
             ("SERVICE_ROUTES".to_string(), routes),
         ]),
         secrets: Vec::new(),
+        repository_credentials: None,
     }
 }
 
@@ -324,8 +332,29 @@ impl ServiceCtx {
             architecture: arch_name(env.cluster_of(s.kind).arch()),
             environment,
             secrets,
+            repository_credentials: None,
         }
     }
+}
+
+/// The secret ECS pulls `role`'s image with: the environment's `registry-credentials` entry
+/// for the image's registry (for an image not pushed yet, the registry it will be pushed to).
+fn pull_credentials<'a>(app: &'a App, role: &str, image: &str) -> Option<&'a String> {
+    let creds = &app.env.registry_credentials;
+    if creds.is_empty() {
+        return None;
+    }
+    let host = match ImageRef::parse(image) {
+        Some(r) if !image.is_empty() => r.host,
+        _ => {
+            let building = app.services.iter().any(|s| {
+                s.role == role && matches!(s.image, crate::model::ImageSource::Build { .. })
+            });
+            let registry = app.env.registry.as_deref().filter(|_| building)?;
+            ImageRef::parse(&format!("{}/x", registry.trim_end_matches('/')))?.host
+        }
+    };
+    creds.get(&host)
 }
 
 /// The load balancer's name for `<app>-<env>`: AWS wants at most 32 letters, digits and

@@ -151,15 +151,24 @@ fn tera() -> &'static Tera {
     })
 }
 
-/// The image each service runs: pushed digests from `inputs`, prebuilt references as written,
-/// and `""` for images not pushed yet (the root module refuses to plan with those).
+/// The image each service runs: pushed references from `inputs`, prebuilt ones (and ExoCom's)
+/// pinned by digest when `inputs` has a pin of the image the config names now, else as
+/// written; `""` for images not pushed yet (the root module refuses to plan with those).
 pub fn images(app: &App, inputs: &Inputs) -> BTreeMap<String, String> {
+    let name = |r: &str| r.split_once('@').map_or(r, |(n, _)| n).to_string();
+    let pinned = |role: &str, written: String| match inputs.images.get(role) {
+        Some(p) if name(p) == name(&written) => p.clone(),
+        _ => written,
+    };
     let mut images = BTreeMap::new();
-    images.insert(EXOCOM_ROLE.to_string(), context::exocom_image(app));
+    images.insert(
+        EXOCOM_ROLE.to_string(),
+        pinned(EXOCOM_ROLE, app.exocom_image()),
+    );
     for s in &app.services {
         let image = match (&s.image, inputs.images.get(&s.role)) {
-            (_, Some(pushed)) => pushed.clone(),
-            (ImageSource::Prebuilt { image }, None) => image.clone(),
+            (ImageSource::Prebuilt { image }, _) => pinned(&s.role, image.clone()),
+            (ImageSource::Build { .. }, Some(pushed)) => pushed.clone(),
             (ImageSource::Build { .. }, None) => String::new(),
         };
         images.insert(s.role.clone(), image);

@@ -7,11 +7,12 @@ data "aws_ssm_parameter" "ecs_ami" {
 }
 
 resource "aws_ecs_cluster" "this" {
+  #checkov:skip=CKV_AWS_65:Container Insights is on by default; `container-insights` in the config may turn it off for an environment (docs/security.md)
   name = var.name
 
   setting {
     name  = "containerInsights"
-    value = "enabled"
+    value = var.container_insights
   }
 
   tags = var.tags
@@ -105,7 +106,7 @@ resource "aws_launch_template" "this" {
   }
 
   monitoring {
-    enabled = true
+    enabled = var.detailed_monitoring
   }
 
   block_device_mappings {

@@ -19,6 +19,23 @@ variable "architecture" {
   }
 }
 
+variable "container_insights" {
+  description = "CloudWatch Container Insights: enhanced, enabled or disabled"
+  type        = string
+  default     = "enabled"
+
+  validation {
+    condition     = contains(["enhanced", "enabled", "disabled"], var.container_insights)
+    error_message = "Container Insights is enhanced, enabled or disabled."
+  }
+}
+
+variable "detailed_monitoring" {
+  description = "One-minute EC2 metrics for the instances (else five-minute)"
+  type        = bool
+  default     = true
+}
+
 variable "min_size" {
   description = "Fewest instances"
   type        = number

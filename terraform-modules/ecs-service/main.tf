@@ -26,6 +26,13 @@ locals {
     [join(":", slice(split(":", s.name), 0, 7)), "${join(":", slice(split(":", s.name), 0, 7))}-??????"] :
     ["${local.secret_arns[k]}-??????"]
   ) if s.store == "secretsmanager"])
+  # the registry login tasks pull the image with, when it is in a private registry
+  pull_secret_arns = var.repository_credentials == null ? [] : (
+    startswith(var.repository_credentials, "arn:") ?
+    [var.repository_credentials] :
+    ["${local.arn_prefix}:secretsmanager:${local.where}:secret:${var.repository_credentials}-??????"]
+  )
+  readable_secrets = concat(local.secrets_arns, local.pull_secret_arns)
 
   port_mappings = var.port == null ? [] : [{ containerPort = var.port, protocol = "tcp" }]
 
@@ -75,7 +82,7 @@ resource "aws_iam_role_policy_attachment" "execution" {
 }
 
 resource "aws_iam_role_policy" "secrets" {
-  count = length(var.secrets) > 0 ? 1 : 0
+  count = length(var.secrets) > 0 || var.repository_credentials != null ? 1 : 0
 
   name = "read-secrets"
   role = aws_iam_role.execution.id
@@ -83,7 +90,7 @@ resource "aws_iam_role_policy" "secrets" {
     Version = "2012-10-17"
     Statement = concat(
       length(local.ssm_arns) > 0 ? [{ Effect = "Allow", Action = ["ssm:GetParameters"], Resource = local.ssm_arns }] : [],
-      length(local.secrets_arns) > 0 ? [{ Effect = "Allow", Action = ["secretsmanager:GetSecretValue"], Resource = local.secrets_arns }] : [],
+      length(local.readable_secrets) > 0 ? [{ Effect = "Allow", Action = ["secretsmanager:GetSecretValue"], Resource = local.readable_secrets }] : [],
       # secrets under a customer-managed key: decrypt with it, through these services only
       var.secrets_kms_key_arn == null ? [] : [{
         Effect    = "Allow"
@@ -129,7 +136,7 @@ resource "aws_ecs_task_definition" "this" {
     cpu_architecture        = var.architecture == "arm64" ? "ARM64" : "X86_64"
   }
 
-  container_definitions = jsonencode([{
+  container_definitions = jsonencode([merge({
     name         = var.name
     image        = var.image
     essential    = true
@@ -147,7 +154,11 @@ resource "aws_ecs_task_definition" "this" {
         awslogs-stream-prefix = var.name
       }
     }
-  }])
+    },
+    # a private registry other than ECR: the login is read from Secrets Manager at pull time
+    var.repository_credentials == null ? {} : {
+      repositoryCredentials = { credentialsParameter = var.repository_credentials }
+  })])
 
   tags = var.tags
 }
@@ -282,12 +293,14 @@ resource "aws_lb_listener_rule" "this" {
   }
 }
 
+# Never takes over a record someone else made at the url (preflight lists them first).
 resource "aws_route53_record" "this" {
   count = var.public ? 1 : 0
 
-  zone_id = var.hosted_zone_id
-  name    = var.host
-  type    = "A"
+  zone_id         = var.hosted_zone_id
+  name            = var.host
+  type            = "A"
+  allow_overwrite = false
 
   alias {
     name                   = var.lb_dns_name

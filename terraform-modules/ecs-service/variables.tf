@@ -125,6 +125,12 @@ variable "secrets" {
   default = {}
 }
 
+variable "repository_credentials" {
+  description = "The Secrets Manager secret (ARN or name) holding the login of the image's private registry, for registries other than ECR; null when the image needs none"
+  type        = string
+  default     = null
+}
+
 variable "secrets_kms_key_arn" {
   description = "The customer-managed KMS key the secrets are encrypted with, when they are: the execution role may decrypt with it through Secrets Manager and SSM"
   type        = string

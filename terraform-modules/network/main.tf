@@ -126,7 +126,10 @@ resource "aws_route_table_association" "private" {
   route_table_id = aws_route_table.private[var.one_nat_gateway_per_az ? count.index : 0].id
 }
 
+# VPC flow logs of all traffic (`flow-logs: false` in the config turns them off).
 resource "aws_cloudwatch_log_group" "flow_logs" {
+  count = var.flow_logs ? 1 : 0
+
   name              = "/exo-deploy/${var.name}/vpc-flow-logs"
   retention_in_days = var.flow_log_retention_days
   kms_key_id        = var.kms_key_arn
@@ -135,6 +138,8 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
 }
 
 resource "aws_iam_role" "flow_logs" {
+  count = var.flow_logs ? 1 : 0
+
   name_prefix = "${substr(var.name, 0, 20)}-flowlogs-"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
@@ -149,23 +154,117 @@ resource "aws_iam_role" "flow_logs" {
 }
 
 resource "aws_iam_role_policy" "flow_logs" {
+  count = var.flow_logs ? 1 : 0
+
   name = "write-flow-logs"
-  role = aws_iam_role.flow_logs.id
+  role = aws_iam_role.flow_logs[0].id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
       Effect   = "Allow"
       Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-      Resource = "${aws_cloudwatch_log_group.flow_logs.arn}:*"
+      Resource = "${aws_cloudwatch_log_group.flow_logs[0].arn}:*"
     }]
   })
 }
 
 resource "aws_flow_log" "this" {
+  count = var.flow_logs ? 1 : 0
+
   vpc_id          = aws_vpc.this.id
   traffic_type    = "ALL"
-  log_destination = aws_cloudwatch_log_group.flow_logs.arn
-  iam_role_arn    = aws_iam_role.flow_logs.arn
+  log_destination = aws_cloudwatch_log_group.flow_logs[0].arn
+  iam_role_arn    = aws_iam_role.flow_logs[0].arn
 
   tags = var.tags
+}
+
+# Flow logs became switchable: deployments from before keep theirs in place.
+moved {
+  from = aws_cloudwatch_log_group.flow_logs
+  to   = aws_cloudwatch_log_group.flow_logs[0]
+}
+
+moved {
+  from = aws_iam_role.flow_logs
+  to   = aws_iam_role.flow_logs[0]
+}
+
+moved {
+  from = aws_iam_role_policy.flow_logs
+  to   = aws_iam_role_policy.flow_logs[0]
+}
+
+moved {
+  from = aws_flow_log.this
+  to   = aws_flow_log.this[0]
+}
+
+# S3 through a gateway endpoint, which costs nothing: ECR keeps image layers in S3, so pulls of
+# ECR images do not pass the NAT gateways (and are not billed per GB there).
+data "aws_vpc_endpoint_service" "s3" {
+  service      = "s3"
+  service_type = "Gateway"
+}
+
+resource "aws_vpc_endpoint" "s3" {
+  vpc_id            = aws_vpc.this.id
+  service_name      = data.aws_vpc_endpoint_service.s3.service_name
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = aws_route_table.private[*].id
+
+  tags = merge(var.tags, { Name = "${var.name}-s3" })
+}
+
+# Interface endpoints for ECR and CloudWatch Logs (`vpc-endpoints: true`): image pulls and logs
+# stay off the NAT, at an hourly price per endpoint and zone.
+locals {
+  interface_endpoints = var.vpc_endpoints ? toset(["ecr.api", "ecr.dkr", "logs"]) : toset([])
+}
+
+data "aws_vpc_endpoint_service" "interface" {
+  for_each = local.interface_endpoints
+
+  service      = each.key
+  service_type = "Interface"
+}
+
+resource "aws_security_group" "endpoints" {
+  count = var.vpc_endpoints ? 1 : 0
+
+  name_prefix = "${var.name}-endpoints-"
+  description = "Interface endpoints of ${var.name}: HTTPS from inside the VPC"
+  vpc_id      = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-endpoints" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "endpoints" {
+  count = var.vpc_endpoints ? 1 : 0
+
+  security_group_id = aws_security_group.endpoints[0].id
+  description       = "HTTPS from inside the VPC"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = var.cidr
+
+  tags = var.tags
+}
+
+resource "aws_vpc_endpoint" "interface" {
+  for_each = local.interface_endpoints
+
+  vpc_id              = aws_vpc.this.id
+  service_name        = data.aws_vpc_endpoint_service.interface[each.key].service_name
+  vpc_endpoint_type   = "Interface"
+  subnet_ids          = aws_subnet.private[*].id
+  security_group_ids  = [aws_security_group.endpoints[0].id]
+  private_dns_enabled = true
+
+  tags = merge(var.tags, { Name = "${var.name}-${each.key}" })
 }

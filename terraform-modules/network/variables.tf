@@ -20,6 +20,18 @@ variable "one_nat_gateway_per_az" {
   default     = false
 }
 
+variable "flow_logs" {
+  description = "VPC flow logs of all traffic, in a CloudWatch log group"
+  type        = bool
+  default     = true
+}
+
+variable "vpc_endpoints" {
+  description = "Interface endpoints for ECR (api and dkr) and CloudWatch Logs in the private subnets; the S3 gateway endpoint is always there"
+  type        = bool
+  default     = false
+}
+
 variable "flow_log_retention_days" {
   description = "How long VPC flow logs are kept"
   type        = number

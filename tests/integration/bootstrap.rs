@@ -79,7 +79,8 @@ fn first_run_creates_a_hardened_bucket_and_the_zone() {
         .stderr_contains(&format!("state bucket {BUCKET}: created"))
         .stderr_contains("(spacetweet.io): created")
         .stderr_contains("name servers: ")
-        .stderr_contains("delegate spacetweet.io to these name servers");
+        .stderr_contains("the zone above spacetweet.io is not in this account")
+        .stderr_contains("spacetweet.io. NS ");
     block_on(async {
         let s3 = moto.s3(REGION).await;
         let location = s3
@@ -728,4 +729,177 @@ fn status_and_history_before_any_deploy_say_so() {
         serde_json::json!([]),
         "no ECS cluster exists yet"
     );
+}
+
+/// The NS record set of `name` in zone `zone`, when there is one.
+async fn ns_values(moto: &Moto, zone: &str, name: &str) -> Option<Vec<String>> {
+    let r53 = moto.route53().await;
+    let out = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .start_record_name(name)
+        .start_record_type(RrType::Ns)
+        .send()
+        .await
+        .expect("list records");
+    out.resource_record_sets()
+        .iter()
+        .find(|r| r.name() == format!("{name}.") && r.r#type() == &RrType::Ns)
+        .map(|r| {
+            let mut v: Vec<String> = r
+                .resource_records()
+                .iter()
+                .map(|v| v.value().trim_end_matches('.').to_string())
+                .collect();
+            v.sort();
+            v
+        })
+}
+
+#[test]
+fn a_subdomain_environment_is_delegated_from_its_parent_zone_and_nuke_takes_the_delegation_away() {
+    let moto = Moto::start();
+    let parent = zone_by_hand(&moto, "parent");
+    let staging = || {
+        Test::new()
+            .app("spacetweet-exosphere")
+            .aws(&moto)
+            .args(["-e", "staging"])
+    };
+    staging()
+        .args(["bootstrap"])
+        .run()
+        .code(0)
+        .stderr_contains(&format!(
+            "delegated from the zone of spacetweet.io ({parent}): NS records added"
+        ));
+    let child = block_on(zones_named(&moto, "staging.spacetweet.io"))[0].clone();
+    let mut servers: Vec<String> = block_on(async {
+        moto.route53()
+            .await
+            .get_hosted_zone()
+            .id(&child)
+            .send()
+            .await
+            .expect("child zone")
+            .delegation_set()
+            .expect("name servers")
+            .name_servers()
+            .iter()
+            .map(|s| s.trim_end_matches('.').to_string())
+            .collect()
+    });
+    servers.sort();
+    assert_eq!(
+        block_on(ns_values(&moto, &parent, "staging.spacetweet.io")),
+        Some(servers),
+        "the parent delegates to exactly the new zone's name servers"
+    );
+    // again: already delegated, nothing added
+    let again = staging().args(["bootstrap"]).run();
+    again.code(0).stderr_contains(&format!(
+        "delegated from the zone of spacetweet.io ({parent})"
+    ));
+    assert!(
+        !again.stderr.contains("NS records added"),
+        "{}",
+        again.stderr
+    );
+
+    staging()
+        .args(["--nuke", "--yes"])
+        .run()
+        .code(0)
+        .stderr_contains("NS records of staging.spacetweet.io in the zone of spacetweet.io");
+    assert_eq!(
+        block_on(ns_values(&moto, &parent, "staging.spacetweet.io")),
+        None,
+        "the delegation went with the zone"
+    );
+    assert_eq!(
+        block_on(zones_named(&moto, "spacetweet.io")),
+        [parent],
+        "the parent zone is not ours and stays"
+    );
+}
+
+#[test]
+fn a_delegation_to_other_name_servers_is_left_alone_and_explained() {
+    let moto = Moto::start();
+    let parent = zone_by_hand(&moto, "parent");
+    block_on(async {
+        let set = ResourceRecordSet::builder()
+            .name("staging.spacetweet.io")
+            .r#type(RrType::Ns)
+            .ttl(300)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value("ns1.elsewhere.example")
+                    .build()
+                    .expect("record"),
+            )
+            .build()
+            .expect("record set");
+        let change = Change::builder()
+            .action(ChangeAction::Create)
+            .resource_record_set(set)
+            .build()
+            .expect("change");
+        moto.route53()
+            .await
+            .change_resource_record_sets()
+            .hosted_zone_id(&parent)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(change)
+                    .build()
+                    .expect("batch"),
+            )
+            .send()
+            .await
+            .expect("foreign delegation");
+    });
+    Test::new()
+        .app("spacetweet-exosphere")
+        .aws(&moto)
+        .args(["-e", "staging", "bootstrap"])
+        .run()
+        .code(0)
+        .stderr_contains(
+            "delegates staging.spacetweet.io to other name servers (ns1.elsewhere.example)",
+        );
+    assert_eq!(
+        block_on(ns_values(&moto, &parent, "staging.spacetweet.io")),
+        Some(vec!["ns1.elsewhere.example".to_string()]),
+        "never overwritten"
+    );
+}
+
+#[test]
+fn eni_trunking_is_read_from_the_accounts_ecs_settings() {
+    use exo_deploy::adapters::aws::Aws;
+    let moto = Moto::start();
+    block_on(async {
+        let conf = moto.config("us-east-1").await;
+        let aws = Aws {
+            s3: aws_sdk_s3::Client::new(&conf),
+            route53: aws_sdk_route53::Client::new(&conf),
+            sts: aws_sdk_sts::Client::new(&conf),
+            ecr: aws_sdk_ecr::Client::new(&conf),
+            ecs: aws_sdk_ecs::Client::new(&conf),
+            region: "us-east-1".into(),
+        };
+        let trunking = || exo_deploy::bootstrap::objects::eni_trunking(&aws, "123456789012");
+        assert!(!trunking().await.expect("asked"), "off until turned on");
+        // moto keeps one setting for the account whatever the principal
+        moto.ecs("us-east-1")
+            .await
+            .put_account_setting()
+            .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
+            .value("enabled")
+            .send()
+            .await
+            .expect("turn it on");
+        assert!(trunking().await.expect("asked"));
+    });
 }

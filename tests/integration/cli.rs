@@ -102,7 +102,9 @@ fn json_mode_prints_one_event_per_line_on_stdout() {
     assert_eq!(events[1]["dry_run"], true);
     assert_eq!(events[1]["steps"][0]["step"], "preflight");
     assert_eq!(events[1]["steps"][0]["checks"][0], "aws");
-    assert_eq!(events[1]["steps"][1]["step"], "push-image");
+    assert_eq!(events[1]["steps"][1]["step"], "use-image");
+    assert_eq!(events[1]["steps"][1]["role"], "exocom");
+    assert_eq!(events[1]["steps"][2]["step"], "push-image");
     assert_eq!(events[2]["step"], "render");
     assert_eq!(events[3]["files"], 26);
 }

@@ -34,7 +34,7 @@ fn misspelt_keys_in_several_files_are_reported_together_with_suggestions() {
 fn semantic_errors_point_at_the_value_and_say_how_to_fix_it() {
     let stderr = errors_of("invalid/semantics");
     for expected in [
-        "the app's configuration has 19 errors",
+        "the app's configuration has 24 errors",
         "`ROLE` is set by exo-deploy",
         "application.yml:1:7",
         "invalid app name `Space_Tweet`",
@@ -54,6 +54,11 @@ fn semantic_errors_point_at_the_value_and_say_how_to_fix_it() {
         "invalid outbound rule `tcp 70000`",
         "`10.0.0.0` is not a CIDR block",
         "invalid outbound rule `udp`",
+        "unknown container-insights `on-demand`",
+        "ENI trunking is on, and no cluster's instance type can use it",
+        "invalid registry host `ghcr.io/acme`",
+        "ECR images are pulled with the service's execution role: remove this entry",
+        "invalid pull credentials secret `hunter2 is not a secret`",
     ] {
         assert!(
             stderr.contains(expected),

@@ -11,6 +11,8 @@
 //!   this possible);
 //! - moto runs through `shared/tools/moto-tls`, so the hardened state bucket's TLS-only policy
 //!   lets the plain-HTTP backend in, as AWS does for HTTPS;
+//! - no image can be pulled from Docker Hub here, so ExoCom runs from a mirror in the loopback
+//!   registry (`exocom-image`), as a team without Docker Hub access would run it;
 //! - moto deletes a capacity provider at once, so aws 3.39's delete waiter fails the first
 //!   teardown; the test then removes it from the state with `exo-deploy terraform -- state rm`
 //!   and tears down again, as a user would after such a failure.
@@ -32,6 +34,8 @@ struct Lifecycle {
     moto: Moto,
     registry: Registry,
     plugins: tempfile::TempDir,
+    /// The digest of the ExoCom mirror in the registry.
+    exocom_digest: String,
 }
 
 impl Lifecycle {
@@ -42,6 +46,7 @@ impl Lifecycle {
             ("MOTO_ECS_SERVICE_RUNNING", RUNNING),
         ]);
         let registry = Registry::start();
+        let exocom_digest = registry.push_scratch("team/exocom:0.27.0", None);
         let dir = tempfile::TempDir::new().expect("temp dir");
         let app = dir.path().join("app");
         crate::harness::copy_dir(&crate::harness::repo().join("fixtures/minimal"), &app);
@@ -52,7 +57,7 @@ impl Lifecycle {
             text.replace(
                 "      region: us-east-1\n",
                 &format!(
-                    "      region: us-east-1\n      registry: {}/team\n",
+                    "      region: us-east-1\n      registry: {0}/team\n      exocom-image: {0}/team/exocom:0.27.0\n",
                     registry.host
                 ),
             ),
@@ -64,6 +69,7 @@ impl Lifecycle {
             moto,
             registry,
             plugins: tempfile::TempDir::new().expect("plugin cache"),
+            exocom_digest,
         };
         l.hook(
             "post-render",
@@ -141,13 +147,17 @@ impl Lifecycle {
     }
 
     fn tfvars_web(&self) -> String {
+        self.tfvars_image("web")
+    }
+
+    fn tfvars_image(&self, role: &str) -> String {
         let text = std::fs::read_to_string(
             self.app
                 .join(".exo-deploy/production/terraform.tfvars.json"),
         )
         .expect("tfvars");
         let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-        v["images"]["web"].as_str().expect("web image").to_string()
+        v["images"][role].as_str().expect("image").to_string()
     }
 }
 
@@ -189,6 +199,13 @@ fn the_whole_lifecycle_runs_end_to_end_on_the_stand_ins() {
         first_image,
         "ECS runs the pushed digest"
     );
+    // ExoCom's image is pinned to the digest its registry serves
+    let exocom = format!("{}/team/exocom:0.27.0@{}", l.registry.host, l.exocom_digest);
+    first.stderr_contains(&format!(
+        "exocom: {}/team/exocom:0.27.0 pinned to {}",
+        l.registry.host, l.exocom_digest
+    ));
+    assert_eq!(l.tfvars_image("exocom"), exocom);
 
     // 2. again, unchanged: nothing is applied and nothing recorded
     let again = l.run(&["--yes"]);

@@ -96,6 +96,71 @@ impl Registry {
         crate::harness::http_get(&self.host, path, accept)
     }
 
+    /// Builds a tiny image `FROM scratch` (no image can be pulled here) and pushes it as
+    /// `<host>/<name>` with the Docker CLI, logged in with `login` when given (in a Docker
+    /// config of its own); returns the pushed digest.
+    pub fn push_scratch(&self, name: &str, login: Option<(&str, &str)>) -> String {
+        let dir = TempDir::new().expect("build dir");
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM scratch\nCOPY hello /hello\n",
+        )
+        .expect("Dockerfile");
+        std::fs::write(dir.path().join("hello"), name).expect("file");
+        let config = dir.path().join("docker-config");
+        let docker = |args: &[&str], stdin: Option<&str>| {
+            use std::io::Write;
+            let mut child = Command::new("docker")
+                .arg("--config")
+                .arg(&config)
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("docker CLI");
+            if let Some(text) = stdin {
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(text.as_bytes())
+                    .expect("write stdin");
+            }
+            let out = child.wait_with_output().expect("docker");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(out.status.success(), "docker {args:?} failed: {text}");
+            text
+        };
+        let reference = format!("{}/{name}", self.host);
+        docker(
+            &[
+                "build",
+                "-q",
+                "-t",
+                &reference,
+                dir.path().to_str().expect("utf-8"),
+            ],
+            None,
+        );
+        if let Some((user, password)) = login {
+            docker(
+                &["login", &self.host, "-u", user, "--password-stdin"],
+                Some(password),
+            );
+        }
+        let pushed = docker(&["push", &reference], None);
+        pushed
+            .split_whitespace()
+            .find(|w| w.starts_with("sha256:"))
+            .unwrap_or_else(|| panic!("no digest in: {pushed}"))
+            .to_string()
+    }
+
     /// Stops the registry (to test an unreachable one).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
