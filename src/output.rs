@@ -123,7 +123,7 @@ impl Reporter {
                 ServiceKind::Worker => "over ExoCom only".to_string(),
             };
             let image = match &s.image {
-                ImageSource::Build { context } => format!("build {}", relative(app, context)),
+                ImageSource::Build { context, .. } => format!("build {}", relative(app, context)),
                 ImageSource::Prebuilt { image } => format!("image {image}"),
             };
             let count = match &s.autoscaling {
@@ -242,6 +242,18 @@ impl Reporter {
                 "\n  warning: the zone of {parent} ({zone_id}) delegates {} to other name servers ({}), and exo-deploy never overwrites records it did not create: replace them with{records}\n  or the urls will not resolve to this zone",
                 z.domain,
                 name_servers.join(", ")
+            )),
+            Delegation::Hidden {
+                parent,
+                zone_id,
+                records: hidden,
+            } => text.push_str(&format!(
+                "\n  warning: not delegated from the zone of {parent} ({zone_id}): it holds records at or below {} that NS records there would hide ({}), and exo-deploy never takes over records it did not create; move or delete them and run again, or add{records}\n  yourself",
+                z.domain,
+                hidden.join("; ")
+            )),
+            Delegation::SeveralParents { parent } => text.push_str(&format!(
+                "\n  warning: several hosted zones of this account are named {parent}, and exo-deploy cannot tell which one serves it: add to that one{records}",
             )),
             Delegation::Elsewhere => text.push_str(&format!(
                 "\n  the zone above {} is not in this account: unless done already, add these records where it is served (its registrar or DNS provider), or the urls will not resolve:{records}",

@@ -52,6 +52,16 @@ pub enum Delegation {
         zone_id: String,
         name_servers: Vec<String>,
     },
+    /// The parent zone holds records at or below the domain that the delegation would hide:
+    /// they are left alone, and the delegation is not added.
+    Hidden {
+        parent: String,
+        zone_id: String,
+        records: Vec<String>,
+    },
+    /// Several zones of the account have the parent's name: exo-deploy cannot tell which one
+    /// the world sees.
+    SeveralParents { parent: String },
     /// No parent zone in this account: the records must be added where the parent is served
     /// (its registrar, or another account or provider).
     Elsewhere,
@@ -151,19 +161,57 @@ pub async fn records_at(
 }
 
 /// The closest zone above `domain` in this account (`staging.example.com` → `example.com`).
-async fn parent_zone(aws: &Aws, domain: &str) -> Result<Option<(String, String)>> {
+enum Parent {
+    One { name: String, zone_id: String },
+    Several { name: String },
+    None,
+}
+
+async fn parent_zone(aws: &Aws, domain: &str) -> Result<Parent> {
     let mut rest = domain.trim_end_matches('.');
     while let Some((_, parent)) = rest.split_once('.') {
         if !parent.contains('.') {
             // a top-level domain is never a zone of ours
-            return Ok(None);
+            return Ok(Parent::None);
         }
-        if let [one] = find(aws, parent).await?.as_slice() {
-            return Ok(Some((parent.to_string(), one.clone())));
+        match find(aws, parent).await?.as_slice() {
+            [] => rest = parent,
+            [one] => {
+                return Ok(Parent::One {
+                    name: parent.to_string(),
+                    zone_id: one.clone(),
+                });
+            }
+            _ => {
+                return Ok(Parent::Several {
+                    name: parent.to_string(),
+                });
+            }
         }
-        rest = parent;
     }
-    Ok(None)
+    Ok(Parent::None)
+}
+
+/// Records of zone `id` at or below `domain` other than NS and DS, which a delegation of
+/// `domain` would hide (one page: Route53 lists a name's subdomains right after it).
+async fn records_below(aws: &Aws, id: &str, domain: &str) -> Result<Vec<DnsRecord>> {
+    let want = domain.trim_end_matches('.').to_ascii_lowercase();
+    let below = format!(".{want}");
+    let page = aws
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(id)
+        .start_record_name(fqdn(domain))
+        .send()
+        .await
+        .map_err(|e| classify("route53:ListResourceRecordSets", id, e))?;
+    Ok(page
+        .resource_record_sets()
+        .iter()
+        .map(record)
+        .filter(|r| r.name == want || r.name.ends_with(&below))
+        .filter(|r| !matches!(r.kind.as_str(), "NS" | "DS"))
+        .collect())
 }
 
 fn change_batch(action: ChangeAction, set: ResourceRecordSet, target: &str) -> Result<ChangeBatch> {
@@ -221,8 +269,10 @@ fn same_servers(a: &[String], b: &[String]) -> bool {
 /// Delegates `domain` to `name_servers` in its parent zone when that zone is in this account
 /// and has no other delegation for it.
 async fn delegate(aws: &Aws, domain: &str, name_servers: &[String]) -> Result<Delegation> {
-    let Some((parent, zone_id)) = parent_zone(aws, domain).await? else {
-        return Ok(Delegation::Elsewhere);
+    let (parent, zone_id) = match parent_zone(aws, domain).await? {
+        Parent::One { name, zone_id } => (name, zone_id),
+        Parent::Several { name } => return Ok(Delegation::SeveralParents { parent: name }),
+        Parent::None => return Ok(Delegation::Elsewhere),
     };
     let present = records_named(aws, &zone_id, domain)
         .await?
@@ -240,6 +290,14 @@ async fn delegate(aws: &Aws, domain: &str, name_servers: &[String]) -> Result<De
             name_servers: r.values,
         }),
         None => {
+            let hidden = records_below(aws, &zone_id, domain).await?;
+            if !hidden.is_empty() {
+                return Ok(Delegation::Hidden {
+                    parent,
+                    zone_id,
+                    records: hidden.iter().map(ToString::to_string).collect(),
+                });
+            }
             let batch = change_batch(
                 ChangeAction::Create,
                 ns_set(domain, name_servers)?,
@@ -265,7 +323,11 @@ async fn delegate(aws: &Aws, domain: &str, name_servers: &[String]) -> Result<De
 /// exactly `name_servers` (the zone being deleted): records are not tagged, and these name
 /// servers belong to that zone alone.
 async fn undelegate(aws: &Aws, domain: &str, name_servers: &[String]) -> Result<Option<String>> {
-    let Some((parent, zone_id)) = parent_zone(aws, domain).await? else {
+    let Parent::One {
+        name: parent,
+        zone_id,
+    } = parent_zone(aws, domain).await?
+    else {
         return Ok(None);
     };
     let ours = records_named(aws, &zone_id, domain)
@@ -512,7 +574,10 @@ pub async fn delete(aws: &Aws, domain: &str, app: &str, env: &str) -> Result<Vec
             .delegation_set()
             .map(|d| d.name_servers().to_vec())
             .unwrap_or_default();
-        if let Some(parent) = undelegate(aws, domain, &name_servers).await? {
+        // zones of a reusable delegation set share name servers: with another zone of this
+        // name, the delegation may be serving it and stays
+        let alone = find(aws, domain).await?.len() == 1;
+        if alone && let Some(parent) = undelegate(aws, domain, &name_servers).await? {
             out.push(Removal {
                 what: format!("NS records of {domain} in the zone of {parent}"),
                 deleted: true,

@@ -230,6 +230,7 @@ impl Run<'_> {
                     images: progress.images.clone(),
                     hosted_zone_id: progress.zone_id.clone(),
                     state_bucket: progress.bucket.clone(),
+                    exact: progress.rollback_of.is_some(),
                 };
                 self.step(&name, async { self.write_rendered(out, learned) })
                     .await
@@ -442,7 +443,7 @@ impl Run<'_> {
                     .outputs()
                     .await
                     .unwrap_or(serde_json::Value::Null);
-                let deployed = self.deployed_images(progress.images.clone());
+                let deployed = self.deployed_images(progress);
                 let unrecorded =
                     !last.is_some_and(|r| r.images == deployed && r.outputs == outputs);
                 if unrecorded {
@@ -628,7 +629,7 @@ impl Run<'_> {
             deployed_at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             commit,
             dirty,
-            images: self.deployed_images(progress.images.clone()),
+            images: self.deployed_images(progress),
             outputs,
             deployed_by: release::deployed_by(),
             duration_seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
@@ -638,11 +639,12 @@ impl Run<'_> {
 
     /// Every service's image reference (ExoCom included) with this run's `images` over what
     /// earlier runs rendered: what a release records.
-    fn deployed_images(&self, images: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    fn deployed_images(&self, progress: &Progress) -> BTreeMap<String, String> {
         let mut all = render::images(
             self.app,
             &render::Inputs {
-                images,
+                images: progress.images.clone(),
+                exact: progress.rollback_of.is_some(),
                 ..render::Inputs::load(self.out)
             },
         );

@@ -73,7 +73,7 @@ pub enum PushError {
         "`{image}` (the image of `{role}`) cannot be pulled without a login to {registry}, and the config gives its tasks none"
     )]
     #[diagnostic(help(
-        "store the registry login in Secrets Manager as {{\"username\": …, \"password\": …}} and add `registry-credentials: {{{registry}: <the secret's ARN>}}` to the environment, or make the image public"
+        "check the name first: registries such as Docker Hub answer this way for a repository that does not exist. A private image needs its registry login in Secrets Manager as {{\"username\": …, \"password\": …}} and `registry-credentials: {{{registry}: <the secret's ARN>}}` in the environment"
     ))]
     NotAnonymous {
         role: String,

@@ -70,6 +70,10 @@ pub struct Inputs {
     pub hosted_zone_id: Option<String>,
     /// The state bucket, when known (configured, or derived from the account).
     pub state_bucket: Option<String>,
+    /// `images` are exactly what to run, whatever the config names now (a rollback to the
+    /// references a release recorded). Never kept between runs.
+    #[serde(skip)]
+    pub exact: bool,
 }
 
 /// Where [`Inputs`] are kept between runs, inside the output folder.
@@ -93,6 +97,7 @@ impl Inputs {
             images,
             hosted_zone_id: self.hosted_zone_id.or(older.hosted_zone_id),
             state_bucket: self.state_bucket.or(older.state_bucket),
+            exact: self.exact,
         }
     }
 
@@ -155,9 +160,12 @@ fn tera() -> &'static Tera {
 /// pinned by digest when `inputs` has a pin of the image the config names now, else as
 /// written; `""` for images not pushed yet (the root module refuses to plan with those).
 pub fn images(app: &App, inputs: &Inputs) -> BTreeMap<String, String> {
-    let name = |r: &str| r.split_once('@').map_or(r, |(n, _)| n).to_string();
     let pinned = |role: &str, written: String| match inputs.images.get(role) {
-        Some(p) if name(p) == name(&written) => p.clone(),
+        // a rollback runs what its release recorded
+        Some(p) if inputs.exact => p.clone(),
+        // a reference written with its digest is what runs
+        _ if written.contains('@') => written,
+        Some(p) if p.split_once('@').is_some_and(|(n, _)| n == written) => p.clone(),
         _ => written,
     };
     let mut images = BTreeMap::new();
@@ -256,5 +264,47 @@ impl Rendered {
             out.push_str(&format!("==== {} ====\n{text}", path.display()));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(edit: impl FnOnce(&mut App)) -> App {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/spacetweet");
+        let raw = crate::config::load(&dir).expect("fixture loads");
+        let mut app = crate::model::resolve(&raw, None).expect("fixture resolves");
+        edit(&mut app);
+        app
+    }
+
+    fn inputs(exocom: &str, exact: bool) -> Inputs {
+        Inputs {
+            images: BTreeMap::from([(EXOCOM_ROLE.to_string(), exocom.to_string())]),
+            exact,
+            ..Inputs::default()
+        }
+    }
+
+    #[test]
+    fn a_pin_is_used_only_for_the_image_the_config_names_now() {
+        let digest = |d: &str| format!("sha256:{}", d.repeat(64));
+        let default = app(|_| {});
+        let pinned = format!("originate/exocom:0.27.0@{}", digest("a"));
+        assert_eq!(images(&default, &inputs(&pinned, false))["exocom"], pinned);
+        // the config moved to another tag since: the old pin is not used
+        let old = format!("originate/exocom:0.26.0@{}", digest("a"));
+        assert_eq!(
+            images(&default, &inputs(&old, false))["exocom"],
+            "originate/exocom:0.27.0"
+        );
+        // a reference written with its digest is what runs, whatever an earlier run pinned
+        let written = format!("mirror.example/exocom:0.27.0@{}", digest("b"));
+        let mirrored = app(|a| a.env.exocom_image = Some(written.clone()));
+        let stale = format!("mirror.example/exocom:0.27.0@{}", digest("a"));
+        assert_eq!(images(&mirrored, &inputs(&stale, false))["exocom"], written);
+        // a rollback runs what its release recorded, whatever the config names now
+        assert_eq!(images(&default, &inputs(&old, true))["exocom"], old);
     }
 }

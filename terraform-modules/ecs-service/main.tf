@@ -26,10 +26,11 @@ locals {
     [join(":", slice(split(":", s.name), 0, 7)), "${join(":", slice(split(":", s.name), 0, 7))}-??????"] :
     ["${local.secret_arns[k]}-??????"]
   ) if s.store == "secretsmanager"])
-  # the registry login tasks pull the image with, when it is in a private registry
+  # the registry login tasks pull the image with, when it is in a private registry: by ARN
+  # with or without the random suffix, as the secrets above
   pull_secret_arns = var.repository_credentials == null ? [] : (
     startswith(var.repository_credentials, "arn:") ?
-    [var.repository_credentials] :
+    [join(":", slice(split(":", var.repository_credentials), 0, 7)), "${join(":", slice(split(":", var.repository_credentials), 0, 7))}-??????"] :
     ["${local.arn_prefix}:secretsmanager:${local.where}:secret:${var.repository_credentials}-??????"]
   )
   readable_secrets = concat(local.secrets_arns, local.pull_secret_arns)

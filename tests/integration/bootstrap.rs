@@ -823,18 +823,16 @@ fn a_subdomain_environment_is_delegated_from_its_parent_zone_and_nuke_takes_the_
     );
 }
 
-#[test]
-fn a_delegation_to_other_name_servers_is_left_alone_and_explained() {
-    let moto = Moto::start();
-    let parent = zone_by_hand(&moto, "parent");
+/// Adds `name` `kind` `value` to zone `zone`, as someone else than exo-deploy would.
+fn record_by_hand(moto: &Moto, zone: &str, name: &str, kind: RrType, value: &str) {
     block_on(async {
         let set = ResourceRecordSet::builder()
-            .name("staging.spacetweet.io")
-            .r#type(RrType::Ns)
+            .name(name)
+            .r#type(kind)
             .ttl(300)
             .resource_records(
                 ResourceRecord::builder()
-                    .value("ns1.elsewhere.example")
+                    .value(value)
                     .build()
                     .expect("record"),
             )
@@ -848,7 +846,7 @@ fn a_delegation_to_other_name_servers_is_left_alone_and_explained() {
         moto.route53()
             .await
             .change_resource_record_sets()
-            .hosted_zone_id(&parent)
+            .hosted_zone_id(zone)
             .change_batch(
                 ChangeBatch::builder()
                     .changes(change)
@@ -857,8 +855,21 @@ fn a_delegation_to_other_name_servers_is_left_alone_and_explained() {
             )
             .send()
             .await
-            .expect("foreign delegation");
+            .expect("record by hand");
     });
+}
+
+#[test]
+fn a_delegation_to_other_name_servers_is_left_alone_and_explained() {
+    let moto = Moto::start();
+    let parent = zone_by_hand(&moto, "parent");
+    record_by_hand(
+        &moto,
+        &parent,
+        "staging.spacetweet.io",
+        RrType::Ns,
+        "ns1.elsewhere.example",
+    );
     Test::new()
         .app("spacetweet-exosphere")
         .aws(&moto)
@@ -876,7 +887,7 @@ fn a_delegation_to_other_name_servers_is_left_alone_and_explained() {
 }
 
 #[test]
-fn eni_trunking_is_read_from_the_accounts_ecs_settings() {
+fn eni_trunking_is_read_from_the_accounts_ecs_settings_moto_ignoring_the_principal() {
     use exo_deploy::adapters::aws::Aws;
     let moto = Moto::start();
     block_on(async {
@@ -902,4 +913,30 @@ fn eni_trunking_is_read_from_the_accounts_ecs_settings() {
             .expect("turn it on");
         assert!(trunking().await.expect("asked"));
     });
+}
+
+#[test]
+fn records_a_delegation_would_hide_keep_the_parent_as_it_is() {
+    let moto = Moto::start();
+    let parent = zone_by_hand(&moto, "parent");
+    record_by_hand(
+        &moto,
+        &parent,
+        "api.staging.spacetweet.io",
+        RrType::A,
+        "192.0.2.9",
+    );
+    Test::new()
+        .app("spacetweet-exosphere")
+        .aws(&moto)
+        .args(["-e", "staging", "bootstrap"])
+        .run()
+        .code(0)
+        .stderr_contains("not delegated from the zone of spacetweet.io")
+        .stderr_contains("api.staging.spacetweet.io A 192.0.2.9");
+    assert_eq!(
+        block_on(ns_values(&moto, &parent, "staging.spacetweet.io")),
+        None,
+        "no NS records that would hide someone's record"
+    );
 }

@@ -435,6 +435,8 @@ fn images_from_a_private_registry_are_pulled_with_credentials_from_secrets_manag
     for line in [
         "repositoryCredentials = { credentialsParameter = var.repository_credentials }",
         "readable_secrets = concat(local.secrets_arns, local.pull_secret_arns)",
+        // an ARN with or without the random suffix Secrets Manager appends
+        "[join(\":\", slice(split(\":\", var.repository_credentials), 0, 7)), \"${join(\":\", slice(split(\":\", var.repository_credentials), 0, 7))}-??????\"] :",
         "count = length(var.secrets) > 0 || var.repository_credentials != null ? 1 : 0",
         "length(local.readable_secrets) > 0 ? [{ Effect = \"Allow\", Action = [\"secretsmanager:GetSecretValue\"], Resource = local.readable_secrets }] : [],",
     ] {
