@@ -173,7 +173,19 @@ pub fn run() -> ExitCode {
 /// Runs the intent; `Ok` carries the exit code (`plan --detailed-exitcode` exits 3 when there
 /// are changes).
 fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<u8, Error> {
-    let raw = config::load(&settings.app_dir)?;
+    // services that are only an image: their service.yml is read out of it, again on runs
+    // that deploy, from the cache of an earlier read otherwise
+    let refresh = !settings.dry_run
+        && matches!(
+            intent,
+            Intent::Deploy | Intent::Plan { .. } | Intent::Rollback { .. }
+        );
+    let images = pipeline::external::ImageServices::new(&settings.app_dir, refresh);
+    let loaded = config::load_with(&settings.app_dir, &images);
+    for note in images.notes() {
+        reporter.say(&note);
+    }
+    let raw = loaded?;
     let app = model::resolve(&raw, settings.env.as_deref())?;
     let out = settings.out.clone().unwrap_or_else(|| default_out(&app));
     let run = pipeline::Run {

@@ -1,5 +1,6 @@
 //! The Docker Engine, through bollard: connect (honouring DOCKER_HOST), build from a context
-//! tar, and push with credentials, reporting progress as it streams in.
+//! tar, and push with credentials, reporting progress as it streams in; read one file out of
+//! an image without running it.
 
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
@@ -24,6 +25,12 @@ pub enum DockerError {
     /// A push failed otherwise.
     #[error("the push failed: {0}")]
     Push(String),
+    /// The image is neither on the engine nor in its registry.
+    #[error("the image {0} was not found, here or in its registry")]
+    NoSuchImage(String),
+    /// The engine could not pull, create, or copy from a container.
+    #[error("the Docker Engine failed for {image}: {detail}")]
+    Engine { image: String, detail: String },
 }
 
 /// Result of a Docker Engine call.
@@ -194,4 +201,151 @@ fn classify(detail: String) -> DockerError {
     } else {
         DockerError::Push(detail)
     }
+}
+
+/// One file read out of an image.
+#[derive(Debug, Clone)]
+pub struct ImageFile {
+    /// The image's digest in its registry (`sha256:…`), when the engine knows one.
+    pub digest: Option<String>,
+    /// The file's text, `None` when the image has no such file.
+    pub text: Option<String>,
+}
+
+/// Reads `file` (relative to the image's working directory) out of `image`, pulling the image
+/// first when `pull` (with `login` for its registry) or when the engine lacks it. The image
+/// never runs: a container is created with a command that is never started (an image `FROM
+/// scratch` may have none), copied from, and removed.
+pub async fn read_from_image(
+    docker: &Docker,
+    image: &str,
+    file: &str,
+    pull: bool,
+    login: Option<(&str, &str, &str)>,
+) -> Result<ImageFile> {
+    use bollard::models::ContainerCreateBody;
+    use bollard::query_parameters::{
+        CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
+        RemoveContainerOptionsBuilder,
+    };
+    let engine = |detail: String| DockerError::Engine {
+        image: image.to_string(),
+        detail,
+    };
+    let present = docker.inspect_image(image).await.is_ok();
+    if pull || !present {
+        let credentials = login.map(|(registry, username, password)| DockerCredentials {
+            username: Some(username.to_string()),
+            password: Some(password.to_string()),
+            serveraddress: Some(registry.to_string()),
+            ..Default::default()
+        });
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(image)
+            .build();
+        let mut stream = docker.create_image(Some(options), None, credentials);
+        while let Some(item) = stream.next().await {
+            let failed = match item {
+                Ok(info) => info.error_detail.and_then(|e| e.message),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(detail) = failed {
+                let lower = detail.to_ascii_lowercase();
+                if present {
+                    // keep the copy the engine has; the digest check comes later
+                    break;
+                }
+                return Err(
+                    if lower.contains("not found")
+                        || lower.contains("does not exist")
+                        || lower.contains("manifest unknown")
+                    {
+                        DockerError::NoSuchImage(image.to_string())
+                    } else {
+                        classify(detail)
+                    },
+                );
+            }
+        }
+    }
+    let inspected = docker
+        .inspect_image(image)
+        .await
+        .map_err(|_| DockerError::NoSuchImage(image.to_string()))?;
+    let digest = inspected
+        .repo_digests
+        .unwrap_or_default()
+        .iter()
+        .find_map(|d| d.split_once('@').map(|(_, digest)| digest.to_string()));
+    let workdir = inspected
+        .config
+        .and_then(|c| c.working_dir)
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| "/".to_string());
+    let path = format!("{}/{file}", workdir.trim_end_matches('/'));
+    let created = docker
+        .create_container(
+            None,
+            ContainerCreateBody {
+                image: Some(image.to_string()),
+                // never started: any command will do
+                cmd: Some(vec!["exo-deploy-reads-only".to_string()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| engine(e.to_string()))?;
+    let mut archive = Vec::new();
+    let mut stream = docker.download_from_container(
+        &created.id,
+        Some(
+            DownloadFromContainerOptionsBuilder::default()
+                .path(&path)
+                .build(),
+        ),
+    );
+    let mut missing = false;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => archive.extend_from_slice(&bytes),
+            Err(e) => {
+                missing = e.to_string().contains("404")
+                    || e.to_string().to_ascii_lowercase().contains("no such file");
+                if !missing {
+                    let _ = docker
+                        .remove_container(
+                            &created.id,
+                            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+                        )
+                        .await;
+                    return Err(engine(e.to_string()));
+                }
+                break;
+            }
+        }
+    }
+    let _ = docker
+        .remove_container(
+            &created.id,
+            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+        )
+        .await;
+    if missing {
+        return Ok(ImageFile { digest, text: None });
+    }
+    let mut tar = tar::Archive::new(archive.as_slice());
+    let entries = tar.entries().map_err(|e| engine(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| engine(e.to_string()))?;
+        if entry.header().entry_type().is_file() {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text)
+                .map_err(|e| engine(format!("{path} is not UTF-8 text: {e}")))?;
+            return Ok(ImageFile {
+                digest,
+                text: Some(text),
+            });
+        }
+    }
+    Ok(ImageFile { digest, text: None })
 }

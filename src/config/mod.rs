@@ -8,6 +8,7 @@ pub mod common;
 pub mod diagnostic;
 pub mod exo_deploy;
 pub mod exosphere;
+pub mod external;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_saphyr::Spanned;
 
 pub use diagnostic::{ConfigDiagnostic, ConfigErrors, Diagnostics, Place, SourceFile, closest};
+pub use external::ExternalServices;
 
 /// The file every app has at its root.
 pub const APP_FILE: &str = "application.yml";
@@ -50,16 +52,23 @@ pub struct Loaded<A, S> {
 /// One service's folder and its parsed service.yml.
 #[derive(Debug)]
 pub struct LoadedService<S> {
-    /// The service's folder.
-    pub dir: PathBuf,
+    /// The service's folder; `None` for a service that is only an image.
+    pub dir: Option<PathBuf>,
     /// The parsed service.yml.
     pub service: S,
     /// Its text, for diagnostics.
     pub file: SourceFile,
 }
 
-/// Reads the app in `dir`: application.yml, then each service's service.yml.
+/// Reads the app in `dir`: application.yml, then each service's service.yml (no image is
+/// read: see [`load_with`]).
 pub fn load(dir: &Path) -> Result<RawApp, ConfigErrors> {
+    load_with(dir, &external::NoImages)
+}
+
+/// Reads the app in `dir`, the service.yml of services that are only an image through
+/// `images`.
+pub fn load_with(dir: &Path, images: &dyn ExternalServices) -> Result<RawApp, ConfigErrors> {
     let app_file = read_source(dir, Path::new(APP_FILE))?;
     let keys: BTreeMap<String, IgnoredAny> =
         serde_saphyr::from_str(&app_file.text).map_err(|e| yaml_error(&app_file, &e))?;
@@ -86,7 +95,41 @@ pub fn load(dir: &Path) -> Result<RawApp, ConfigErrors> {
             .0
             .iter()
             .filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
-        let (services, problems) = load_services(dir, &app_file, locations);
+        let (mut services, mut problems) = load_services(dir, &app_file, locations);
+        let external = app.services.value.0.iter().filter_map(|(role, r)| {
+            match (&r.location, &r.docker_image) {
+                (None, Some(image)) => Some((role, image)),
+                _ => None,
+            }
+        });
+        for (role, image) in external {
+            let place = Place::at(&app_file, &image.referenced);
+            match images.service_file(&role.value, &image.value) {
+                Ok(external) => {
+                    // the image's name stands where a file's path would
+                    let file = SourceFile::new(
+                        PathBuf::from(&image.value),
+                        image.value.clone(),
+                        external.text,
+                    );
+                    match parse::<exosphere::ServiceFile>(&file) {
+                        Ok(service) => {
+                            services.insert(
+                                role.value.clone(),
+                                LoadedService {
+                                    dir: None,
+                                    service,
+                                    file,
+                                },
+                            );
+                        }
+                        Err(e) => problems.extend(e.diagnostics),
+                    }
+                }
+                Err(why) => problems
+                    .push(ConfigDiagnostic::at(place, why.message, "this image").help(why.help)),
+            }
+        }
         Ok(RawApp::Exosphere(Loaded {
             dir: dir.to_path_buf(),
             app,
@@ -155,7 +198,7 @@ fn load_services<'a, S: DeserializeOwned>(
                 services.insert(
                     role.value.clone(),
                     LoadedService {
-                        dir: service_dir,
+                        dir: Some(service_dir),
                         service,
                         file,
                     },

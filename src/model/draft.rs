@@ -301,7 +301,7 @@ pub fn from_exo_deploy(
             if let Some(loaded) = l.services.get(&role.value) {
                 let sf = &loaded.file;
                 let s = &loaded.service;
-                d.dir = Some(loaded.dir.clone());
+                d.dir = loaded.dir.clone();
                 d.file = Some(sf.clone());
                 d.sends = names(sf, &s.messages.sends);
                 d.receives = names(sf, &s.messages.receives);
@@ -371,7 +371,7 @@ pub fn from_exosphere(
         if let Some(loaded) = l.services.get(&role.value) {
             let sf = &loaded.file;
             let s = &loaded.service;
-            d.dir = Some(loaded.dir.clone());
+            d.dir = loaded.dir.clone();
             d.file = Some(sf.clone());
             d.kind = match &s.kind {
                 Some(k) => ServiceKind::parse(&k.value).ok_or_else(|| Some(Field::of(sf, k))),

@@ -343,6 +343,11 @@ pub enum ImageSource {
     Build {
         /// The build context.
         context: PathBuf,
+        /// The repository to push to, when the config names the image (`docker_image` beside
+        /// `location`): under the configured registry, or on its own host when it names one.
+        /// Else `<app>-<role>`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        repository: Option<String>,
     },
     /// An image that already exists in a registry, used as is.
     Prebuilt {

@@ -692,6 +692,14 @@ impl Resolver {
             );
             role_ok = false;
         }
+        // a service.yml that could not be read was reported where it was read (the loader):
+        // what it would have said cannot be checked
+        let unread = s.file.is_none()
+            && (s.location.is_some()
+                || (d.format == crate::model::Format::Exosphere && s.docker_image.is_some()));
+        if unread {
+            return None;
+        }
         let kind = match &s.kind {
             Ok(k) => Some(*k),
             Err(Some(bad)) => {
@@ -721,7 +729,8 @@ impl Resolver {
                 None
             }
         };
-        let image = self.image(s)?;
+        // every other check of the service still runs when its image cannot be known
+        let image = self.image(s);
         let kind = kind?;
         let port = s
             .port
@@ -903,7 +912,8 @@ impl Resolver {
         };
         let sends = messages(&s.sends, self);
         let receives = messages(&s.receives, self);
-        role_ok.then(|| Service {
+        let image = image.filter(|_| role_ok)?;
+        Some(Service {
             role: s.role.value.clone(),
             kind,
             image,
@@ -927,20 +937,50 @@ impl Resolver {
         })
     }
 
+    /// Where the service's image comes from. A folder with a Dockerfile is built (also when
+    /// an image is named: it names where the build is pushed, as Exosphere read it); an image
+    /// without a folder to build is used as it is.
     fn image(&mut self, s: &ServiceDraft) -> Option<ImageSource> {
+        let buildable = s
+            .dir
+            .as_ref()
+            .filter(|dir| s.location.is_some() && dir.join("Dockerfile").is_file());
         if let Some(img) = &s.docker_image {
             if !self.check(img, "image reference", v::image_reference) {
                 return None;
             }
-            return Some(ImageSource::Prebuilt {
-                image: img.value.clone(),
+            let Some(dir) = buildable else {
+                return Some(ImageSource::Prebuilt {
+                    image: img.value.clone(),
+                });
+            };
+            let tagged = crate::model::image::ImageRef::parse(&img.value)
+                .is_some_and(|r| r.tag.is_some() || r.digest.is_some());
+            if tagged {
+                let name = img.value.split('@').next().unwrap_or_default();
+                let name = name
+                    .rsplit_once(':')
+                    .filter(|(_, t)| !t.contains('/'))
+                    .map_or(name, |(n, _)| n);
+                self.error(
+                    &img.place,
+                    format!("`{}` names a tag, and exo-deploy chooses the tags of the images it builds", img.value),
+                    "here",
+                    format!("`{}` is built from `location` and pushed under this name: write it without the tag, like `{name}`", s.role.value),
+                );
+                return None;
+            }
+            return Some(ImageSource::Build {
+                context: dir.clone(),
+                repository: Some(img.value.clone()),
             });
         }
         match (&s.location, &s.dir) {
             (Some(loc), Some(dir)) => {
-                if dir.join("Dockerfile").is_file() {
+                if buildable.is_some() {
                     Some(ImageSource::Build {
                         context: dir.clone(),
+                        repository: None,
                     })
                 } else {
                     self.error(&loc.place, format!("service `{}` has no Dockerfile in `{}`", s.role.value, loc.value), "no Dockerfile here", "add a Dockerfile to build it, or name an existing image with `docker-image`");

@@ -5,6 +5,7 @@
 //! port against its stand-in.
 
 mod execute;
+pub mod external;
 mod ports;
 pub mod rollout;
 #[cfg(test)]

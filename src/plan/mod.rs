@@ -301,7 +301,7 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             image: app.exocom_image(),
         })
         .chain(app.services.iter().map(|s| match &s.image {
-            ImageSource::Build { context } => Step::PushImage {
+            ImageSource::Build { context, .. } => Step::PushImage {
                 role: s.role.clone(),
                 context: context.clone(),
             },

@@ -64,7 +64,7 @@ pub async fn push(app: &App, roles: &[String], req: &Request) -> Result<Vec<Push
         .iter()
         .filter(|s| roles.contains(&s.role))
         .filter_map(|s| match &s.image {
-            ImageSource::Build { context } => Some((s.role.clone(), context.clone())),
+            ImageSource::Build { context, .. } => Some((s.role.clone(), context.clone())),
             ImageSource::Prebuilt { .. } => None,
         })
         .collect();
@@ -156,10 +156,69 @@ impl Shared {
         result
     }
 
-    async fn run(&self, role: &str, dir: &std::path::Path, bar: &ProgressBar) -> Result<Pushed> {
+    /// Where `role`'s image goes: the run's registry under `<app>-<role>`, or the name the
+    /// config gives it (under the run's registry, or on its own host when it names one), with
+    /// the registry client and login for that host.
+    async fn destination(&self, role: &str) -> Result<(Target, String, Dest)> {
+        let named = self
+            .app
+            .services
+            .iter()
+            .find(|s| s.role == role)
+            .and_then(|s| match &s.image {
+                ImageSource::Build { repository, .. } => repository.clone(),
+                ImageSource::Prebuilt { .. } => None,
+            });
         let target = &self.req.target;
-        let repo = target.repository(&self.app.name, role);
-        let name = target.image(&self.app.name, role);
+        let Some(named) = named else {
+            return Ok((
+                target.clone(),
+                target.repository(&self.app.name, role),
+                Dest::Run,
+            ));
+        };
+        let (first, rest) = named.split_once('/').unwrap_or(("", named.as_str()));
+        let own_host = first.contains('.') || first.contains(':') || first == "localhost";
+        if !own_host || Target::parse(first).host == target.host {
+            let repo = if own_host {
+                rest.to_string()
+            } else if target.namespace.is_empty() {
+                named.clone()
+            } else {
+                format!("{}/{named}", target.namespace)
+            };
+            return Ok((target.clone(), repo, Dest::Run));
+        }
+        let own = Target::parse(first);
+        let Found { creds, looked_up } = credentials::from_docker_config(&own)?;
+        let registry = registry::Registry::new(own.api_base(), creds.clone());
+        Ok((
+            own,
+            rest.to_string(),
+            Dest::Own {
+                registry,
+                creds,
+                looked_up,
+            },
+        ))
+    }
+
+    async fn run(&self, role: &str, dir: &std::path::Path, bar: &ProgressBar) -> Result<Pushed> {
+        let (target, repo, dest) = self.destination(role).await?;
+        let target = &target;
+        let name = format!("{}/{repo}", target.host);
+        let (registry, creds, looked_up) = match &dest {
+            Dest::Run => (&self.registry, &self.creds, &self.looked_up),
+            Dest::Own {
+                registry,
+                creds,
+                looked_up,
+            } => (registry, creds, looked_up),
+        };
+        let lookup = |tag: String| {
+            let repo = repo.clone();
+            async move { lookup(registry, &target.host, looked_up, role, &repo, &tag).await }
+        };
         bar.set_message("reading the build context");
         let dir_for_read = dir.to_path_buf();
         let ctx = tokio::task::spawn_blocking(move || context::read(&dir_for_read))
@@ -190,12 +249,13 @@ impl Shared {
         });
         let image = format!("{name}:{tag}");
         if target.kind == RegistryKind::Ecr
+            && matches!(dest, Dest::Run)
             && let Some(aws) = &self.aws
         {
             ecr::ensure_repository(aws, &repo, &self.app.name, &self.app.env.name).await?;
         }
         bar.set_message(format!("checking {image}"));
-        if let Some(digest) = self.lookup(role, &repo, &tag).await? {
+        if let Some(digest) = lookup(tag.clone()).await? {
             return Ok(Pushed {
                 role: role.into(),
                 reference: format!("{name}@{digest}"),
@@ -230,8 +290,7 @@ impl Shared {
             registry: &target.host,
             name: &name,
             tag: &tag,
-            login: self
-                .creds
+            login: creds
                 .as_ref()
                 .map(|c| (c.username.as_str(), c.password.as_str())),
         };
@@ -241,7 +300,7 @@ impl Shared {
                 DockerError::Unauthorized(detail) => PushError::AuthFailed {
                     role: role.into(),
                     registry: target.host.clone(),
-                    looked_up: self.looked_up.clone(),
+                    looked_up: looked_up.clone(),
                     detail,
                 },
                 DockerError::RegistryUnreachable(detail) => PushError::RegistryUnreachable {
@@ -254,13 +313,12 @@ impl Shared {
                 },
                 other => other.into(),
             })?;
-        let digest =
-            self.lookup(role, &repo, &tag)
-                .await?
-                .ok_or_else(|| PushError::PushFailed {
-                    role: role.into(),
-                    detail: format!("the registry does not show {image} after the push"),
-                })?;
+        let digest = lookup(tag.clone())
+            .await?
+            .ok_or_else(|| PushError::PushFailed {
+                role: role.into(),
+                detail: format!("the registry does not show {image} after the push"),
+            })?;
         Ok(Pushed {
             role: role.into(),
             reference: format!("{name}@{digest}"),
@@ -270,25 +328,44 @@ impl Shared {
             stats,
         })
     }
+}
 
-    async fn lookup(&self, role: &str, repo: &str, tag: &str) -> Result<Option<String>> {
-        let registry = self.req.target.host.clone();
-        self.registry.digest(repo, tag).await.map_err(|p| match p {
-            registry::Problem::Unauthorized(detail) => PushError::AuthFailed {
-                role: role.into(),
-                registry,
-                looked_up: self.looked_up.clone(),
-                detail,
-            },
-            registry::Problem::Unreachable(detail) => {
-                PushError::RegistryUnreachable { registry, detail }
-            }
-            registry::Problem::Other(detail) => PushError::PushFailed {
-                role: role.into(),
-                detail,
-            },
-        })
-    }
+/// Where one image is pushed: the run's registry, or a host the config names for it.
+enum Dest {
+    Run,
+    Own {
+        registry: registry::Registry,
+        creds: Option<Creds>,
+        looked_up: String,
+    },
+}
+
+/// The digest `registry` (at `host`) has for `repo:tag`.
+async fn lookup(
+    registry: &registry::Registry,
+    host: &str,
+    looked_up: &str,
+    role: &str,
+    repo: &str,
+    tag: &str,
+) -> Result<Option<String>> {
+    let host = host.to_string();
+    registry.digest(repo, tag).await.map_err(|p| match p {
+        registry::Problem::Unauthorized(detail) => PushError::AuthFailed {
+            role: role.into(),
+            registry: host,
+            looked_up: looked_up.into(),
+            detail,
+        },
+        registry::Problem::Unreachable(detail) => PushError::RegistryUnreachable {
+            registry: host,
+            detail,
+        },
+        registry::Problem::Other(detail) => PushError::PushFailed {
+            role: role.into(),
+            detail,
+        },
+    })
 }
 
 /// One line for a finished service.

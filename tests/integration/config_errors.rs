@@ -1,7 +1,7 @@
 //! What users see for broken apps: every problem of a run at once, each at its file, line and
 //! column with a fix. Snapshotted so a change in wording is reviewed.
 
-use crate::harness::Test;
+use crate::harness::{Test, unwrapped};
 
 fn errors_of(fixture: &str) -> String {
     let out = Test::new().app(fixture).args(["--dry-run"]).run();
@@ -14,13 +14,6 @@ fn errors_of(fixture: &str) -> String {
 }
 
 /// The report with each message's wrapped lines joined again, to look for whole sentences.
-fn unwrapped(report: &str) -> String {
-    // a message's lines go on after `│ `, a help's after eight spaces
-    regex::Regex::new(r"\n\s*│ |\n {8}")
-        .expect("regex")
-        .replace_all(report, " ")
-        .into_owned()
-}
 
 #[test]
 fn misspelt_keys_in_several_files_are_reported_together_with_suggestions() {
@@ -205,4 +198,45 @@ fn a_load_balancer_needs_its_certificate_in_its_region_and_subnets_of_at_least_a
         );
     }
     insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn an_image_name_beside_a_folder_to_build_may_not_name_a_tag() {
+    let out = Test::new()
+        .app("spacetweet")
+        .edit("application.yml", |t| {
+            t.replace(
+                "      location: ./users-service\n",
+                "      location: ./users-service\n      docker_image: spacetweet/users:1.4\n",
+            )
+        })
+        .args(["--dry-run"])
+        .run();
+    out.code(2);
+    let sentences = unwrapped(&out.stderr);
+    for expected in [
+        "`spacetweet/users:1.4` names a tag, and exo-deploy chooses the tags of the images it builds",
+        "write it without the tag, like `spacetweet/users`",
+        "application.yml:",
+    ] {
+        assert!(
+            sentences.contains(expected),
+            "missing {expected:?} in\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn every_check_of_a_service_runs_when_its_image_cannot_be_built() {
+    // a missing Dockerfile used to hide every other problem of the service
+    let test = Test::new().app("minimal").edit("web/service.yml", |t| {
+        t.replace("port: 8080", "port: 70000")
+    });
+    std::fs::remove_file(test.path().join("app/web/Dockerfile")).expect("remove the Dockerfile");
+    let out = test.args(["--dry-run"]).run();
+    out.code(2)
+        .stderr_contains("service `web` has no Dockerfile in `./web`")
+        .stderr_contains("port 70000 is out of range")
+        .stderr_contains("has 2 errors");
 }

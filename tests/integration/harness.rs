@@ -243,3 +243,12 @@ pub fn http_get(host: &str, path: &str, accept: &str) -> String {
     stream.read_to_string(&mut answer).expect("read");
     answer
 }
+
+/// A miette report's sentences without its line wrapping: a message's lines go on after
+/// `│ `, a help's after eight spaces.
+pub fn unwrapped(report: &str) -> String {
+    regex::Regex::new(r"\n\s*│ |\n {8}")
+        .expect("regex")
+        .replace_all(report, " ")
+        .into_owned()
+}

@@ -6,6 +6,7 @@ mod bootstrap;
 mod cli;
 mod config_errors;
 mod deploy;
+mod external;
 mod harness;
 mod images;
 mod loader_properties;

@@ -317,3 +317,55 @@ fn images_are_built_for_the_architecture_of_the_instances_they_run_on() {
         );
     }
 }
+
+#[test]
+fn a_folder_with_an_image_name_is_built_and_pushed_under_that_name() {
+    // the original format often names the image beside the folder; exo-deploy builds the
+    // folder, as Exosphere did, and pushes it under the registry with that name
+    require_docker();
+    let registry = Registry::start();
+    let elsewhere = Registry::start();
+    let test = Test::new().app("spacetweet").edit("application.yml", |t| {
+        t.replace(
+            "      location: ./users-service\n",
+            "      location: ./users-service\n      docker_image: spacetweet/users\n",
+        )
+        .replace(
+            "      location: ./tweets-service\n",
+            &format!(
+                "      location: ./tweets-service\n      docker_image: {}/acme/tweets\n",
+                elsewhere.host
+            ),
+        )
+    });
+    let out = push(test, &registry);
+    out.code(0)
+        .stderr_contains(&format!(
+            "users: pushed {}/team/spacetweet/users:content-",
+            registry.host
+        ))
+        // a name with its own registry host is pushed there
+        .stderr_contains(&format!(
+            "tweets: pushed {}/acme/tweets:content-",
+            elsewhere.host
+        ))
+        .stderr_contains(&format!(
+            "web: pushed {}/team/space-tweet-web:content-",
+            registry.host
+        ));
+    let images = tfvars_images(&out);
+    assert!(
+        images["users"].as_str().is_some_and(
+            |r| r.starts_with(&format!("{}/team/spacetweet/users@sha256:", registry.host))
+        ),
+        "{images}"
+    );
+    assert!(
+        images["tweets"]
+            .as_str()
+            .is_some_and(|r| r.starts_with(&format!("{}/acme/tweets@sha256:", elsewhere.host))),
+        "{images}"
+    );
+    let catalog = elsewhere.get("/v2/_catalog", "application/json");
+    assert!(catalog.contains("acme/tweets"), "{catalog}");
+}

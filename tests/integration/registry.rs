@@ -100,13 +100,28 @@ impl Registry {
     /// `<host>/<name>` with the Docker CLI, logged in with `login` when given (in a Docker
     /// config of its own); returns the pushed digest.
     pub fn push_scratch(&self, name: &str, login: Option<(&str, &str)>) -> String {
-        let dir = TempDir::new().expect("build dir");
-        std::fs::write(
-            dir.path().join("Dockerfile"),
+        self.push_built(
+            name,
             "FROM scratch\nCOPY hello /hello\n",
+            &[("hello", name)],
+            login,
         )
-        .expect("Dockerfile");
-        std::fs::write(dir.path().join("hello"), name).expect("file");
+    }
+
+    /// Builds `dockerfile` with `files` beside it and pushes it as `<host>/<name>` with the
+    /// Docker CLI (see [`Registry::push_scratch`]); returns the pushed digest.
+    pub fn push_built(
+        &self,
+        name: &str,
+        dockerfile: &str,
+        files: &[(&str, &str)],
+        login: Option<(&str, &str)>,
+    ) -> String {
+        let dir = TempDir::new().expect("build dir");
+        std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
+        for (file, text) in files {
+            std::fs::write(dir.path().join(file), text).expect("file");
+        }
         let config = dir.path().join("docker-config");
         let docker = |args: &[&str], stdin: Option<&str>| {
             use std::io::Write;
