@@ -132,6 +132,14 @@ pub enum Command {
     Status,
     /// This environment's releases, newest first
     History,
+    /// Print the environment's resolved configuration (after `extends` and per-environment
+    /// overrides, with defaults), as YAML
+    Config {
+        /// Instead, list every value the config writes with the file, line and column it comes
+        /// from, like `git config --show-origin`
+        #[arg(long)]
+        show_origin: bool,
+    },
     /// Re-apply a recorded release's image digests, without rebuilding
     Rollback {
         /// The release's id (see `history`), or `previous`

@@ -74,6 +74,43 @@ impl Reporter {
         let _ = writeln!(std::io::stderr().lock(), "{text}");
     }
 
+    /// The app's resolved configuration, as YAML on stdout (it is the command's output), or
+    /// with `show_origin` every written value and where it comes from, one per line.
+    pub fn config(&self, app: &App, show_origin: bool) {
+        self.event(
+            "config",
+            if show_origin {
+                json!({ "origins": app.origins })
+            } else {
+                json!({ "config": app })
+            },
+        );
+        if self.json {
+            return;
+        }
+        let text = if show_origin {
+            let width = app
+                .origins
+                .iter()
+                .map(|o| o.origin.len())
+                .max()
+                .unwrap_or(0);
+            app.origins
+                .iter()
+                .map(|o| format!("{:<width$}  {}={}\n", o.origin, o.key, o.value))
+                .collect::<String>()
+        } else {
+            serde_saphyr::to_string(app).unwrap_or_else(|e| format!("# cannot print: {e}\n"))
+        };
+        if let Some(store) = &self.recorded {
+            if let Ok(mut s) = store.lock() {
+                s.lines.push(text);
+            }
+            return;
+        }
+        let _ = write!(std::io::stdout().lock(), "{text}");
+    }
+
     /// The resolved app, as a summary.
     pub fn app(&self, app: &App) {
         let env = &app.env;

@@ -33,6 +33,8 @@ pub enum Intent {
     Status,
     /// `history`.
     History,
+    /// `config [--show-origin]`.
+    Config { show_origin: bool },
     /// `terraform -- ARGS`.
     Terraform { args: Vec<String> },
 }
@@ -85,6 +87,7 @@ impl Cli {
             Some(Command::Plan { detailed_exitcode }) => Intent::Plan { detailed_exitcode },
             Some(Command::Status) => Intent::Status,
             Some(Command::History) => Intent::History,
+            Some(Command::Config { show_origin }) => Intent::Config { show_origin },
             Some(Command::Rollback { release }) => Intent::Rollback { release },
             Some(Command::Terraform { args }) => Intent::Terraform { args },
             None if self.nuke => Intent::Nuke,

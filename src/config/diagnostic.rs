@@ -73,6 +73,17 @@ impl Place {
     }
 }
 
+impl std::fmt::Display for Place {
+    /// `file:line:column`, as `git config --show-origin` and compilers say it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            f.write_str(&self.file.name)
+        } else {
+            write!(f, "{}:{}:{}", self.file.name, self.line, self.column)
+        }
+    }
+}
+
 /// The byte offset of a 1-based line and column (in characters), when the text has them.
 fn offset_of(text: &str, line: u64, column: u64) -> Option<usize> {
     if line == 0 {

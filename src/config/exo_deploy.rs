@@ -38,6 +38,8 @@ pub struct Bus {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Environment {
+    /// Another environment whose settings this one starts from **(exo-deploy)**.
+    pub extends: Option<Spanned<String>>,
     pub domain: Option<Spanned<String>>,
     pub providers: Option<Spanned<Providers>>,
     #[serde(default)]
@@ -89,6 +91,9 @@ pub struct ServiceFile {
     #[serde(default)]
     pub messages: Messages,
     pub production: Option<Production>,
+    /// Per-environment overrides of `production` **(exo-deploy)**.
+    #[serde(default)]
+    pub environments: Entries<Production>,
     pub author: Option<IgnoredAny>,
     pub description: Option<IgnoredAny>,
     pub setup: Option<IgnoredAny>,

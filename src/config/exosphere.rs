@@ -50,6 +50,8 @@ pub struct TemplateConfig {
 aws_environment_settings! {
     /// `remote.environments.<env>`.
     pub struct Environment {
+        /// Another environment whose settings this one starts from **(exo-deploy)**.
+        pub extends: Option<Spanned<String>>,
         pub url: Option<Spanned<String>>,
         #[serde(default)]
         pub environment_variables: Entries<Spanned<Scalar>>,
@@ -104,15 +106,14 @@ service_deploy_settings! {
     }
 }
 
-/// `remote.environments.<env>` in service.yml.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ServiceEnvironment {
-    pub url: Option<Spanned<String>>,
-    #[serde(default)]
-    pub environment_variables: Entries<Spanned<Scalar>>,
-    #[serde(default)]
-    pub secrets: Secrets,
+service_deploy_settings! {
+    /// `remote.environments.<env>` in service.yml: the url, and any of `remote`'s settings
+    /// for that environment.
+    pub struct ServiceEnvironment {
+        pub url: Option<Spanned<String>>,
+        pub cpu: Option<Spanned<u32>>,
+        pub memory: Option<Spanned<u32>>,
+    }
 }
 
 /// `dependency-data`: what each remote dependency needs from this service. Only ExoCom's

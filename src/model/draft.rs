@@ -37,6 +37,13 @@ fn opt<T: Clone>(file: &SourceFile, s: &Option<Spanned<T>>) -> Option<Field<T>> 
     s.as_ref().map(|s| Field::of(file, s))
 }
 
+/// Sets `slot` when a later source (a more specific environment or file) writes the value.
+fn merge<T>(slot: &mut Option<T>, value: Option<T>) {
+    if value.is_some() {
+        *slot = value;
+    }
+}
+
 /// Name/value pairs with their places.
 pub type Pairs = Vec<(Field<String>, Field<String>)>;
 /// Secret names with their optional references.
@@ -200,35 +207,44 @@ fn names(file: &SourceFile, v: &Option<Vec<Spanned<String>>>) -> Vec<Field<Strin
 macro_rules! fill_env {
     ($file:expr, $src:expr, $env:expr) => {{
         let (f, s, e) = ($file, $src, $env);
-        e.region = opt(f, &s.region);
-        e.account_id = s.account_id.as_ref().map(|a| text(f, a));
-        e.ssl_certificate_arn = opt(f, &s.ssl_certificate_arn);
-        e.remote_state_store = opt(f, &s.remote_state_store);
-        e.remote_state_kms_key = opt(f, &s.remote_state_kms_key);
-        e.hosted_zone_id = opt(f, &s.hosted_zone_id);
-        e.registry = opt(f, &s.registry);
-        e.public_cluster_size = opt(f, &s.public_cluster_size);
-        e.private_cluster_size = opt(f, &s.private_cluster_size);
-        e.public_cluster_instances = instances(f, &s.public_cluster_instances);
-        e.private_cluster_instances = instances(f, &s.private_cluster_instances);
-        e.availability_zones = opt(f, &s.availability_zones);
-        e.nat_gateways = opt(f, &s.nat_gateways);
-        e.vpc_cidr = opt(f, &s.vpc_cidr);
-        e.log_retention_days = opt(f, &s.log_retention_days);
-        e.outbound = s.outbound.as_ref().map(|_| names(f, &s.outbound));
-        e.secrets_kms_key = opt(f, &s.secrets_kms_key);
-        e.exocom_image = opt(f, &s.exocom_image);
-        e.registry_credentials = s
-            .registry_credentials
-            .iter()
-            .flat_map(|c| c.0.iter())
-            .map(|(k, v)| (Field::of(f, k), Field::of(f, v)))
-            .collect();
-        e.eni_trunking = opt(f, &s.eni_trunking);
-        e.flow_logs = opt(f, &s.flow_logs);
-        e.container_insights = opt(f, &s.container_insights);
-        e.detailed_monitoring = opt(f, &s.detailed_monitoring);
-        e.vpc_endpoints = opt(f, &s.vpc_endpoints);
+        merge(&mut e.region, opt(f, &s.region));
+        merge(&mut e.account_id, s.account_id.as_ref().map(|a| text(f, a)));
+        merge(&mut e.ssl_certificate_arn, opt(f, &s.ssl_certificate_arn));
+        merge(&mut e.remote_state_store, opt(f, &s.remote_state_store));
+        merge(&mut e.remote_state_kms_key, opt(f, &s.remote_state_kms_key));
+        merge(&mut e.hosted_zone_id, opt(f, &s.hosted_zone_id));
+        merge(&mut e.registry, opt(f, &s.registry));
+        merge(&mut e.public_cluster_size, opt(f, &s.public_cluster_size));
+        merge(&mut e.private_cluster_size, opt(f, &s.private_cluster_size));
+        merge(
+            &mut e.public_cluster_instances,
+            instances(f, &s.public_cluster_instances),
+        );
+        merge(
+            &mut e.private_cluster_instances,
+            instances(f, &s.private_cluster_instances),
+        );
+        merge(&mut e.availability_zones, opt(f, &s.availability_zones));
+        merge(&mut e.nat_gateways, opt(f, &s.nat_gateways));
+        merge(&mut e.vpc_cidr, opt(f, &s.vpc_cidr));
+        merge(&mut e.log_retention_days, opt(f, &s.log_retention_days));
+        merge(
+            &mut e.outbound,
+            s.outbound.as_ref().map(|_| names(f, &s.outbound)),
+        );
+        merge(&mut e.secrets_kms_key, opt(f, &s.secrets_kms_key));
+        merge(&mut e.exocom_image, opt(f, &s.exocom_image));
+        e.registry_credentials.extend(
+            s.registry_credentials
+                .iter()
+                .flat_map(|c| c.0.iter())
+                .map(|(k, v)| (Field::of(f, k), Field::of(f, v))),
+        );
+        merge(&mut e.eni_trunking, opt(f, &s.eni_trunking));
+        merge(&mut e.flow_logs, opt(f, &s.flow_logs));
+        merge(&mut e.container_insights, opt(f, &s.container_insights));
+        merge(&mut e.detailed_monitoring, opt(f, &s.detailed_monitoring));
+        merge(&mut e.vpc_endpoints, opt(f, &s.vpc_endpoints));
     }};
 }
 
@@ -236,10 +252,13 @@ macro_rules! fill_env {
 macro_rules! fill_service {
     ($file:expr, $src:expr, $svc:expr) => {{
         let (f, s, d) = ($file, $src, $svc);
-        d.desired_count = opt(f, &s.desired_count);
-        d.priority = opt(f, &s.priority);
-        d.autoscaling = autoscaling(f, &s.autoscaling);
-        d.health_check_grace_period = opt(f, &s.health_check_grace_period);
+        merge(&mut d.desired_count, opt(f, &s.desired_count));
+        merge(&mut d.priority, opt(f, &s.priority));
+        merge(&mut d.autoscaling, autoscaling(f, &s.autoscaling));
+        merge(
+            &mut d.health_check_grace_period,
+            opt(f, &s.health_check_grace_period),
+        );
         if s.outbound.is_some() {
             d.outbound = Some(names(f, &s.outbound));
         }
@@ -258,6 +277,7 @@ pub type UnknownEnv<'a> =
 pub fn from_exo_deploy(
     l: &Loaded<exo_deploy::AppFile, exo_deploy::ServiceFile>,
     select: EnvSelector<'_>,
+    unknown_env: UnknownEnv<'_>,
 ) -> Result<AppDraft, ConfigErrors> {
     let f = &l.app_file;
     let a = &l.app;
@@ -270,20 +290,30 @@ pub fn from_exo_deploy(
         .collect();
     let envs_place = Place::at(f, &a.environments.referenced);
     let index = select(&env_names, &envs_place)?;
-    let (_, raw_env) = &a.environments.value.0[index];
-    let mut env = EnvDraft {
-        domain: opt(f, &raw_env.domain),
-        ..EnvDraft::default()
-    };
-    if let Some(aws) = raw_env
-        .providers
-        .as_ref()
-        .and_then(|p| p.value.aws.as_ref())
-    {
-        fill_env!(f, aws, &mut env);
+    let mut problems = l.problems.clone();
+    let extends: Vec<_> = a
+        .environments
+        .value
+        .0
+        .iter()
+        .map(|(_, e)| opt(f, &e.extends))
+        .collect();
+    let order = chain(&env_names, &extends, index, &mut problems);
+    let mut env = EnvDraft::default();
+    for &i in &order {
+        let (_, raw_env) = &a.environments.value.0[i];
+        merge(&mut env.domain, opt(f, &raw_env.domain));
+        if let Some(aws) = raw_env
+            .providers
+            .as_ref()
+            .and_then(|p| p.value.aws.as_ref())
+        {
+            fill_env!(f, aws, &mut env);
+        }
+        env.environment_variables
+            .extend(pairs(f, &raw_env.environment_variables));
+        env.secrets.extend(secrets(f, &raw_env.secrets));
     }
-    env.environment_variables = pairs(f, &raw_env.environment_variables);
-    env.secrets = secrets(f, &raw_env.secrets);
 
     let groups = &a.services.value;
     let grouped = [
@@ -306,14 +336,20 @@ pub fn from_exo_deploy(
                 d.sends = names(sf, &s.messages.sends);
                 d.receives = names(sf, &s.messages.receives);
                 if let Some(p) = &s.production {
-                    d.url = opt(sf, &p.url);
-                    d.health_check = opt(sf, &p.health_check);
-                    if let Some(aws) = &p.aws {
-                        d.cpu = opt(sf, &aws.cpu);
-                        d.memory = opt(sf, &aws.memory);
-                        d.port = opt(sf, &aws.public_port);
+                    fill_production(sf, p, &mut d);
+                }
+                // `environments.<env>` overrides `production`, along the environment's chain
+                for &i in &order {
+                    for (name, over) in &s.environments.0 {
+                        if name.value == env_names[i].value {
+                            fill_production(sf, over, &mut d);
+                        }
                     }
-                    fill_service!(sf, p, &mut d);
+                }
+                for (name, _) in &s.environments.0 {
+                    if !env_names.iter().any(|n| n.value == name.value) {
+                        problems.push(unknown_env(&Field::of(sf, name), &env_names));
+                    }
                 }
             }
             services.push(d);
@@ -331,8 +367,84 @@ pub fn from_exo_deploy(
         env_names,
         env,
         services,
-        problems: l.problems.clone(),
+        problems,
     })
+}
+
+/// `production` (or an environment's override of it) in an original-format service.yml.
+fn fill_production(sf: &SourceFile, p: &exo_deploy::Production, d: &mut ServiceDraft) {
+    merge(&mut d.url, opt(sf, &p.url));
+    merge(&mut d.health_check, opt(sf, &p.health_check));
+    if let Some(aws) = &p.aws {
+        merge(&mut d.cpu, opt(sf, &aws.cpu));
+        merge(&mut d.memory, opt(sf, &aws.memory));
+        merge(&mut d.port, opt(sf, &aws.public_port));
+    }
+    fill_service!(sf, p, d);
+}
+
+/// The environments `index` builds on through `extends`, the farthest first and `index` last.
+/// A name no environment has, or environments extending each other in a circle, are reported
+/// at the `extends` that says so; the chain stops there.
+fn chain(
+    names: &[Field<String>],
+    extends: &[Option<Field<String>>],
+    index: usize,
+    problems: &mut Vec<crate::config::ConfigDiagnostic>,
+) -> Vec<usize> {
+    use crate::config::ConfigDiagnostic;
+    let mut order = vec![index];
+    let mut at = index;
+    while let Some(parent) = &extends[at] {
+        match names.iter().position(|n| n.value == parent.value) {
+            None => {
+                let hint =
+                    crate::config::closest(&parent.value, names.iter().map(|n| n.value.as_str()))
+                        .map(|c| format!("did you mean `{c}`? "))
+                        .unwrap_or_default();
+                let known = names
+                    .iter()
+                    .map(|n| n.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                problems.push(
+                    ConfigDiagnostic::at(
+                        parent.place.clone(),
+                        format!(
+                            "environment `{}` extends `{}`, which is not an environment of the app",
+                            names[at].value, parent.value
+                        ),
+                        "no such environment",
+                    )
+                    .help(format!("{hint}the environments are {known}")),
+                );
+                break;
+            }
+            Some(p) if order.contains(&p) => {
+                let circle = order
+                    .iter()
+                    .chain(std::iter::once(&p))
+                    .map(|&i| names[i].value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" → ");
+                problems.push(
+                    ConfigDiagnostic::at(
+                        parent.place.clone(),
+                        format!("environments extend each other in a circle: {circle}"),
+                        "closes the circle",
+                    )
+                    .help("remove one of these `extends`: an environment starts from one that does not lead back to it"),
+                );
+                break;
+            }
+            Some(p) => {
+                order.push(p);
+                at = p;
+            }
+        }
+    }
+    order.reverse();
+    order
 }
 
 /// The Exosphere format's draft for the selected environment.
@@ -353,16 +465,25 @@ pub fn from_exosphere(
         .collect();
     let envs_place = Place::at(f, &remote.environments.referenced);
     let index = select(&env_names, &envs_place)?;
-    let (env_key, raw_env) = &remote.environments.value.0[index];
-    let mut env = EnvDraft {
-        domain: opt(f, &raw_env.url),
-        ..EnvDraft::default()
-    };
-    fill_env!(f, raw_env, &mut env);
-    env.environment_variables = pairs(f, &raw_env.environment_variables);
-    env.secrets = secrets(f, &raw_env.secrets);
-
     let mut problems = l.problems.clone();
+    let extends: Vec<_> = remote
+        .environments
+        .value
+        .0
+        .iter()
+        .map(|(_, e)| opt(f, &e.extends))
+        .collect();
+    let order = chain(&env_names, &extends, index, &mut problems);
+    let mut env = EnvDraft::default();
+    for &i in &order {
+        let (_, raw_env) = &remote.environments.value.0[i];
+        merge(&mut env.domain, opt(f, &raw_env.url));
+        fill_env!(f, raw_env, &mut env);
+        env.environment_variables
+            .extend(pairs(f, &raw_env.environment_variables));
+        env.secrets.extend(secrets(f, &raw_env.secrets));
+    }
+
     let mut services = Vec::new();
     for (role, r) in &a.services.value.0 {
         let mut d = ServiceDraft::new(Field::of(f, role), Err(None));
@@ -384,16 +505,22 @@ pub fn from_exosphere(
                 d.health_check = opt(sf, &p.health_check);
             }
             if let Some(remote) = &s.remote {
-                d.cpu = opt(sf, &remote.cpu);
-                d.memory = opt(sf, &remote.memory);
+                merge(&mut d.cpu, opt(sf, &remote.cpu));
+                merge(&mut d.memory, opt(sf, &remote.memory));
                 fill_service!(sf, remote, &mut d);
-                for (name, per_env) in &remote.environments.0 {
-                    if name.value == env_key.value {
-                        d.url = opt(sf, &per_env.url);
-                        d.environment_variables
-                            .extend(pairs(sf, &per_env.environment_variables));
-                        d.secrets.extend(secrets(sf, &per_env.secrets));
-                    } else if !env_names.iter().any(|n| n.value == name.value) {
+                // `remote.environments.<env>`, along the environment's chain
+                for &i in &order {
+                    for (name, per_env) in &remote.environments.0 {
+                        if name.value == env_names[i].value {
+                            merge(&mut d.url, opt(sf, &per_env.url));
+                            merge(&mut d.cpu, opt(sf, &per_env.cpu));
+                            merge(&mut d.memory, opt(sf, &per_env.memory));
+                            fill_service!(sf, per_env, &mut d);
+                        }
+                    }
+                }
+                for (name, _) in &remote.environments.0 {
+                    if !env_names.iter().any(|n| n.value == name.value) {
                         problems.push(unknown_env(&Field::of(sf, name), &env_names));
                     }
                 }
@@ -433,4 +560,148 @@ pub fn from_exosphere(
         services,
         problems,
     })
+}
+
+/// One value as written, after inheritance: its key as users write it, its text and where it
+/// was written (`exo-deploy config --show-origin`).
+pub type Origin = (String, String, Place);
+
+/// Pushes `(prefix + key, value, place)` for each written field.
+macro_rules! written {
+    ($out:expr, $prefix:expr, $($key:literal => $field:expr),* $(,)?) => {{
+        $(
+            if let Some(f) = &$field {
+                $out.push((format!("{}{}", $prefix, $key), f.value.to_string(), f.place.clone()));
+            }
+        )*
+    }};
+}
+
+fn pairs_written(out: &mut Vec<Origin>, prefix: &str, pairs: &Pairs) {
+    // a later entry (a more specific environment) wins, as resolution has it
+    let mut seen = std::collections::BTreeMap::new();
+    for (k, v) in pairs {
+        seen.insert(k.value.clone(), (v.value.clone(), v.place.clone()));
+    }
+    for (k, (v, place)) in seen {
+        out.push((format!("{prefix}{k}"), v, place));
+    }
+}
+
+fn secrets_written(out: &mut Vec<Origin>, prefix: &str, secrets: &SecretPairs) {
+    let mut seen = std::collections::BTreeMap::new();
+    for (k, r) in secrets {
+        let (text, place) = match r {
+            Some(r) => (r.value.clone(), r.place.clone()),
+            None => ("(the default SSM parameter)".to_string(), k.place.clone()),
+        };
+        seen.insert(k.value.clone(), (text, place));
+    }
+    for (k, (v, place)) in seen {
+        out.push((format!("{prefix}{k}"), v, place));
+    }
+}
+
+fn list_written(out: &mut Vec<Origin>, key: String, list: &Option<Vec<Field<String>>>) {
+    if let Some(rules) = list {
+        for r in rules {
+            out.push((key.clone(), r.value.clone(), r.place.clone()));
+        }
+    }
+}
+
+impl AppDraft {
+    /// Every value written for the selected environment, after `extends` and per-environment
+    /// overrides, with where it was written; keys not listed take their defaults.
+    pub fn origins(&self) -> Vec<Origin> {
+        let mut out = Vec::new();
+        let e = &self.env;
+        written!(out, "",
+            "region" => e.region,
+            "account-id" => e.account_id,
+            "domain" => e.domain,
+            "ssl-certificate-arn" => e.ssl_certificate_arn,
+            "remote-state-store" => e.remote_state_store,
+            "remote-state-kms-key" => e.remote_state_kms_key,
+            "hosted-zone-id" => e.hosted_zone_id,
+            "registry" => e.registry,
+            "public-cluster-size" => e.public_cluster_size,
+            "private-cluster-size" => e.private_cluster_size,
+            "availability-zones" => e.availability_zones,
+            "nat-gateways" => e.nat_gateways,
+            "vpc-cidr" => e.vpc_cidr,
+            "log-retention-days" => e.log_retention_days,
+            "secrets-kms-key" => e.secrets_kms_key,
+            "exocom-image" => e.exocom_image,
+            "eni-trunking" => e.eni_trunking,
+            "flow-logs" => e.flow_logs,
+            "container-insights" => e.container_insights,
+            "detailed-monitoring" => e.detailed_monitoring,
+            "vpc-endpoints" => e.vpc_endpoints,
+        );
+        for (name, instances) in [
+            ("public-cluster-instances", &e.public_cluster_instances),
+            ("private-cluster-instances", &e.private_cluster_instances),
+        ] {
+            if let Some((min, max)) = instances {
+                out.push((
+                    format!("{name}.min"),
+                    min.value.to_string(),
+                    min.place.clone(),
+                ));
+                out.push((
+                    format!("{name}.max"),
+                    max.value.to_string(),
+                    max.place.clone(),
+                ));
+            }
+        }
+        list_written(&mut out, "outbound".into(), &e.outbound);
+        for (host, secret) in &e.registry_credentials {
+            out.push((
+                format!("registry-credentials.{}", host.value),
+                secret.value.clone(),
+                secret.place.clone(),
+            ));
+        }
+        pairs_written(&mut out, "environment-variables.", &e.environment_variables);
+        secrets_written(&mut out, "secrets.", &e.secrets);
+        for s in &self.services {
+            let p = format!("services.{}.", s.role.value);
+            written!(out, p,
+                "location" => s.location,
+                "docker-image" => s.docker_image,
+                "namespace" => s.namespace,
+                "url" => s.url,
+                "port" => s.port,
+                "health-check" => s.health_check,
+                "cpu" => s.cpu,
+                "memory" => s.memory,
+                "desired-count" => s.desired_count,
+                "priority" => s.priority,
+                "health-check-grace-period" => s.health_check_grace_period,
+            );
+            if let Some(a) = &s.autoscaling {
+                out.push((
+                    format!("{p}autoscaling.min"),
+                    a.min.value.to_string(),
+                    a.min.place.clone(),
+                ));
+                out.push((
+                    format!("{p}autoscaling.max"),
+                    a.max.value.to_string(),
+                    a.max.place.clone(),
+                ));
+                written!(out, p, "autoscaling.cpu-target" => a.cpu_target);
+            }
+            list_written(&mut out, format!("{p}outbound"), &s.outbound);
+            pairs_written(
+                &mut out,
+                &format!("{p}environment-variables."),
+                &s.environment_variables,
+            );
+            secrets_written(&mut out, &format!("{p}secrets."), &s.secrets);
+        }
+        out
+    }
 }

@@ -51,6 +51,20 @@ pub struct App {
     pub environments: Vec<String>,
     /// The services, sorted by role.
     pub services: Vec<Service>,
+    /// Every value the config writes for this environment (after `extends` and
+    /// per-environment overrides) and where: `exo-deploy config --show-origin`.
+    #[serde(skip)]
+    pub origins: Vec<Origin>,
+}
+
+/// One value as written, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// The key as users write it (`region`, `services.web.cpu`).
+    pub key: String,
+    pub value: String,
+    /// `file:line:column`.
+    pub origin: String,
 }
 
 impl App {

@@ -9,8 +9,8 @@ use crate::model::draft::{self, AppDraft, Field, Pairs, SecretPairs, ServiceDraf
 use crate::model::validate as v;
 use crate::model::{
     App, Autoscaling, Bus, Cluster, ContainerInsights, DEFAULT_EXOCOM_VERSION, Environment,
-    ImageSource, MAX_LISTENER_PRIORITY, NatGateways, OutboundRule, SecretRef, Service, ServiceKind,
-    listener_priority,
+    ImageSource, MAX_LISTENER_PRIORITY, NatGateways, Origin, OutboundRule, SecretRef, Service,
+    ServiceKind, listener_priority,
 };
 use crate::model::{capacity, instance_types};
 
@@ -28,7 +28,7 @@ pub const MAX_ROLE: usize = 40;
 pub fn resolve(raw: &RawApp, env: Option<&str>) -> Result<App, ConfigErrors> {
     let select = |names: &[Field<String>], place: &Place| select_env(names, place, env);
     let draft = match raw {
-        RawApp::ExoDeploy(l) => draft::from_exo_deploy(l, &select)?,
+        RawApp::ExoDeploy(l) => draft::from_exo_deploy(l, &select, &unknown_env)?,
         RawApp::Exosphere(l) => draft::from_exosphere(l, &select, &unknown_env)?,
     };
     Resolver::default().app(draft)
@@ -203,6 +203,15 @@ impl Resolver {
         let services = self.services(&d, &env);
         self.capacity(&d, &env, &services);
         self.load_balancer_fits(&d, &env, &services);
+        let origins = d
+            .origins()
+            .into_iter()
+            .map(|(key, value, place)| Origin {
+                key,
+                value,
+                origin: place.to_string(),
+            })
+            .collect();
         self.diags.finish(App {
             name: d.name.value.clone(),
             version: d.version.map(|v| v.value).unwrap_or_else(|| "0.0.0".into()),
@@ -217,6 +226,7 @@ impl Resolver {
             env,
             environments: d.env_names.iter().map(|n| n.value.clone()).collect(),
             services,
+            origins,
         })
     }
 

@@ -402,6 +402,10 @@ impl Run<'_> {
                 self.reporter.history(&releases);
                 Ok(())
             }
+            Step::ShowConfig { show_origin } => {
+                self.reporter.config(self.app, *show_origin);
+                Ok(())
+            }
             Step::RunTerraform { args } => tf.command(args).await,
         }
     }

@@ -1144,6 +1144,7 @@ fn intents(release: &str) -> Vec<Intent> {
         Intent::Terraform {
             args: vec!["state".into(), "list".into()],
         },
+        Intent::Config { show_origin: true },
     ]
 }
 
@@ -1184,7 +1185,8 @@ fn effects_of(step: &Step) -> Vec<String> {
         | Step::ReadState
         | Step::CheckStateEmpty
         | Step::ShowStatus
-        | Step::ShowHistory => Vec::new(),
+        | Step::ShowHistory
+        | Step::ShowConfig { .. } => Vec::new(),
     }
 }
 

@@ -134,6 +134,8 @@ pub enum Step {
     ShowStatus,
     /// Show the environment's releases, newest first.
     ShowHistory,
+    /// Print the resolved configuration, or with `show_origin` where each value comes from.
+    ShowConfig { show_origin: bool },
     /// Run a Terraform command in the rendered directory.
     RunTerraform { args: Vec<String> },
     /// A step that runs only when its condition holds, decided when the run gets there.
@@ -196,6 +198,7 @@ impl Step {
             Step::DeleteRepositories => "delete the repositories".into(),
             Step::ShowStatus => "status".into(),
             Step::ShowHistory => "history".into(),
+            Step::ShowConfig { .. } => "config".into(),
             Step::RunTerraform { .. } => "terraform".into(),
             Step::When { then, .. } => then.name(),
         }
@@ -269,6 +272,12 @@ impl fmt::Display for Step {
                 f.write_str("show the last release, its urls and each service's task counts")
             }
             Step::ShowHistory => f.write_str("show the environment's releases, newest first"),
+            Step::ShowConfig { show_origin: false } => {
+                f.write_str("print the environment's resolved configuration")
+            }
+            Step::ShowConfig { show_origin: true } => {
+                f.write_str("list every value the configuration writes, and where")
+            }
             Step::RunTerraform { args } => {
                 write!(f, "terraform {} in the rendered directory", args.join(" "))
             }
@@ -406,6 +415,9 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
         }
         Intent::Status => steps.push(Step::ShowStatus),
         Intent::History => steps.push(Step::ShowHistory),
+        Intent::Config { show_origin } => steps.push(Step::ShowConfig {
+            show_origin: *show_origin,
+        }),
         Intent::Terraform { args } => steps.push(Step::RunTerraform { args: args.clone() }),
     }
     steps

@@ -6,6 +6,7 @@ mod bootstrap;
 mod cli;
 mod config_errors;
 mod deploy;
+mod environments;
 mod external;
 mod harness;
 mod images;
@@ -22,10 +23,11 @@ mod terraform_runner;
 mod tf_aws3;
 
 /// The example apps that must render cleanly, with the environment to render.
-pub const VALID_FIXTURES: [(&str, &str); 5] = [
+pub const VALID_FIXTURES: [(&str, &str); 6] = [
     ("minimal", "production"),
     ("spacetweet", "production"),
     ("spacetweet-exosphere", "production"),
     ("spacetweet-exosphere", "staging"),
     ("https-autoscaling", "production"),
+    ("environments", "qa"),
 ];
