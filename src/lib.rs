@@ -72,6 +72,14 @@ pub enum Error {
     /// The command cannot run as asked (e.g. a confirmation without a terminal): exit code 2.
     #[error("{0}")]
     Usage(String),
+    /// The environment protects its databases from deletion: exit code 2, nothing changed.
+    #[error(
+        "{env} protects its databases from deletion ({databases}): a teardown would fail half-way"
+    )]
+    #[diagnostic(help(
+        "to delete them after all, set `deletion-protection: false` for the environment, run `exo-deploy` to apply it, then tear down; nuke never deletes snapshots"
+    ))]
+    ProtectedDatabases { env: String, databases: String },
     /// The user did not confirm: exit code 1, nothing changed.
     #[error("not confirmed: nothing was changed")]
     #[diagnostic(help(
@@ -120,7 +128,7 @@ impl Error {
     /// The process exit code: 2 for what the user must fix in the config, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) | Error::Usage(_) => 2,
+            Error::Config(_) | Error::Usage(_) | Error::ProtectedDatabases { .. } => 2,
             Error::Render(_)
             | Error::Bootstrap(_)
             | Error::Push(_)
@@ -151,6 +159,7 @@ impl Error {
             Error::Preflight(_) => "preflight",
             Error::Internal(_) => "internal",
             Error::Usage(_) => "usage",
+            Error::ProtectedDatabases { .. } => "protected-databases",
             Error::NotConfirmed => "not-confirmed",
         }
     }

@@ -170,6 +170,7 @@ macro_rules! aws_environment_settings {
             pub container_insights: Option<Spanned<String>>,
             pub detailed_monitoring: Option<Spanned<bool>>,
             pub vpc_endpoints: Option<Spanned<bool>>,
+            pub deletion_protection: Option<Spanned<bool>>,
         }
     };
 }

@@ -40,11 +40,25 @@ pub struct Dependency {
     pub template_config: Option<TemplateConfig>,
 }
 
-/// `remote.dependencies.<id>.template-config`.
+/// `remote.dependencies.<id>.template-config`: ExoCom's version, or a database's settings.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct TemplateConfig {
     pub version: Option<Spanned<Scalar>>,
+    pub engine: Option<Spanned<String>>,
+    pub engine_version: Option<Spanned<Scalar>>,
+    pub allocated_storage: Option<Spanned<u32>>,
+    pub instance_class: Option<Spanned<String>>,
+    pub storage_type: Option<Spanned<String>>,
+    pub db_name: Option<Spanned<String>>,
+    pub username: Option<Spanned<String>>,
+    /// The variable the password is given in (Exosphere kept the password in a secret of
+    /// this name; RDS manages it here).
+    pub password_secret_name: Option<Spanned<String>>,
+    /// The variables services get, by what they hold: `host`, `port`, `db-name`,
+    /// `username`, `password`.
+    #[serde(default)]
+    pub service_env_var_names: Entries<Spanned<String>>,
 }
 
 aws_environment_settings! {
@@ -101,6 +115,9 @@ service_deploy_settings! {
     pub struct RemoteService {
         pub cpu: Option<Spanned<u32>>,
         pub memory: Option<Spanned<u32>>,
+        /// Databases this service uses (the app's `remote.dependencies` are every service's).
+        #[serde(default)]
+        pub dependencies: Entries<Dependency>,
         #[serde(default)]
         pub environments: Entries<ServiceEnvironment>,
     }

@@ -76,6 +76,8 @@ pub struct AppDraft {
     pub env_name: Field<String>,
     pub env: EnvDraft,
     pub services: Vec<ServiceDraft>,
+    /// `remote.dependencies` other than ExoCom, the app's and each service's.
+    pub databases: Vec<DatabaseDraft>,
     /// Problems already found while loading and drafting.
     pub problems: Vec<crate::config::ConfigDiagnostic>,
 }
@@ -109,8 +111,64 @@ pub struct EnvDraft {
     pub container_insights: Option<Field<String>>,
     pub detailed_monitoring: Option<Field<bool>>,
     pub vpc_endpoints: Option<Field<bool>>,
+    pub deletion_protection: Option<Field<bool>>,
     pub environment_variables: Pairs,
     pub secrets: SecretPairs,
+}
+
+/// A dependency other than ExoCom, as written.
+#[derive(Debug, Clone)]
+pub struct DatabaseDraft {
+    pub id: Field<String>,
+    pub kind: Option<Field<String>>,
+    pub engine: Option<Field<String>>,
+    pub engine_version: Option<Field<String>>,
+    pub allocated_storage: Option<Field<u32>>,
+    pub instance_class: Option<Field<String>>,
+    pub storage_type: Option<Field<String>>,
+    pub db_name: Option<Field<String>>,
+    pub username: Option<Field<String>>,
+    pub password_secret_name: Option<Field<String>>,
+    /// `service-env-var-names`: what a variable holds → its name.
+    pub variables: Vec<(Field<String>, Field<String>)>,
+    /// The service whose service.yml declares it; `None` for the app's (every service's).
+    pub client: Option<String>,
+}
+
+fn database(
+    f: &SourceFile,
+    id: &Spanned<String>,
+    d: &exosphere::Dependency,
+    client: Option<&str>,
+) -> DatabaseDraft {
+    let t = d.template_config.as_ref();
+    DatabaseDraft {
+        id: Field::of(f, id),
+        kind: opt(f, &d.kind),
+        engine: t.and_then(|t| opt(f, &t.engine)),
+        engine_version: t.and_then(|t| t.engine_version.as_ref().map(|v| text(f, v))),
+        allocated_storage: t.and_then(|t| opt(f, &t.allocated_storage)),
+        instance_class: t.and_then(|t| opt(f, &t.instance_class)),
+        storage_type: t.and_then(|t| opt(f, &t.storage_type)),
+        db_name: t.and_then(|t| opt(f, &t.db_name)),
+        username: t.and_then(|t| opt(f, &t.username)),
+        password_secret_name: t.and_then(|t| opt(f, &t.password_secret_name)),
+        variables: t
+            .map(|t| {
+                t.service_env_var_names
+                    .0
+                    .iter()
+                    .map(|(k, v)| (Field::of(f, k), Field::of(f, v)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        client: client.map(str::to_string),
+    }
+}
+
+/// Whether a `remote.dependencies` entry is the bus.
+fn is_exocom(id: &Spanned<String>, d: &exosphere::Dependency) -> bool {
+    id.value == "exocom" || d.kind.as_ref().is_some_and(|k| k.value == "exocom")
 }
 
 #[derive(Debug)]
@@ -245,6 +303,7 @@ macro_rules! fill_env {
         merge(&mut e.container_insights, opt(f, &s.container_insights));
         merge(&mut e.detailed_monitoring, opt(f, &s.detailed_monitoring));
         merge(&mut e.vpc_endpoints, opt(f, &s.vpc_endpoints));
+        merge(&mut e.deletion_protection, opt(f, &s.deletion_protection));
     }};
 }
 
@@ -367,6 +426,7 @@ pub fn from_exo_deploy(
         env_names,
         env,
         services,
+        databases: Vec::new(),
         problems,
     })
 }
@@ -466,6 +526,13 @@ pub fn from_exosphere(
     let envs_place = Place::at(f, &remote.environments.referenced);
     let index = select(&env_names, &envs_place)?;
     let mut problems = l.problems.clone();
+    let mut databases: Vec<DatabaseDraft> = remote
+        .dependencies
+        .0
+        .iter()
+        .filter(|(id, d)| !is_exocom(id, d))
+        .map(|(id, d)| database(f, id, d, None))
+        .collect();
     let extends: Vec<_> = remote
         .environments
         .value
@@ -505,6 +572,14 @@ pub fn from_exosphere(
                 d.health_check = opt(sf, &p.health_check);
             }
             if let Some(remote) = &s.remote {
+                databases.extend(
+                    remote
+                        .dependencies
+                        .0
+                        .iter()
+                        .filter(|(id, dep)| !is_exocom(id, dep))
+                        .map(|(id, dep)| database(sf, id, dep, Some(&role.value))),
+                );
                 merge(&mut d.cpu, opt(sf, &remote.cpu));
                 merge(&mut d.memory, opt(sf, &remote.memory));
                 fill_service!(sf, remote, &mut d);
@@ -558,6 +633,7 @@ pub fn from_exosphere(
         env_names,
         env,
         services,
+        databases,
         problems,
     })
 }

@@ -51,10 +51,45 @@ pub struct App {
     pub environments: Vec<String>,
     /// The services, sorted by role.
     pub services: Vec<Service>,
+    /// The databases the services use, by id.
+    pub databases: Vec<Database>,
     /// Every value the config writes for this environment (after `extends` and
     /// per-environment overrides) and where: `exo-deploy config --show-origin`.
     #[serde(skip)]
     pub origins: Vec<Origin>,
+}
+
+/// A database (`remote.dependencies` of `type: rds`): an RDS instance in the private subnets
+/// whose master password RDS manages in Secrets Manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Database {
+    /// The dependency's name: a lowercase DNS label.
+    pub id: String,
+    /// `postgres`, `mysql` or `mariadb`.
+    pub engine: String,
+    pub engine_version: String,
+    /// GiB.
+    pub allocated_storage: u32,
+    pub instance_class: String,
+    pub storage_type: String,
+    pub db_name: String,
+    pub username: String,
+    pub port: u16,
+    /// The services that use it (and only they may connect), by role.
+    pub clients: Vec<String>,
+    /// The variables its services are told the connection in.
+    pub variables: DatabaseVariables,
+}
+
+/// The names of the variables a database's services get.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatabaseVariables {
+    pub host: String,
+    pub port: String,
+    pub db_name: String,
+    pub username: String,
+    /// A secret: the password from the secret RDS manages.
+    pub password: String,
 }
 
 /// One value as written, and where.
@@ -186,6 +221,9 @@ pub struct Environment {
     /// Interface endpoints for ECR and CloudWatch Logs, so that image pulls and logs stay off
     /// the NAT (the free S3 gateway endpoint is always there).
     pub vpc_endpoints: bool,
+    /// Databases refuse deletion and leave a final snapshot (default: on for an environment
+    /// named `production` or `prod`).
+    pub deletion_protection: bool,
 }
 
 /// CloudWatch Container Insights on a cluster.

@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::config::{ConfigDiagnostic, ConfigErrors, Diagnostics, Place, RawApp, closest};
-use crate::model::draft::{self, AppDraft, Field, Pairs, SecretPairs, ServiceDraft};
+use crate::model::draft::{self, AppDraft, DatabaseDraft, Field, Pairs, SecretPairs, ServiceDraft};
 use crate::model::validate as v;
 use crate::model::{
-    App, Autoscaling, Bus, Cluster, ContainerInsights, DEFAULT_EXOCOM_VERSION, Environment,
-    ImageSource, MAX_LISTENER_PRIORITY, NatGateways, Origin, OutboundRule, SecretRef, Service,
-    ServiceKind, listener_priority,
+    App, Autoscaling, Bus, Cluster, ContainerInsights, DEFAULT_EXOCOM_VERSION, Database,
+    DatabaseVariables, Environment, ImageSource, MAX_LISTENER_PRIORITY, NatGateways, Origin,
+    OutboundRule, SecretRef, Service, ServiceKind, listener_priority,
 };
 use crate::model::{capacity, instance_types};
 
@@ -201,6 +201,7 @@ impl Resolver {
         }
         let env = self.environment(&d);
         let services = self.services(&d, &env);
+        let databases = self.databases(&d, &services);
         self.capacity(&d, &env, &services);
         self.load_balancer_fits(&d, &env, &services);
         let origins = d
@@ -226,6 +227,7 @@ impl Resolver {
             env,
             environments: d.env_names.iter().map(|n| n.value.clone()).collect(),
             services,
+            databases,
             origins,
         })
     }
@@ -356,7 +358,219 @@ impl Resolver {
             container_insights: self.container_insights(e.container_insights.as_ref()),
             detailed_monitoring: e.detailed_monitoring.as_ref().is_none_or(|f| f.value),
             vpc_endpoints: e.vpc_endpoints.as_ref().is_some_and(|f| f.value),
+            deletion_protection: e.deletion_protection.as_ref().map_or(
+                matches!(d.env_name.value.as_str(), "production" | "prod"),
+                |f| f.value,
+            ),
         }
+    }
+
+    /// The databases of `remote.dependencies` (the app's and the services'): only `rds`, each
+    /// id once (a service may declare the app's again, with the same settings).
+    fn databases(&mut self, d: &AppDraft, services: &[Service]) -> Vec<Database> {
+        let mut out: Vec<(Database, &DatabaseDraft)> = Vec::new();
+        for draft in &d.databases {
+            let Some(db) = self.database(draft, services) else {
+                continue;
+            };
+            match out.iter_mut().find(|(o, _)| o.id == db.id) {
+                None => out.push((db, draft)),
+                Some((known, _)) => {
+                    let same = Database {
+                        clients: known.clients.clone(),
+                        ..db.clone()
+                    } == *known;
+                    if same {
+                        for c in db.clients {
+                            if !known.clients.contains(&c) {
+                                known.clients.push(c);
+                            }
+                        }
+                        known.clients.sort();
+                    } else {
+                        self.error(
+                            &draft.id.place,
+                            format!("the database `{}` is declared again with other settings", db.id),
+                            "here",
+                            "declare it once (in application.yml for every service, or in one service.yml), or give the other one another name",
+                        );
+                    }
+                }
+            }
+        }
+        out.into_iter().map(|(db, _)| db).collect()
+    }
+
+    fn database(&mut self, d: &DatabaseDraft, services: &[Service]) -> Option<Database> {
+        let id = &d.id;
+        match &d.kind {
+            Some(k) if k.value == "rds" => {}
+            Some(k) => {
+                self.error(
+                    &k.place,
+                    format!(
+                        "unsupported dependency type `{}` of `{}`",
+                        k.value, id.value
+                    ),
+                    "here",
+                    "exo-deploy deploys `exocom` (the message bus) and `rds` (a database)",
+                );
+                return None;
+            }
+            None => {
+                self.error(
+                    &id.place,
+                    format!("the dependency `{}` has no type", id.value),
+                    "here",
+                    "add `type: rds` for a database (`exocom` is the message bus)",
+                );
+                return None;
+            }
+        }
+        let id_ok = self.check(id, "database name", |s| v::dns_label(s, 20));
+        let required = |this: &mut Self, f: &Option<Field<String>>, key: &str, example: &str| {
+            if f.is_none() {
+                this.error(
+                    &id.place,
+                    format!("the database `{}` has no `{key}`", id.value),
+                    "this database",
+                    format!("add `template-config: {{{key}: {example}}}`"),
+                );
+            }
+            f.as_ref().map(|f| f.value.clone())
+        };
+        let engine = required(self, &d.engine, "engine", "postgres");
+        let engine_version = required(self, &d.engine_version, "engine-version", "\"16\"");
+        let port = match engine.as_deref() {
+            Some("postgres") => 5432,
+            Some("mysql" | "mariadb") => 3306,
+            Some(other) => {
+                if let Some(f) = &d.engine {
+                    self.error(
+                        &f.place,
+                        format!("unsupported database engine `{other}`"),
+                        "here",
+                        "use `postgres`, `mysql` or `mariadb`",
+                    );
+                }
+                0
+            }
+            None => 0,
+        };
+        let allocated_storage = d.allocated_storage.as_ref().map_or(20, |f| {
+            self.in_range(f, "allocated-storage (GiB)", 20, 65536)
+        });
+        let instance_class = d.instance_class.as_ref().map_or_else(
+            || "db.t3.micro".to_string(),
+            |f| {
+                if !f.value.starts_with("db.") {
+                    self.error(
+                        &f.place,
+                        format!("invalid instance class `{}`", f.value),
+                        "here",
+                        "RDS instance classes start with `db.`, like `db.t3.micro`",
+                    );
+                }
+                f.value.clone()
+            },
+        );
+        let storage_type = d.storage_type.as_ref().map_or_else(
+            || "gp3".to_string(),
+            |f| {
+                if !["gp3", "gp2", "io1", "io2", "standard"].contains(&f.value.as_str()) {
+                    self.error(
+                        &f.place,
+                        format!("unknown storage type `{}`", f.value),
+                        "here",
+                        "use `gp3`, `gp2`, `io1`, `io2` or `standard`",
+                    );
+                }
+                f.value.clone()
+            },
+        );
+        let identifier =
+            |this: &mut Self, f: &Option<Field<String>>, what: &str, default: String| match f {
+                None => default,
+                Some(f) => {
+                    this.check(f, what, v::database_identifier);
+                    f.value.clone()
+                }
+            };
+        let db_name = identifier(
+            self,
+            &d.db_name,
+            "database name (`db-name`)",
+            id.value.replace('-', "_"),
+        );
+        let username = identifier(self, &d.username, "user name", "app".to_string());
+        // the variables: DEP_HOST… unless `service-env-var-names` names them
+        let prefix = id.value.to_ascii_uppercase().replace('-', "_");
+        let mut variables = DatabaseVariables {
+            host: format!("{prefix}_HOST"),
+            port: format!("{prefix}_PORT"),
+            db_name: format!("{prefix}_DB_NAME"),
+            username: format!("{prefix}_USERNAME"),
+            password: d
+                .password_secret_name
+                .as_ref()
+                .map_or_else(|| format!("{prefix}_PASSWORD"), |f| f.value.clone()),
+        };
+        for (what, name) in &d.variables {
+            if !self.check(name, "environment variable name", v::env_var_name) {
+                continue;
+            }
+            let slot = match what.value.as_str() {
+                "host" => &mut variables.host,
+                "port" => &mut variables.port,
+                "db-name" => &mut variables.db_name,
+                "username" => &mut variables.username,
+                "password" => &mut variables.password,
+                other => {
+                    let hint = closest(other, ["host", "port", "db-name", "username", "password"])
+                        .map(|c| format!("did you mean `{c}`? "))
+                        .unwrap_or_default();
+                    self.error(&what.place, format!("`{other}` is not something a database tells its services"), "here", format!("{hint}name variables for `host`, `port`, `db-name`, `username` or `password`"));
+                    continue;
+                }
+            };
+            *slot = name.value.clone();
+        }
+        let clients: Vec<String> = match &d.client {
+            Some(role) => vec![role.clone()],
+            None => services.iter().map(|s| s.role.clone()).collect(),
+        };
+        // a variable of the same name set by the service itself would be silently replaced
+        for s in services.iter().filter(|s| clients.contains(&s.role)) {
+            for name in [
+                &variables.host,
+                &variables.port,
+                &variables.db_name,
+                &variables.username,
+                &variables.password,
+            ] {
+                if s.environment.contains_key(name) || s.secrets.contains_key(name) {
+                    self.error(&id.place, format!("`{}` sets `{name}`, which the database `{}` gives it", s.role, id.value), "this database", "rename the service's variable, or name the database's with `service-env-var-names`");
+                }
+            }
+        }
+        let (Some(engine), Some(engine_version), true) =
+            (engine, engine_version, id_ok && port != 0)
+        else {
+            return None;
+        };
+        Some(Database {
+            id: id.value.clone(),
+            engine,
+            engine_version,
+            allocated_storage,
+            instance_class,
+            storage_type,
+            db_name,
+            username,
+            port,
+            clients,
+            variables,
+        })
     }
 
     /// `container-insights`: `enhanced`, `enabled` (the default) or `disabled`.

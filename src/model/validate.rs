@@ -303,6 +303,19 @@ pub fn secrets_manager_secret(s: &str) -> Result<(), String> {
     }
 }
 
+/// A database or user name RDS accepts on every engine: a letter, then letters, digits and
+/// `_`, at most 16 characters.
+pub fn database_identifier(s: &str) -> Result<(), String> {
+    let ok = s.len() <= 16
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err("start with a letter, then letters, digits and `_`, at most 16 characters".into())
+    }
+}
+
 /// A KMS key id, ARN or alias.
 pub fn kms_key(s: &str) -> Result<(), String> {
     let ok = s.starts_with("arn:aws")

@@ -402,6 +402,10 @@ impl Run<'_> {
                 self.reporter.history(&releases);
                 Ok(())
             }
+            Step::RefuseProtectedDatabases { databases } => Err(Error::ProtectedDatabases {
+                env: format!("environment `{}`", self.app.env.name),
+                databases: databases.join(", "),
+            }),
             Step::ShowConfig { show_origin } => {
                 self.reporter.config(self.app, *show_origin);
                 Ok(())

@@ -1105,12 +1105,14 @@ fn a_deploy_waits_while_rollouts_run_and_gives_up_at_the_timeout() {
 
 // ---- the property: a run does what its plan says, step for step ----
 
-const FIXTURES: [(&str, Option<&str>); 5] = [
+const FIXTURES: [(&str, Option<&str>); 7] = [
     ("minimal", None),
     ("spacetweet", None),
     ("spacetweet-exosphere", Some("production")),
     ("spacetweet-exosphere", Some("staging")),
     ("https-autoscaling", None),
+    ("environments", Some("qa")),
+    ("bookshop", Some("staging")),
 ];
 
 const HOOKS: [(Hook, &str); 4] = [
@@ -1186,7 +1188,8 @@ fn effects_of(step: &Step) -> Vec<String> {
         | Step::CheckStateEmpty
         | Step::ShowStatus
         | Step::ShowHistory
-        | Step::ShowConfig { .. } => Vec::new(),
+        | Step::ShowConfig { .. }
+        | Step::RefuseProtectedDatabases { .. } => Vec::new(),
     }
 }
 
@@ -1500,4 +1503,28 @@ fn an_image_tasks_could_not_pull_stops_the_deploy_in_preflight_with_the_fix() {
         "nothing pushed or created: {:?}",
         w.effects()
     );
+}
+
+#[test]
+fn a_teardown_of_an_environment_protecting_its_databases_is_refused_before_anything() {
+    for intent in [Intent::Teardown, Intent::Nuke] {
+        let w = World::of("bookshop", Some("production"));
+        let f = w.fakes(true);
+        let err = w
+            .execute(&intent, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
+            .expect_err("protected");
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains(
+                "environment `production` protects its databases from deletion (postgres)"
+            ),
+            "{err}"
+        );
+        assert!(w.log().is_empty(), "nothing asked or done: {:?}", w.log());
+    }
+    // staging does not protect them
+    let w = World::of("bookshop", Some("staging"));
+    let f = w.fakes(true);
+    w.execute(&Intent::Teardown, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
+        .expect("a teardown");
 }

@@ -118,6 +118,9 @@ pub enum Step {
     /// Ask before destroying: the app's name must be typed (`--yes` answers it). `nuke` when
     /// the state bucket, hosted zone and repositories go too.
     ConfirmDestroy { nuke: bool },
+    /// Stop before anything is asked or changed: the environment protects these databases
+    /// from deletion.
+    RefuseProtectedDatabases { databases: Vec<String> },
     /// Count the resources the Terraform state in the state bucket records.
     ReadState,
     /// `terraform destroy`.
@@ -159,6 +162,7 @@ impl Step {
         matches!(
             self.inner(),
             Step::Render { .. }
+                | Step::RefuseProtectedDatabases { .. }
                 | Step::RunHook {
                     hook: Hook::PostRender
                 }
@@ -191,6 +195,7 @@ impl Step {
             Step::RecordRelease => "record the release".into(),
             Step::RunHook { hook } => format!("{hook} hook"),
             Step::ReadState => "read the state".into(),
+            Step::RefuseProtectedDatabases { .. } => "protected databases".into(),
             Step::TerraformDestroy => "terraform destroy".into(),
             Step::CheckStateEmpty => "check the state is empty".into(),
             Step::DeleteHostedZone { .. } => "delete the hosted zone".into(),
@@ -253,6 +258,11 @@ impl fmt::Display for Step {
                 f.write_str("ask for the app's name before destroying (--yes answers)")
             }
             Step::ReadState => f.write_str("count the resources the Terraform state records"),
+            Step::RefuseProtectedDatabases { databases } => write!(
+                f,
+                "refuse: the environment protects its databases from deletion ({})",
+                databases.join(", ")
+            ),
             Step::TerraformDestroy => f.write_str("terraform destroy the app's infrastructure"),
             Step::CheckStateEmpty => f.write_str(
                 "check that the state records nothing, so that nothing is left orphaned",
@@ -375,6 +385,11 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             steps.extend(hook(Hook::PostDeploy).map(unrecorded));
         }
         Intent::Teardown | Intent::Nuke => {
+            if env.deletion_protection && !app.databases.is_empty() {
+                steps.push(Step::RefuseProtectedDatabases {
+                    databases: app.databases.iter().map(|d| d.id.clone()).collect(),
+                });
+            }
             steps.push(Step::ConfirmDestroy {
                 nuke: *intent == Intent::Nuke,
             });

@@ -46,6 +46,8 @@ pub struct Root {
     clusters: Vec<ClusterCtx>,
     load_balancer: Option<LoadBalancerCtx>,
     services: Vec<ServiceCtx>,
+    databases: Vec<DatabaseCtx>,
+    deletion_protection: bool,
     urls: BTreeMap<String, String>,
     private_hosts: BTreeMap<String, String>,
 }
@@ -97,6 +99,34 @@ struct ServiceCtx {
     secrets: Vec<SecretCtx>,
     /// The Secrets Manager secret ECS pulls the image with, for a private registry.
     repository_credentials: Option<String>,
+    /// What the databases it uses tell it, by variable.
+    linked_environment: Vec<Entry>,
+    linked_secrets: Vec<Entry>,
+}
+
+#[derive(Debug, Serialize)]
+struct DatabaseCtx {
+    module: String,
+    id: String,
+    engine: String,
+    engine_version: String,
+    instance_class: String,
+    allocated_storage: u32,
+    storage_type: String,
+    port: u16,
+    db_name: String,
+    username: String,
+    /// The services that may connect: aligned quoted role → their security group.
+    clients: Vec<Entry>,
+    /// Their roles, for the comment.
+    client_names: String,
+}
+
+/// One line of an HCL object: an aligned, quoted key and an HCL expression.
+#[derive(Debug, Serialize)]
+struct Entry {
+    key: String,
+    value: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -144,6 +174,57 @@ impl Root {
                 .and_then(|image| pull_credentials(app, &s.role, image))
                 .cloned();
         }
+        let database_module = |id: &str| format!("database_{}", id.replace('-', "_"));
+        for s in services.iter_mut() {
+            let mut env = Vec::new();
+            let mut secrets = Vec::new();
+            for d in app.databases.iter().filter(|d| d.clients.contains(&s.role)) {
+                let m = database_module(&d.id);
+                let v = &d.variables;
+                env.push((v.host.clone(), format!("module.{m}.address")));
+                env.push((v.port.clone(), format!("tostring(module.{m}.port)")));
+                env.push((v.db_name.clone(), super::hcl::quote(&d.db_name)));
+                env.push((v.username.clone(), super::hcl::quote(&d.username)));
+                secrets.push((
+                    v.password.clone(),
+                    format!("\"${{module.{m}.password_secret_arn}}:password::\""),
+                ));
+            }
+            let align = |pairs: Vec<(String, String)>| {
+                let keys = aligned_keys(pairs.iter().map(|(k, _)| k.as_str()));
+                keys.into_iter()
+                    .zip(pairs)
+                    .map(|(key, (_, value))| Entry { key, value })
+                    .collect()
+            };
+            s.linked_environment = align(env);
+            s.linked_secrets = align(secrets);
+        }
+        let databases = app
+            .databases
+            .iter()
+            .map(|d| DatabaseCtx {
+                module: database_module(&d.id),
+                id: d.id.clone(),
+                engine: d.engine.clone(),
+                engine_version: d.engine_version.clone(),
+                instance_class: d.instance_class.clone(),
+                allocated_storage: d.allocated_storage,
+                storage_type: d.storage_type.clone(),
+                port: d.port,
+                db_name: d.db_name.clone(),
+                username: d.username.clone(),
+                clients: aligned_keys(d.clients.iter().map(String::as_str))
+                    .into_iter()
+                    .zip(&d.clients)
+                    .map(|(key, role)| Entry {
+                        key,
+                        value: format!("module.{}.security_group_id", module_name(role)),
+                    })
+                    .collect(),
+                client_names: d.clients.join(", "),
+            })
+            .collect();
         let urls = app
             .services_of(ServiceKind::Public)
             .filter_map(|s| Some((s.role.clone(), format!("{scheme}://{}", s.url.as_ref()?))))
@@ -185,6 +266,8 @@ impl Root {
             }),
             prefix,
             services,
+            databases,
+            deletion_protection: env.deletion_protection,
             urls,
             private_hosts,
         }
@@ -268,6 +351,8 @@ fn exocom(app: &App, namespace: &str) -> ServiceCtx {
         ]),
         secrets: Vec::new(),
         repository_credentials: None,
+        linked_environment: Vec::new(),
+        linked_secrets: Vec::new(),
     }
 }
 
@@ -333,6 +418,8 @@ impl ServiceCtx {
             environment,
             secrets,
             repository_credentials: None,
+            linked_environment: Vec::new(),
+            linked_secrets: Vec::new(),
         }
     }
 }

@@ -9,14 +9,15 @@ locals {
   arn_prefix = "arn:${data.aws_partition.current.partition}"
   where      = "${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
 
-  # ECS accepts a name or an ARN in valueFrom; IAM needs ARNs.
-  secret_arns = {
+  # ECS accepts a name or an ARN in valueFrom; IAM needs ARNs. Linked secrets (a database's
+  # managed password) are full ARNs with a JSON key.
+  secret_arns = merge({
     for k, s in var.secrets : k => (
       startswith(s.name, "arn:") ? s.name :
       s.store == "ssm" ? "${local.arn_prefix}:ssm:${local.where}:parameter${s.name}" :
       "${local.arn_prefix}:secretsmanager:${local.where}:secret:${s.name}"
     )
-  }
+  }, var.linked_secrets)
   ssm_arns = [for k, s in var.secrets : local.secret_arns[k] if s.store == "ssm"]
   # IAM names the secret itself: an ARN that selects a JSON key (`…:secret:NAME-AbCdEf:KEY::`)
   # is cut to its first seven fields, and `-??????` also matches an ARN written without the
@@ -33,7 +34,8 @@ locals {
     [join(":", slice(split(":", var.repository_credentials), 0, 7)), "${join(":", slice(split(":", var.repository_credentials), 0, 7))}-??????"] :
     ["${local.arn_prefix}:secretsmanager:${local.where}:secret:${var.repository_credentials}-??????"]
   )
-  readable_secrets = concat(local.secrets_arns, local.pull_secret_arns)
+  linked_secret_arns = [for k, v in var.linked_secrets : join(":", slice(split(":", v), 0, 7))]
+  readable_secrets   = concat(local.secrets_arns, local.pull_secret_arns, local.linked_secret_arns)
 
   port_mappings = var.port == null ? [] : [{ containerPort = var.port, protocol = "tcp" }]
 
@@ -42,7 +44,7 @@ locals {
   environment = merge({
     AWS_REGION         = data.aws_region.current.region
     AWS_DEFAULT_REGION = data.aws_region.current.region
-  }, var.environment)
+  }, var.environment, var.linked_environment)
 
   # Outbound rules beyond the VPC, keyed so that editing one rule replaces only that rule.
   outbound = {
@@ -83,7 +85,7 @@ resource "aws_iam_role_policy_attachment" "execution" {
 }
 
 resource "aws_iam_role_policy" "secrets" {
-  count = length(var.secrets) > 0 || var.repository_credentials != null ? 1 : 0
+  count = length(var.secrets) > 0 || length(var.linked_secrets) > 0 || var.repository_credentials != null ? 1 : 0
 
   name = "read-secrets"
   role = aws_iam_role.execution.id

@@ -125,6 +125,18 @@ variable "secrets" {
   default = {}
 }
 
+variable "linked_environment" {
+  description = "Variables whose values other modules know (a database's host and port), by name"
+  type        = map(string)
+  default     = {}
+}
+
+variable "linked_secrets" {
+  description = "Secrets other modules made (a database's managed password), by name: full Secrets Manager ARNs, with a JSON key"
+  type        = map(string)
+  default     = {}
+}
+
 variable "repository_credentials" {
   description = "The Secrets Manager secret (ARN or name) holding the login of the image's private registry, for registries other than ECR; null when the image needs none"
   type        = string

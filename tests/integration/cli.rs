@@ -106,7 +106,7 @@ fn json_mode_prints_one_event_per_line_on_stdout() {
     assert_eq!(events[1]["steps"][1]["role"], "exocom");
     assert_eq!(events[1]["steps"][2]["step"], "push-image");
     assert_eq!(events[2]["step"], "render");
-    assert_eq!(events[3]["files"], 26);
+    assert_eq!(events[3]["files"], 30);
 }
 
 #[test]

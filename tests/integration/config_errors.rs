@@ -240,3 +240,40 @@ fn every_check_of_a_service_runs_when_its_image_cannot_be_built() {
         .stderr_contains("port 70000 is out of range")
         .stderr_contains("has 2 errors");
 }
+
+#[test]
+fn a_dependency_exo_deploy_cannot_deploy_or_a_database_without_its_engine_is_a_config_error() {
+    let out = Test::new()
+        .app("bookshop")
+        .edit("application.yml", |t| t.replace("type: rds", "type: redis"))
+        .args(["-e", "staging", "--dry-run"])
+        .run();
+    out.code(2);
+    let text = unwrapped(&out.stderr);
+    assert!(
+        text.contains("unsupported dependency type `redis` of `postgres`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("exo-deploy deploys `exocom` (the message bus) and `rds` (a database)"),
+        "{text}"
+    );
+    let out = Test::new()
+        .app("bookshop")
+        .edit("application.yml", |t| {
+            t.replace("        engine: postgres\n", "")
+                .replace("db-name: books", "db-name: 9books")
+        })
+        .args(["-e", "staging", "--dry-run"])
+        .run();
+    out.code(2);
+    let text = unwrapped(&out.stderr);
+    assert!(
+        text.contains("the database `postgres` has no `engine`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("invalid database name (`db-name`) `9books`"),
+        "{text}"
+    );
+}

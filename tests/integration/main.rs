@@ -23,11 +23,12 @@ mod terraform_runner;
 mod tf_aws3;
 
 /// The example apps that must render cleanly, with the environment to render.
-pub const VALID_FIXTURES: [(&str, &str); 6] = [
+pub const VALID_FIXTURES: [(&str, &str); 7] = [
     ("minimal", "production"),
     ("spacetweet", "production"),
     ("spacetweet-exosphere", "production"),
     ("spacetweet-exosphere", "staging"),
     ("https-autoscaling", "production"),
     ("environments", "qa"),
+    ("bookshop", "staging"),
 ];
