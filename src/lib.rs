@@ -184,11 +184,8 @@ pub fn run() -> ExitCode {
 fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<u8, Error> {
     // services that are only an image: their service.yml is read out of it, again on runs
     // that deploy, from the cache of an earlier read otherwise
-    let refresh = !settings.dry_run
-        && matches!(
-            intent,
-            Intent::Deploy | Intent::Plan { .. } | Intent::Rollback { .. }
-        );
+    // (a rollback runs recorded images: it keeps what was read before)
+    let refresh = !settings.dry_run && matches!(intent, Intent::Deploy | Intent::Plan { .. });
     let images = pipeline::external::ImageServices::new(&settings.app_dir, refresh);
     let loaded = config::load_with(&settings.app_dir, &images);
     for note in images.notes() {

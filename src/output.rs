@@ -312,6 +312,19 @@ impl Reporter {
         }
     }
 
+    /// The databases' snapshots nuke leaves.
+    pub fn database_snapshots(&self, kept: &[String]) {
+        self.event("database-snapshots", json!({ "kept": kept }));
+        if kept.is_empty() {
+            self.say("no database snapshots are left");
+        } else {
+            self.say(&format!(
+                "database snapshots kept (nuke never deletes them; delete with `aws rds delete-db-snapshot` when no longer needed):\n  {}",
+                kept.join("\n  ")
+            ));
+        }
+    }
+
     /// Each service's image after a push.
     pub fn pushed(&self, pushed: &[crate::push::Pushed]) {
         for p in pushed {

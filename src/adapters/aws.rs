@@ -21,6 +21,7 @@ pub struct Aws {
     pub sts: aws_sdk_sts::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub ecs: aws_sdk_ecs::Client,
+    pub rds: aws_sdk_rds::Client,
     pub region: String,
 }
 
@@ -60,6 +61,7 @@ impl Aws {
             sts: aws_sdk_sts::Client::new(conf),
             ecr: aws_sdk_ecr::Client::new(conf),
             ecs: aws_sdk_ecs::Client::new(conf),
+            rds: aws_sdk_rds::Client::new(conf),
             region: region.to_string(),
         }
     }

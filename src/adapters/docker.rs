@@ -240,9 +240,14 @@ pub async fn read_from_image(
             serveraddress: Some(registry.to_string()),
             ..Default::default()
         });
-        let options = CreateImageOptionsBuilder::default()
-            .from_image(image)
-            .build();
+        // without a tag or digest the Engine API would pull every tag of the name
+        let untagged = crate::model::image::ImageRef::parse(image)
+            .is_some_and(|r| r.tag.is_none() && r.digest.is_none());
+        let mut options = CreateImageOptionsBuilder::default().from_image(image);
+        if untagged {
+            options = options.tag("latest");
+        }
+        let options = options.build();
         let mut stream = docker.create_image(Some(options), None, credentials);
         while let Some(item) = stream.next().await {
             let failed = match item {
@@ -250,11 +255,8 @@ pub async fn read_from_image(
                 Err(e) => Some(e.to_string()),
             };
             if let Some(detail) = failed {
+                // a run that reads the tag again never falls back to an older local copy
                 let lower = detail.to_ascii_lowercase();
-                if present {
-                    // keep the copy the engine has; the digest check comes later
-                    break;
-                }
                 return Err(
                     if lower.contains("not found")
                         || lower.contains("does not exist")

@@ -83,6 +83,11 @@ pub trait Cloud {
     ) -> impl Future<Output = Result<Vec<DnsRecord>>> + Send;
     /// Whether the account's default for new container instances has ENI trunking on.
     fn eni_trunking(&self, account: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// The snapshots of the databases named `names` (their identifiers' start).
+    fn database_snapshots(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
 }
 
 impl Cloud for Aws {
@@ -174,6 +179,12 @@ impl Cloud for Aws {
     }
     fn eni_trunking(&self, account: &str) -> impl Future<Output = Result<bool>> + Send {
         objects::eni_trunking(self, account)
+    }
+    fn database_snapshots(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<String>>> + Send {
+        objects::database_snapshots(self, names)
     }
 }
 

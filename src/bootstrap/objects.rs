@@ -213,3 +213,33 @@ pub async fn eni_trunking(aws: &Aws, account: &str) -> Result<bool> {
         .iter()
         .any(|s| matches!(s.value(), Some("enabled" | "on"))))
 }
+
+/// The RDS snapshots (manual, final and automated) of databases whose identifiers start with
+/// one of `names` followed by `-`: what nuke leaves, and says so.
+pub async fn database_snapshots(aws: &Aws, names: &[String]) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = aws
+            .rds
+            .describe_db_snapshots()
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .map_err(|e| classify("rds:DescribeDBSnapshots", "the databases' snapshots", e))?;
+        for s in page.db_snapshots() {
+            let ours = |id: Option<&str>| {
+                id.is_some_and(|id| names.iter().any(|n| id.starts_with(&format!("{n}-"))))
+            };
+            if ours(s.db_instance_identifier()) || ours(s.db_snapshot_identifier()) {
+                found.push(s.db_snapshot_identifier().unwrap_or_default().to_string());
+            }
+        }
+        marker = page.marker().map(str::to_string);
+        if marker.is_none() {
+            break;
+        }
+    }
+    found.sort();
+    Ok(found)
+}

@@ -171,6 +171,7 @@ macro_rules! aws_environment_settings {
             pub detailed_monitoring: Option<Spanned<bool>>,
             pub vpc_endpoints: Option<Spanned<bool>>,
             pub deletion_protection: Option<Spanned<bool>>,
+            pub final_snapshot: Option<Spanned<bool>>,
         }
     };
 }

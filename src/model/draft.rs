@@ -112,6 +112,7 @@ pub struct EnvDraft {
     pub detailed_monitoring: Option<Field<bool>>,
     pub vpc_endpoints: Option<Field<bool>>,
     pub deletion_protection: Option<Field<bool>>,
+    pub final_snapshot: Option<Field<bool>>,
     pub environment_variables: Pairs,
     pub secrets: SecretPairs,
 }
@@ -164,6 +165,24 @@ fn database(
             .unwrap_or_default(),
         client: client.map(str::to_string),
     }
+}
+
+/// A service.yml read out of an image declaring what only the app's own config may.
+fn from_image_problem(
+    sf: &SourceFile,
+    id: &Spanned<String>,
+    role: &str,
+    what: &str,
+) -> crate::config::ConfigDiagnostic {
+    crate::config::ConfigDiagnostic::at(
+        Place::at(sf, &id.referenced),
+        format!("the service.yml inside the image of `{role}` declares {what} (`{}`)", id.value),
+        "here",
+    )
+    .help(format!(
+        "what {} says must not choose the account's databases or secrets: declare it in application.yml's `remote.dependencies`, or give the service a `location` with a service.yml of your own",
+        sf.name
+    ))
 }
 
 /// Whether a `remote.dependencies` entry is the bus.
@@ -304,6 +323,7 @@ macro_rules! fill_env {
         merge(&mut e.detailed_monitoring, opt(f, &s.detailed_monitoring));
         merge(&mut e.vpc_endpoints, opt(f, &s.vpc_endpoints));
         merge(&mut e.deletion_protection, opt(f, &s.deletion_protection));
+        merge(&mut e.final_snapshot, opt(f, &s.final_snapshot));
     }};
 }
 
@@ -571,15 +591,22 @@ pub fn from_exosphere(
                 d.port = opt(sf, &p.port);
                 d.health_check = opt(sf, &p.health_check);
             }
+            // a service.yml inside an image was written by the image's author: it may not choose
+            // which of the account's secrets or databases its container gets
+            let from_image = loaded.dir.is_none();
             if let Some(remote) = &s.remote {
-                databases.extend(
-                    remote
-                        .dependencies
-                        .0
-                        .iter()
-                        .filter(|(id, dep)| !is_exocom(id, dep))
-                        .map(|(id, dep)| database(sf, id, dep, Some(&role.value))),
-                );
+                for (id, dep) in remote
+                    .dependencies
+                    .0
+                    .iter()
+                    .filter(|(id, dep)| !is_exocom(id, dep))
+                {
+                    if from_image {
+                        problems.push(from_image_problem(sf, id, &role.value, "a database"));
+                    } else {
+                        databases.push(database(sf, id, dep, Some(&role.value)));
+                    }
+                }
                 merge(&mut d.cpu, opt(sf, &remote.cpu));
                 merge(&mut d.memory, opt(sf, &remote.memory));
                 fill_service!(sf, remote, &mut d);
@@ -599,6 +626,26 @@ pub fn from_exosphere(
                         problems.push(unknown_env(&Field::of(sf, name), &env_names));
                     }
                 }
+            }
+        }
+        if d.dir.is_none() && d.file.is_some() && d.location.is_none() {
+            let named: Vec<_> = d.secrets.drain(..).collect();
+            if let (Some((first, _)), Some(sf)) = (named.first(), &d.file) {
+                problems.push(
+                    crate::config::ConfigDiagnostic::at(
+                        first.place.clone(),
+                        format!(
+                            "the service.yml inside the image of `{}` names secrets ({})",
+                            role.value,
+                            named.iter().map(|(k, _)| k.value.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                        "here",
+                    )
+                    .help(format!(
+                        "what {} says must not choose which of your secrets its container gets: give the service a `location` with a service.yml of your own",
+                        sf.name
+                    )),
+                );
             }
         }
         services.push(d);
@@ -714,6 +761,8 @@ impl AppDraft {
             "container-insights" => e.container_insights,
             "detailed-monitoring" => e.detailed_monitoring,
             "vpc-endpoints" => e.vpc_endpoints,
+            "deletion-protection" => e.deletion_protection,
+            "final-snapshot" => e.final_snapshot,
         );
         for (name, instances) in [
             ("public-cluster-instances", &e.public_cluster_instances),
@@ -733,9 +782,14 @@ impl AppDraft {
             }
         }
         list_written(&mut out, "outbound".into(), &e.outbound);
+        // a more specific environment's entry for a host wins, as resolution has it
+        let mut hosts = std::collections::BTreeMap::new();
         for (host, secret) in &e.registry_credentials {
+            hosts.insert(host.value.clone(), secret);
+        }
+        for (host, secret) in hosts {
             out.push((
-                format!("registry-credentials.{}", host.value),
+                format!("registry-credentials.{host}"),
                 secret.value.clone(),
                 secret.place.clone(),
             ));

@@ -224,6 +224,9 @@ pub struct Environment {
     /// Databases refuse deletion and leave a final snapshot (default: on for an environment
     /// named `production` or `prod`).
     pub deletion_protection: bool,
+    /// A database deleted after all leaves a final snapshot (default: on for an environment
+    /// named `production` or `prod`, so that turning protection off to tear down keeps one).
+    pub final_snapshot: bool,
 }
 
 /// CloudWatch Container Insights on a cluster.

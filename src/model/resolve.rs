@@ -362,6 +362,10 @@ impl Resolver {
                 matches!(d.env_name.value.as_str(), "production" | "prod"),
                 |f| f.value,
             ),
+            final_snapshot: e.final_snapshot.as_ref().map_or(
+                matches!(d.env_name.value.as_str(), "production" | "prod"),
+                |f| f.value,
+            ),
         }
     }
 
@@ -393,6 +397,25 @@ impl Resolver {
                             format!("the database `{}` is declared again with other settings", db.id),
                             "here",
                             "declare it once (in application.yml for every service, or in one service.yml), or give the other one another name",
+                        );
+                    }
+                }
+            }
+        }
+        // two databases telling one service the same variable would overwrite each other
+        for s in services {
+            let mut seen: HashMap<&str, &str> = HashMap::new();
+            for (db, draft) in out.iter().filter(|(db, _)| db.clients.contains(&s.role)) {
+                let v = &db.variables;
+                for name in [&v.host, &v.port, &v.db_name, &v.username, &v.password] {
+                    if let Some(other) = seen.insert(name, &db.id)
+                        && other != db.id
+                    {
+                        self.error(
+                            &draft.id.place,
+                            format!("the databases `{other}` and `{}` both give `{}` the variable `{name}`", db.id, s.role),
+                            "here",
+                            "name one database's variables otherwise with `service-env-var-names`",
                         );
                     }
                 }
@@ -504,6 +527,13 @@ impl Resolver {
         );
         let username = identifier(self, &d.username, "user name", "app".to_string());
         // the variables: DEP_HOST… unless `service-env-var-names` names them
+        if let Some(f) = &d.password_secret_name {
+            self.check(
+                f,
+                "variable name for the password (`password-secret-name`)",
+                v::env_var_name,
+            );
+        }
         let prefix = id.value.to_ascii_uppercase().replace('-', "_");
         let mut variables = DatabaseVariables {
             host: format!("{prefix}_HOST"),

@@ -402,6 +402,21 @@ impl Run<'_> {
                 self.reporter.history(&releases);
                 Ok(())
             }
+            Step::ListDatabaseSnapshots => {
+                self.step(&name, async {
+                    let prefix = format!("{}-{}", self.app.name, self.app.env.name);
+                    let names: Vec<String> = self
+                        .app
+                        .databases
+                        .iter()
+                        .map(|d| render::database_name(&prefix, &d.id))
+                        .collect();
+                    let kept = cloud.database_snapshots(&names).await?;
+                    self.reporter.database_snapshots(&kept);
+                    Ok(())
+                })
+                .await
+            }
             Step::RefuseProtectedDatabases { databases } => Err(Error::ProtectedDatabases {
                 env: format!("environment `{}`", self.app.env.name),
                 databases: databases.join(", "),

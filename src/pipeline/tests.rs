@@ -92,6 +92,9 @@ impl Cloud for FakeCloud {
     async fn eni_trunking(&self, _: &str) -> bootstrap::Result<bool> {
         Ok(self.trunking)
     }
+    async fn database_snapshots(&self, _: &[String]) -> bootstrap::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
     async fn delete_zones(&self, _: &str, _: &str, _: &str) -> bootstrap::Result<Vec<Removal>> {
         note(&self.log, "delete zones");
         Ok(Vec::new())
@@ -1189,7 +1192,8 @@ fn effects_of(step: &Step) -> Vec<String> {
         | Step::ShowStatus
         | Step::ShowHistory
         | Step::ShowConfig { .. }
-        | Step::RefuseProtectedDatabases { .. } => Vec::new(),
+        | Step::RefuseProtectedDatabases { .. }
+        | Step::ListDatabaseSnapshots => Vec::new(),
     }
 }
 

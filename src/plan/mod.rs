@@ -133,6 +133,8 @@ pub enum Step {
     DeleteStateBucket { bucket: Option<String> },
     /// Delete the image repositories exo-deploy created for this app.
     DeleteRepositories,
+    /// List the snapshots of the app's databases, which nuke never deletes.
+    ListDatabaseSnapshots,
     /// Show the last release, its urls and each service's task counts.
     ShowStatus,
     /// Show the environment's releases, newest first.
@@ -201,6 +203,7 @@ impl Step {
             Step::DeleteHostedZone { .. } => "delete the hosted zone".into(),
             Step::DeleteStateBucket { .. } => "delete the state bucket".into(),
             Step::DeleteRepositories => "delete the repositories".into(),
+            Step::ListDatabaseSnapshots => "database snapshots".into(),
             Step::ShowStatus => "status".into(),
             Step::ShowHistory => "history".into(),
             Step::ShowConfig { .. } => "config".into(),
@@ -277,6 +280,9 @@ impl fmt::Display for Step {
             ),
             Step::DeleteRepositories => {
                 f.write_str("delete the image repositories exo-deploy created for the app")
+            }
+            Step::ListDatabaseSnapshots => {
+                f.write_str("list the databases' snapshots, which nuke never deletes")
             }
             Step::ShowStatus => {
                 f.write_str("show the last release, its urls and each service's task counts")
@@ -412,6 +418,9 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
                     bucket: env.state_bucket.clone(),
                 });
                 steps.push(Step::DeleteRepositories);
+                if !app.databases.is_empty() {
+                    steps.push(Step::ListDatabaseSnapshots);
+                }
             }
         }
         Intent::Render => render(&mut steps),

@@ -48,6 +48,7 @@ pub struct Root {
     services: Vec<ServiceCtx>,
     databases: Vec<DatabaseCtx>,
     deletion_protection: bool,
+    final_snapshot: bool,
     urls: BTreeMap<String, String>,
     private_hosts: BTreeMap<String, String>,
 }
@@ -107,6 +108,8 @@ struct ServiceCtx {
 #[derive(Debug, Serialize)]
 struct DatabaseCtx {
     module: String,
+    /// The name its resources are prefixed with ([`database_name`]).
+    name: String,
     id: String,
     engine: String,
     engine_version: String,
@@ -205,6 +208,7 @@ impl Root {
             .iter()
             .map(|d| DatabaseCtx {
                 module: database_module(&d.id),
+                name: database_name(&prefix, &d.id),
                 id: d.id.clone(),
                 engine: d.engine.clone(),
                 engine_version: d.engine_version.clone(),
@@ -268,6 +272,7 @@ impl Root {
             services,
             databases,
             deletion_protection: env.deletion_protection,
+            final_snapshot: env.final_snapshot,
             urls,
             private_hosts,
         }
@@ -444,6 +449,23 @@ fn pull_credentials<'a>(app: &'a App, role: &str, image: &str) -> Option<&'a Str
     creds.get(&host)
 }
 
+/// The name a database's resources start with: `<app>-<env>-<id>`, at most 36 characters so
+/// that RDS's identifier (this, `-`, and the provider's 26-character unique suffix) stays
+/// within 63; a longer one keeps its start and a short hash of the whole, as load balancer
+/// names do. Its final snapshot is `<name>-final`.
+pub fn database_name(prefix: &str, id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let base = format!("{prefix}-{id}");
+    if base.len() <= 36 {
+        return base;
+    }
+    let hash: String = Sha256::digest(base.as_bytes())[..3]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{}-{hash}", base[..29].trim_end_matches('-'))
+}
+
 /// The load balancer's name for `<app>-<env>`: AWS wants at most 32 letters, digits and
 /// hyphens, no hyphen at either end, not `internal-` in front, and unique in the account and
 /// region. A longer name keeps its start and gets a short hash of the whole, so environments
@@ -468,6 +490,22 @@ pub fn load_balancer_name(prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::load_balancer_name;
+
+    #[test]
+    fn database_names_leave_room_for_rds_identifiers_and_stay_apart() {
+        use super::database_name;
+        assert_eq!(
+            database_name("bookshop-staging", "postgres"),
+            "bookshop-staging-postgres"
+        );
+        let long = "a-twenty-eight-character-app-production";
+        let (one, two) = (database_name(long, "orders"), database_name(long, "ledger"));
+        assert_ne!(one, two);
+        for name in [one, two] {
+            assert!(name.len() <= 36, "{name}");
+            assert!(!name.ends_with('-') && !name.contains("--"), "{name}");
+        }
+    }
 
     #[test]
     fn load_balancer_names_always_satisfy_aws_and_never_collide_between_environments() {

@@ -18,7 +18,7 @@ use tera::{Kwargs, State, Tera};
 
 use crate::model::{App, EXOCOM_ROLE, ImageSource};
 
-pub use context::private_domain;
+pub use context::{database_name, private_domain};
 
 /// The root module's templates, by the file they render to.
 pub const ROOT_TEMPLATES: [(&str, &str); 5] = [

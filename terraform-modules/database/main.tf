@@ -72,10 +72,11 @@ resource "aws_db_instance" "this" {
   copy_tags_to_snapshot               = true
   enabled_cloudwatch_logs_exports     = local.log_exports[var.engine]
 
-  # protected databases are kept on destroy as a final snapshot, which nuke never deletes
+  # protection refuses deletion; a database deleted after all (protection turned off first)
+  # leaves a final snapshot, which nuke never deletes
   deletion_protection       = var.deletion_protection
-  skip_final_snapshot       = !var.deletion_protection
-  final_snapshot_identifier = var.deletion_protection ? "${var.name}-final" : null
+  skip_final_snapshot       = !var.final_snapshot
+  final_snapshot_identifier = var.final_snapshot ? "${var.name}-final" : null
 
   tags = var.tags
 }

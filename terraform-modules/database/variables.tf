@@ -49,7 +49,12 @@ variable "username" {
 }
 
 variable "deletion_protection" {
-  description = "Refuse deletion, and keep a final snapshot when deleted after all"
+  description = "Refuse deletion (turn it off before tearing down)"
+  type        = bool
+}
+
+variable "final_snapshot" {
+  description = "Leave a final snapshot named <name>-final when the database is deleted"
   type        = bool
 }
 

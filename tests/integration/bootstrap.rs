@@ -892,14 +892,7 @@ fn eni_trunking_is_read_from_the_accounts_ecs_settings_moto_ignoring_the_princip
     let moto = Moto::start();
     block_on(async {
         let conf = moto.config("us-east-1").await;
-        let aws = Aws {
-            s3: aws_sdk_s3::Client::new(&conf),
-            route53: aws_sdk_route53::Client::new(&conf),
-            sts: aws_sdk_sts::Client::new(&conf),
-            ecr: aws_sdk_ecr::Client::new(&conf),
-            ecs: aws_sdk_ecs::Client::new(&conf),
-            region: "us-east-1".into(),
-        };
+        let aws = Aws::from_config(&conf, "us-east-1");
         let trunking = || exo_deploy::bootstrap::objects::eni_trunking(&aws, "123456789012");
         assert!(!trunking().await.expect("asked"), "off until turned on");
         // moto keeps one setting for the account whatever the principal
@@ -939,4 +932,62 @@ fn records_a_delegation_would_hide_keep_the_parent_as_it_is() {
         None,
         "no NS records that would hide someone's record"
     );
+}
+
+#[test]
+fn nuke_lists_the_databases_snapshots_and_deletes_none() {
+    let moto = Moto::start();
+    block_on(async {
+        let rds = aws_sdk_rds::Client::new(&moto.config("eu-west-1").await);
+        for (instance, snapshot) in [
+            (
+                "bookshop-staging-postgres-2026",
+                "bookshop-staging-postgres-before-upgrade",
+            ),
+            ("someone-else", "someone-elses-snapshot"),
+        ] {
+            rds.create_db_instance()
+                .db_instance_identifier(instance)
+                .engine("postgres")
+                .db_instance_class("db.t3.micro")
+                .allocated_storage(20)
+                .master_username("app")
+                .master_user_password("moto-stand-in-password")
+                .send()
+                .await
+                .expect("instance");
+            rds.create_db_snapshot()
+                .db_instance_identifier(instance)
+                .db_snapshot_identifier(snapshot)
+                .send()
+                .await
+                .expect("snapshot");
+        }
+    });
+    let count = || {
+        block_on(async {
+            aws_sdk_rds::Client::new(&moto.config("eu-west-1").await)
+                .describe_db_snapshots()
+                .send()
+                .await
+                .expect("snapshots")
+                .db_snapshots()
+                .len()
+        })
+    };
+    let before = count();
+    let out = Test::new()
+        .app("bookshop")
+        .aws(&moto)
+        .args(["-e", "staging", "--nuke", "--yes"])
+        .run();
+    out.code(0)
+        .stderr_contains("database snapshots kept (nuke never deletes them")
+        .stderr_contains("  bookshop-staging-postgres-before-upgrade");
+    assert!(
+        !out.stderr.contains("someone-elses-snapshot"),
+        "only this app's: {}",
+        out.stderr
+    );
+    assert_eq!(count(), before, "nothing deleted");
 }

@@ -17,11 +17,11 @@ fn an_environment_extends_another_and_every_value_says_where_it_was_written() {
     // environment, and qa inherits staging's override
     let shown = origins(Test::new().app("environments"), "qa");
     for line in [
-        "application.yml:13:17  region=us-east-1",
-        "application.yml:31:13  domain=qa.ledger.example.com",
-        "application.yml:24:23  nat-gateways=single",
-        "application.yml:23:49  public-cluster-instances.max=3",
-        "application.yml:28:18  environment-variables.LOG_LEVEL=debug",
+        "application.yml:14:17  region=us-east-1",
+        "application.yml:32:13  domain=qa.ledger.example.com",
+        "application.yml:25:23  nat-gateways=single",
+        "application.yml:24:49  public-cluster-instances.max=3",
+        "application.yml:29:18  environment-variables.LOG_LEVEL=debug",
         "api/service.yml:26:10  services.api.url=qa.ledger.example.com",
         "api/service.yml:21:20  services.api.desired-count=1",
         "api/service.yml:23:12  services.api.cpu=256",

@@ -15,7 +15,9 @@ fn image(registry: &Registry, name: &str, files: &[(&str, &str)]) -> String {
         .collect();
     registry.push_built(
         name,
-        &format!("FROM scratch\nWORKDIR /srv\n{copies}"),
+        // a label of its own: no layer is shared with another test's image, which that test's
+        // registry removes from the engine when it stops
+        &format!("FROM scratch\nLABEL exo-deploy-test=\"{name}\"\nWORKDIR /srv\n{copies}"),
         files,
         None,
     )
@@ -120,5 +122,27 @@ fn an_image_without_a_readable_service_yml_is_explained_at_its_name() {
     assert!(
         text.contains("has 1 error"),
         "only the unreadable image: {text}"
+    );
+}
+
+#[test]
+fn an_image_may_not_choose_the_secrets_or_databases_its_container_gets() {
+    require_docker();
+    let registry = Registry::start();
+    let greedy = "type: private\nproduction:\n  port: 9200\nremote:\n  secrets:\n    STRIPE_KEY: secretsmanager:shop/stripe\n  dependencies:\n    billing:\n      type: rds\n      template-config: {engine: postgres, engine-version: \"16\"}\n";
+    image(&registry, "acme/greedy:1", &[("service.yml", greedy)]);
+    let reference = format!("{}/acme/greedy:1", registry.host);
+    let out = app(&reference).args(["--dry-run"]).run();
+    out.code(2);
+    let text = unwrapped(&out.stderr);
+    assert!(
+        text.contains("the service.yml inside the image of `search` names secrets (STRIPE_KEY)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "the service.yml inside the image of `search` declares a database (`billing`)"
+        ),
+        "{text}"
     );
 }

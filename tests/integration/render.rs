@@ -527,8 +527,9 @@ fn a_database_dependency_is_an_rds_instance_with_a_managed_password_its_services
         "db_name             = \"books\"",
         "username            = \"bookshop\"",
         "port                = 5432",
-        // production protects it
+        // production protects it, and keeps a final snapshot
         "deletion_protection = true",
+        "final_snapshot      = true",
         "\"api\" = module.service_api.security_group_id",
     ] {
         assert!(db.contains(line), "{line} missing in\n{db}");
@@ -549,15 +550,23 @@ fn a_database_dependency_is_an_rds_instance_with_a_managed_password_its_services
         Test::new().app("bookshop").args(["-e", "staging"]),
         "main.tf",
     );
-    assert!(module_block(&staging, "database_postgres").contains("deletion_protection = false"));
+    let staging_db = module_block(&staging, "database_postgres");
+    assert!(
+        staging_db.contains("deletion_protection = false"),
+        "{staging_db}"
+    );
+    assert!(
+        staging_db.contains("final_snapshot      = false"),
+        "{staging_db}"
+    );
     // aws 3.39 lacks the managed password: the moto copy substitutes one, so it is asserted here
     let module = module_source("database", "main.tf");
     for line in [
         "manage_master_user_password = true",
         "storage_encrypted                   = true",
         "publicly_accessible    = false",
-        "skip_final_snapshot       = !var.deletion_protection",
-        "final_snapshot_identifier = var.deletion_protection ? \"${var.name}-final\" : null",
+        "skip_final_snapshot       = !var.final_snapshot",
+        "final_snapshot_identifier = var.final_snapshot ? \"${var.name}-final\" : null",
         "referenced_security_group_id = each.value",
     ] {
         assert!(
