@@ -186,7 +186,15 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
     // that deploy, from the cache of an earlier read otherwise
     // (a rollback runs recorded images: it keeps what was read before)
     let refresh = !settings.dry_run && matches!(intent, Intent::Deploy | Intent::Plan { .. });
-    let images = pipeline::external::ImageServices::new(&settings.app_dir, refresh);
+    let lenient = matches!(
+        intent,
+        Intent::Teardown
+            | Intent::Nuke
+            | Intent::Status
+            | Intent::History
+            | Intent::Terraform { .. }
+    );
+    let images = pipeline::external::ImageServices::new(&settings.app_dir, refresh, lenient);
     let loaded = config::load_with(&settings.app_dir, &images);
     for note in images.notes() {
         reporter.say(&note);

@@ -24,6 +24,9 @@ pub struct External {
 pub struct Unreadable {
     pub message: String,
     pub help: String,
+    /// The command can go on without the service (a teardown, `status`): the reader said so
+    /// where it reports, and no error is raised.
+    pub skipped: bool,
 }
 
 /// For callers that read no images (tests of the config alone, fixtures without external
@@ -36,6 +39,7 @@ impl ExternalServices for NoImages {
         Err(Unreadable {
             message: format!("the service.yml inside `{image}` was not read"),
             help: "exo-deploy reads it through the Docker Engine when it runs".into(),
+            skipped: false,
         })
     }
 }

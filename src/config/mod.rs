@@ -126,6 +126,7 @@ pub fn load_with(dir: &Path, images: &dyn ExternalServices) -> Result<RawApp, Co
                         Err(e) => problems.extend(e.diagnostics),
                     }
                 }
+                Err(why) if why.skipped => {}
                 Err(why) => problems
                     .push(ConfigDiagnostic::at(place, why.message, "this image").help(why.help)),
             }

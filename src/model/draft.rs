@@ -44,6 +44,16 @@ fn merge<T>(slot: &mut Option<T>, value: Option<T>) {
     }
 }
 
+/// Adds a more specific layer's variables and secrets (an environment that extends another, a
+/// per-environment override): a name it defines replaces the earlier definition of either
+/// kind, so a variable can become a secret and back.
+fn layer(vars: &mut Pairs, secrets: &mut SecretPairs, new_vars: Pairs, new_secrets: SecretPairs) {
+    vars.retain(|(k, _)| !new_secrets.iter().any(|(s, _)| s.value == k.value));
+    secrets.retain(|(k, _)| !new_vars.iter().any(|(v, _)| v.value == k.value));
+    vars.extend(new_vars);
+    secrets.extend(new_secrets);
+}
+
 /// Name/value pairs with their places.
 pub type Pairs = Vec<(Field<String>, Field<String>)>;
 /// Secret names with their optional references.
@@ -341,9 +351,12 @@ macro_rules! fill_service {
         if s.outbound.is_some() {
             d.outbound = Some(names(f, &s.outbound));
         }
-        d.environment_variables
-            .extend(pairs(f, &s.environment_variables));
-        d.secrets.extend(secrets(f, &s.secrets));
+        layer(
+            &mut d.environment_variables,
+            &mut d.secrets,
+            pairs(f, &s.environment_variables),
+            secrets(f, &s.secrets),
+        );
     }};
 }
 
@@ -389,9 +402,12 @@ pub fn from_exo_deploy(
         {
             fill_env!(f, aws, &mut env);
         }
-        env.environment_variables
-            .extend(pairs(f, &raw_env.environment_variables));
-        env.secrets.extend(secrets(f, &raw_env.secrets));
+        layer(
+            &mut env.environment_variables,
+            &mut env.secrets,
+            pairs(f, &raw_env.environment_variables),
+            secrets(f, &raw_env.secrets),
+        );
     }
 
     let groups = &a.services.value;
@@ -566,9 +582,12 @@ pub fn from_exosphere(
         let (_, raw_env) = &remote.environments.value.0[i];
         merge(&mut env.domain, opt(f, &raw_env.url));
         fill_env!(f, raw_env, &mut env);
-        env.environment_variables
-            .extend(pairs(f, &raw_env.environment_variables));
-        env.secrets.extend(secrets(f, &raw_env.secrets));
+        layer(
+            &mut env.environment_variables,
+            &mut env.secrets,
+            pairs(f, &raw_env.environment_variables),
+            secrets(f, &raw_env.secrets),
+        );
     }
 
     let mut services = Vec::new();

@@ -21,17 +21,22 @@ pub struct ImageServices {
     cache: PathBuf,
     /// Read the image again (pulling its tag) even when the cache has it.
     refresh: bool,
+    /// The command goes on without a service whose image cannot be read (teardown, status,
+    /// history, terraform): it needs the state, not what the service would deploy.
+    lenient: bool,
     notes: Mutex<Vec<String>>,
 }
 
 const INDEX: &str = "index.json";
 
 impl ImageServices {
-    /// For the app in `app_dir`; `refresh` for runs that deploy.
-    pub fn new(app_dir: &std::path::Path, refresh: bool) -> Self {
+    /// For the app in `app_dir`; `refresh` for runs that deploy, `lenient` for those that can
+    /// go on without a service.
+    pub fn new(app_dir: &std::path::Path, refresh: bool, lenient: bool) -> Self {
         ImageServices {
             cache: app_dir.join(".exo-deploy").join("external"),
             refresh,
+            lenient,
             notes: Mutex::new(Vec::new()),
         }
     }
@@ -106,6 +111,23 @@ impl ImageServices {
     }
 }
 
+impl ImageServices {
+    /// A lenient command goes on without the service, and says so.
+    fn skip(&self, role: &str, why: Unreadable) -> Unreadable {
+        if !self.lenient {
+            return why;
+        }
+        self.note(format!(
+            "{role}: going on without it, its {SERVICE_FILE} could not be read ({})",
+            why.message
+        ));
+        Unreadable {
+            skipped: true,
+            ..why
+        }
+    }
+}
+
 impl ExternalServices for ImageServices {
     fn service_file(&self, role: &str, image: &str) -> Result<External, Unreadable> {
         if !self.refresh
@@ -117,31 +139,38 @@ impl ExternalServices for ImageServices {
             ));
             return Ok(cached);
         }
-        let read = self.read(image).map_err(|e| match e {
+        let read = self.read(image).map_err(|e| self.skip(role, match e {
             DockerError::Unreachable { tried, .. } => Unreadable {
                 message: format!(
                     "`{role}` is the image {image}, whose {SERVICE_FILE} exo-deploy reads through the Docker Engine, and none answers at {tried} (nothing is cached from an earlier run)"
                 ),
                 help: "start Docker, or point DOCKER_HOST at a running daemon; once a run has read the image, a dry run reads it from the cache".into(),
+                skipped: false,
             },
             DockerError::NoSuchImage(_) => Unreadable {
                 message: format!("the image {image} of `{role}` was not found, on the Docker Engine or in its registry"),
                 help: "check its name and tag; for a private registry, `docker login` to it".into(),
+                skipped: false,
             },
             other => Unreadable {
                 message: format!("cannot read the {SERVICE_FILE} of `{role}` from {image}: {other}"),
                 help: "check the image and the Docker Engine, then run again".into(),
+                skipped: false,
             },
-        })?;
+        }))?;
         let Some(text) = read.text else {
-            return Err(Unreadable {
+            return Err(self.skip(
+                role,
+                Unreadable {
+                skipped: false,
                 message: format!(
                     "the image {image} of `{role}` has no {SERVICE_FILE} in its working directory"
                 ),
                 help: format!(
                     "Exosphere reads a service's {SERVICE_FILE} from its image: add it there (`COPY {SERVICE_FILE} .` after `WORKDIR`), or give the service a `location` with its {SERVICE_FILE}"
                 ),
-            });
+                },
+            ));
         };
         let digest = read.digest;
         if let Some(d) = &digest {

@@ -124,3 +124,24 @@ fn an_unknown_environment_to_extend_and_a_circle_of_extends_are_config_errors() 
     out.code(2);
     assert!(unwrapped(&out.stderr).contains("qaa"), "{}", out.stderr);
 }
+
+#[test]
+fn a_more_specific_environment_may_turn_a_variable_into_a_secret() {
+    let test = Test::new()
+        .app("environments")
+        .edit("application.yml", |t| {
+            t.replace(
+                "    environment-variables:\n      LOG_LEVEL: debug\n",
+                "    secrets:\n      LOG_LEVEL: ssm:/ledger/staging/log-level\n",
+            )
+        });
+    let shown = origins(test, "staging");
+    assert!(
+        shown.contains("secrets.LOG_LEVEL=ssm:/ledger/staging/log-level"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("environment-variables.LOG_LEVEL"),
+        "{shown}"
+    );
+}

@@ -123,6 +123,18 @@ fn an_image_without_a_readable_service_yml_is_explained_at_its_name() {
         text.contains("has 1 error"),
         "only the unreadable image: {text}"
     );
+    // a teardown needs the state, not what the service would deploy: it goes on, and says so
+    let out = app(&bare)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["--teardown", "--dry-run"])
+        .run();
+    out.code(0);
+    assert!(
+        unwrapped(&out.stderr)
+            .contains("search: going on without it, its service.yml could not be read"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
