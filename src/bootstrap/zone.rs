@@ -99,24 +99,26 @@ fn record(r: &ResourceRecordSet) -> DnsRecord {
     }
 }
 
-/// The record sets of zone `id` named exactly `name`.
-async fn records_named(aws: &Aws, id: &str, name: &str) -> Result<Vec<DnsRecord>> {
-    let want = name.trim_end_matches('.').to_ascii_lowercase();
+/// One page of zone `id`'s record sets from `name` on: Route53 lists a name's own records,
+/// then its subdomains', right after it.
+async fn records_from(aws: &Aws, id: &str, name: &str) -> Result<Vec<DnsRecord>> {
     let page = aws
         .route53
         .list_resource_record_sets()
         .hosted_zone_id(id)
         .start_record_name(fqdn(name))
-        .max_items(20)
         .send()
         .await
         .map_err(|e| classify("route53:ListResourceRecordSets", id, e))?;
-    Ok(page
-        .resource_record_sets()
-        .iter()
-        .map(record)
-        .filter(|r| r.name == want)
-        .collect())
+    Ok(page.resource_record_sets().iter().map(record).collect())
+}
+
+/// The record sets of zone `id` named exactly `name`.
+async fn records_named(aws: &Aws, id: &str, name: &str) -> Result<Vec<DnsRecord>> {
+    let want = name.trim_end_matches('.').to_ascii_lowercase();
+    let mut found = records_from(aws, id, name).await?;
+    found.retain(|r| r.name == want);
+    Ok(found)
 }
 
 /// The zone of `domain` as a deploy would use it, without creating one: the configured id,
@@ -193,25 +195,15 @@ async fn parent_zone(aws: &Aws, domain: &str) -> Result<Parent> {
 }
 
 /// Records of zone `id` at or below `domain` other than NS and DS, which a delegation of
-/// `domain` would hide (one page: Route53 lists a name's subdomains right after it).
+/// `domain` would hide.
 async fn records_below(aws: &Aws, id: &str, domain: &str) -> Result<Vec<DnsRecord>> {
     let want = domain.trim_end_matches('.').to_ascii_lowercase();
     let below = format!(".{want}");
-    let page = aws
-        .route53
-        .list_resource_record_sets()
-        .hosted_zone_id(id)
-        .start_record_name(fqdn(domain))
-        .send()
-        .await
-        .map_err(|e| classify("route53:ListResourceRecordSets", id, e))?;
-    Ok(page
-        .resource_record_sets()
-        .iter()
-        .map(record)
-        .filter(|r| r.name == want || r.name.ends_with(&below))
-        .filter(|r| !matches!(r.kind.as_str(), "NS" | "DS"))
-        .collect())
+    let mut found = records_from(aws, id, domain).await?;
+    found.retain(|r| {
+        (r.name == want || r.name.ends_with(&below)) && !matches!(r.kind.as_str(), "NS" | "DS")
+    });
+    Ok(found)
 }
 
 fn change_batch(action: ChangeAction, set: ResourceRecordSet, target: &str) -> Result<ChangeBatch> {

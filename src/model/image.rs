@@ -19,7 +19,7 @@ pub struct ImageRef {
 }
 
 /// Whether the first path component of a reference names a registry host.
-fn is_host(first: &str) -> bool {
+pub fn is_host(first: &str) -> bool {
     first.contains('.') || first.contains(':') || first == "localhost"
 }
 

@@ -178,7 +178,7 @@ impl Shared {
             ));
         };
         let (first, rest) = named.split_once('/').unwrap_or(("", named.as_str()));
-        let own_host = first.contains('.') || first.contains(':') || first == "localhost";
+        let own_host = crate::model::image::is_host(first);
         if !own_host || Target::parse(first).host == target.host {
             let repo = if own_host {
                 rest.to_string()

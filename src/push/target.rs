@@ -29,8 +29,7 @@ impl Target {
     pub fn parse(s: &str) -> Target {
         let s = s.trim_end_matches('/');
         let (first, rest) = s.split_once('/').unwrap_or((s, ""));
-        let is_host = first.contains('.') || first.contains(':') || first == "localhost";
-        let (host, namespace) = if is_host {
+        let (host, namespace) = if image::is_host(first) {
             (image::canonical_host(first), rest)
         } else {
             (image::DOCKER_HUB, s)

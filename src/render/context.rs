@@ -454,16 +454,21 @@ fn pull_credentials<'a>(app: &'a App, role: &str, image: &str) -> Option<&'a Str
 /// within 63; a longer one keeps its start and a short hash of the whole, as load balancer
 /// names do. Its final snapshot is `<name>-final`.
 pub fn database_name(prefix: &str, id: &str) -> String {
+    shortened(format!("{prefix}-{id}"), 36)
+}
+
+/// `name` when it has at most `max` characters (names here are ASCII), else its start and a
+/// short hash of the whole, so that two long names never meet.
+fn shortened(name: String, max: usize) -> String {
     use sha2::{Digest, Sha256};
-    let base = format!("{prefix}-{id}");
-    if base.len() <= 36 {
-        return base;
+    if name.len() <= max {
+        return name;
     }
-    let hash: String = Sha256::digest(base.as_bytes())[..3]
+    let hash: String = Sha256::digest(name.as_bytes())[..3]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    format!("{}-{hash}", base[..29].trim_end_matches('-'))
+    format!("{}-{hash}", name[..max - 7].trim_end_matches('-'))
 }
 
 /// The load balancer's name for `<app>-<env>`: AWS wants at most 32 letters, digits and
@@ -471,20 +476,12 @@ pub fn database_name(prefix: &str, id: &str) -> String {
 /// region. A longer name keeps its start and gets a short hash of the whole, so environments
 /// whose names share their first 32 characters never collide.
 pub fn load_balancer_name(prefix: &str) -> String {
-    use sha2::{Digest, Sha256};
     let base = if prefix.starts_with("internal-") {
         format!("exo-{prefix}")
     } else {
         prefix.to_string()
     };
-    if base.len() <= 32 {
-        return base;
-    }
-    let hash: String = Sha256::digest(base.as_bytes())[..3]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{}-{hash}", base[..25].trim_end_matches('-'))
+    shortened(base, 32)
 }
 
 #[cfg(test)]

@@ -1,9 +1,7 @@
 //! `exo-deploy bootstrap` and `--nuke` against a real AWS API stand-in (moto's server): what
 //! they create is read back through the SDK, setting by setting.
 
-use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
-};
+use aws_sdk_route53::types::RrType;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ObjectOwnership, ServerSideEncryption};
 
@@ -384,35 +382,8 @@ fn nuke_removes_every_version_the_zone_and_managed_repositories_only() {
             .send()
             .await
             .expect("delete marker");
-        let r53 = moto.route53().await;
-        let record = ResourceRecordSet::builder()
-            .name("www.spacetweet.io")
-            .r#type(RrType::A)
-            .ttl(60)
-            .resource_records(
-                ResourceRecord::builder()
-                    .value("192.0.2.1")
-                    .build()
-                    .expect("record"),
-            )
-            .build()
-            .expect("record set");
-        let change = Change::builder()
-            .action(ChangeAction::Create)
-            .resource_record_set(record)
-            .build()
-            .expect("change");
-        r53.change_resource_record_sets()
-            .hosted_zone_id(&zone)
-            .change_batch(
-                ChangeBatch::builder()
-                    .changes(change)
-                    .build()
-                    .expect("batch"),
-            )
-            .send()
-            .await
-            .expect("add record");
+        moto.add_record(&zone, "www.spacetweet.io", RrType::A, "192.0.2.1")
+            .await;
         let ecr = moto.ecr(REGION).await;
         let tag = |k: &str, v: &str| {
             aws_sdk_ecr::types::Tag::builder()
@@ -825,38 +796,7 @@ fn a_subdomain_environment_is_delegated_from_its_parent_zone_and_nuke_takes_the_
 
 /// Adds `name` `kind` `value` to zone `zone`, as someone else than exo-deploy would.
 fn record_by_hand(moto: &Moto, zone: &str, name: &str, kind: RrType, value: &str) {
-    block_on(async {
-        let set = ResourceRecordSet::builder()
-            .name(name)
-            .r#type(kind)
-            .ttl(300)
-            .resource_records(
-                ResourceRecord::builder()
-                    .value(value)
-                    .build()
-                    .expect("record"),
-            )
-            .build()
-            .expect("record set");
-        let change = Change::builder()
-            .action(ChangeAction::Create)
-            .resource_record_set(set)
-            .build()
-            .expect("change");
-        moto.route53()
-            .await
-            .change_resource_record_sets()
-            .hosted_zone_id(zone)
-            .change_batch(
-                ChangeBatch::builder()
-                    .changes(change)
-                    .build()
-                    .expect("batch"),
-            )
-            .send()
-            .await
-            .expect("record by hand");
-    });
+    block_on(moto.add_record(zone, name, kind, value));
 }
 
 #[test]

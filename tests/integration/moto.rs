@@ -90,6 +90,50 @@ impl Moto {
         aws_sdk_route53::Client::new(&self.config("us-east-1").await)
     }
 
+    /// Adds `name` `kind` `value` to the hosted zone `zone`, as someone else than exo-deploy
+    /// would.
+    pub async fn add_record(
+        &self,
+        zone: &str,
+        name: &str,
+        kind: aws_sdk_route53::types::RrType,
+        value: &str,
+    ) {
+        use aws_sdk_route53::types::{
+            Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
+        };
+        let set = ResourceRecordSet::builder()
+            .name(name)
+            .r#type(kind)
+            .ttl(300)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value(value)
+                    .build()
+                    .expect("record"),
+            )
+            .build()
+            .expect("record set");
+        let change = Change::builder()
+            .action(ChangeAction::Create)
+            .resource_record_set(set)
+            .build()
+            .expect("change");
+        self.route53()
+            .await
+            .change_resource_record_sets()
+            .hosted_zone_id(zone)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(change)
+                    .build()
+                    .expect("batch"),
+            )
+            .send()
+            .await
+            .expect("add a record by hand");
+    }
+
     pub async fn ecr(&self, region: &str) -> aws_sdk_ecr::Client {
         aws_sdk_ecr::Client::new(&self.config(region).await)
     }

@@ -2,9 +2,7 @@
 //! could not pull and DNS records exo-deploy did not create stop a deploy before anything is
 //! pushed or created.
 
-use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
-};
+use aws_sdk_route53::types::RrType;
 
 use crate::harness::Test;
 use crate::moto::{Moto, block_on};
@@ -69,34 +67,8 @@ fn a_record_exo_deploy_did_not_create_at_a_url_stops_the_deploy_with_the_record_
             .await
             .expect("zone");
         let zone = zone.hosted_zone().expect("zone").id().to_string();
-        let set = ResourceRecordSet::builder()
-            .name("hello.example.com")
-            .r#type(RrType::A)
-            .ttl(60)
-            .resource_records(
-                ResourceRecord::builder()
-                    .value("192.0.2.7")
-                    .build()
-                    .expect("record"),
-            )
-            .build()
-            .expect("record set");
-        let change = Change::builder()
-            .action(ChangeAction::Create)
-            .resource_record_set(set)
-            .build()
-            .expect("change");
-        r53.change_resource_record_sets()
-            .hosted_zone_id(zone)
-            .change_batch(
-                ChangeBatch::builder()
-                    .changes(change)
-                    .build()
-                    .expect("batch"),
-            )
-            .send()
-            .await
-            .expect("someone else's record");
+        moto.add_record(&zone, "hello.example.com", RrType::A, "192.0.2.7")
+            .await;
     });
     app(&open, &format!("{}/mirror/exocom:0.27.0", open.host))
         .aws(&moto)

@@ -286,12 +286,19 @@ fn images_are_built_for_the_architecture_of_the_instances_they_run_on() {
     require_docker();
     let registry = Registry::start();
     // Graviton instances for the private cluster, x86 for the public one
-    let test = Test::new().app("spacetweet").edit("application.yml", |t| {
-        t.replace(
-            "private-cluster-size: t3.medium",
-            "private-cluster-size: t4g.medium",
-        )
-    });
+    let test = Test::new()
+        .app("spacetweet")
+        .edit("application.yml", |t| {
+            t.replace(
+                "private-cluster-size: t3.medium",
+                "private-cluster-size: t4g.medium",
+            )
+        })
+        // engine quirk (the legacy builder): an image FROM scratch whose steps match one
+        // another test builds for amd64 at the same time can come from that build's cache
+        // with its architecture; contents of their own keep these builds apart
+        .edit("users-service/hello.txt", |t| t + "arm64 test\n")
+        .edit("notifier/hello.txt", |t| t + "arm64 test\n");
     let out = push(test, &registry);
     out.code(0);
     // a derived tag names a non-x86 architecture, so an x86 image is never taken for it
