@@ -115,9 +115,13 @@ pub enum Command {
         /// environment's `registry`, else the account's ECR registry)
         #[arg(long, value_name = "REGISTRY/NAMESPACE")]
         registry: Option<String>,
-        /// Push under this tag instead of the commit-derived one
+        /// Push under this tag instead of the commit-derived one; a tag the registry already has
+        /// with other content is refused
         #[arg(long, value_name = "TAG")]
         tag: Option<String>,
+        /// With --tag: move the tag even when the registry has it with other content
+        #[arg(long, requires = "tag")]
+        force_tag: bool,
         /// Services built and pushed at once
         #[arg(long, default_value_t = 4, value_name = "N")]
         concurrency: usize,

@@ -101,7 +101,7 @@ pub struct Hooks {
 
 /// Where an app's hooks live.
 pub fn dir(app: &App) -> PathBuf {
-    app.dir.join(".exo-deploy").join("hooks")
+    crate::workdir::path(&app.dir).join("hooks")
 }
 
 impl Hooks {

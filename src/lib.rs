@@ -19,6 +19,7 @@ pub mod release;
 pub mod render;
 pub mod settings;
 pub mod terraform;
+pub mod workdir;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -240,5 +241,5 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
 
 /// `<app>/.exo-deploy/<env>/`.
 pub fn default_out(app: &model::App) -> PathBuf {
-    app.dir.join(".exo-deploy").join(&app.env.name)
+    workdir::path(&app.dir).join(&app.env.name)
 }

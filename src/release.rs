@@ -6,11 +6,13 @@
 //! Its own module, so that the pipeline (which writes records) and the output (which shows
 //! them) both depend on it and not on each other.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+use crate::adapters::git;
+use crate::model::{App, ImageSource};
 
 /// One deploy, as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,25 +94,34 @@ pub fn key(env: &str, id: &str) -> String {
     format!("{}{id}.json", prefix(env))
 }
 
-/// The app repository's commit and whether it has uncommitted changes.
-pub fn git_state(dir: &Path) -> (Option<String>, bool) {
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+/// The app repository's commit, and whether what a deploy reads has uncommitted changes:
+/// the config files and the folders of the services it builds. Other files of the repository
+/// (and exo-deploy's own working folder, which ignores itself) do not make a release dirty.
+pub fn git_state(app: &App) -> (Option<String>, bool) {
+    let Some(commit) = git::head(&app.dir) else {
+        return (None, false);
     };
-    match git(&["rev-parse", "HEAD"]) {
-        Some(commit) => {
-            let dirty = git(&["status", "--porcelain"]).is_none_or(|s| !s.is_empty());
-            (Some(commit), dirty)
+    (Some(commit), git::dirty(&app.dir, &deploy_inputs(app)))
+}
+
+/// The files and folders a deploy of `app` reads: application.yml, every config file a value
+/// came from, and the folders of the services it builds.
+pub fn deploy_inputs(app: &App) -> Vec<PathBuf> {
+    let mut paths: BTreeSet<PathBuf> = BTreeSet::new();
+    paths.insert(app.dir.join("application.yml"));
+    for o in &app.origins {
+        // `file:line:column`, the file relative to the app's folder
+        let mut parts = o.origin.rsplitn(3, ':');
+        if let (Some(_), Some(_), Some(file)) = (parts.next(), parts.next(), parts.next()) {
+            paths.insert(app.dir.join(file));
         }
-        None => (None, false),
     }
+    for s in &app.services {
+        if let ImageSource::Build { context, .. } = &s.image {
+            paths.insert(context.clone());
+        }
+    }
+    paths.into_iter().collect()
 }
 
 /// Who runs the deploy: the CI system's actor when in CI, else the user.
@@ -144,6 +155,45 @@ pub fn id(now: jiff::Timestamp, commit: Option<&str>, dirty: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_release_is_dirty_only_by_what_a_deploy_reads() {
+        let dir = tempfile::TempDir::new().expect("dir");
+        let app_dir = dir.path().join("app");
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/minimal");
+        std::fs::create_dir_all(app_dir.join("web")).expect("mkdir");
+        for f in [
+            "application.yml",
+            "web/service.yml",
+            "web/Dockerfile",
+            "web/hello.txt",
+        ] {
+            std::fs::copy(fixture.join(f), app_dir.join(f)).expect("copy");
+        }
+        let run = |args: &[&str]| git::tests::run(&app_dir, args);
+        run(&["init", "-q"]);
+        run(&["add", "."]);
+        run(&["commit", "-q", "-m", "first"]);
+        let raw = crate::config::load(&app_dir).expect("loads");
+        let app = crate::model::resolve(&raw, None).expect("resolves");
+        // exo-deploy's working folder, as a deploy leaves it
+        let work = crate::workdir::ensure(&app_dir).expect("workdir");
+        std::fs::create_dir_all(work.join("production")).expect("mkdir");
+        std::fs::write(work.join("production/main.tf"), "x").expect("w");
+        let (commit, dirty) = git_state(&app);
+        assert_eq!(commit, git::head(&app_dir));
+        assert!(!dirty, "the working folder ignores itself");
+        std::fs::write(app_dir.join("NOTES.md"), "unrelated").expect("w");
+        assert!(
+            !git_state(&app).1,
+            "files a deploy does not read do not count"
+        );
+        std::fs::write(app_dir.join("web/hello.txt"), "changed").expect("w");
+        assert!(git_state(&app).1, "a changed service folder does");
+        run(&["checkout", "--", "web/hello.txt"]);
+        std::fs::write(app_dir.join("application.yml"), "name: changed\n").expect("w");
+        assert!(git_state(&app).1, "so does the config");
+    }
 
     #[test]
     fn ids_sort_by_time_and_name_the_commit() {

@@ -25,6 +25,7 @@ pub enum Intent {
     Push {
         registry: Option<String>,
         tag: Option<String>,
+        force_tag: bool,
         concurrency: usize,
     },
     /// `bootstrap`.
@@ -78,10 +79,12 @@ impl Cli {
             Some(Command::Push {
                 registry,
                 tag,
+                force_tag,
                 concurrency,
             }) => Intent::Push {
                 registry,
                 tag,
+                force_tag,
                 concurrency,
             },
             Some(Command::Plan { detailed_exitcode }) => Intent::Plan { detailed_exitcode },

@@ -67,12 +67,15 @@ pub async fn build(
     tar: Vec<u8>,
     image: &str,
     platform: &str,
+    labels: &std::collections::BTreeMap<String, String>,
     on: &(dyn Fn(Event) + Sync),
 ) -> Result<()> {
+    let labels: std::collections::HashMap<&String, &String> = labels.iter().collect();
     let options = BuildImageOptionsBuilder::default()
         .dockerfile("Dockerfile")
         .t(image)
         .platform(platform)
+        .labels(&labels)
         .rm(true)
         .forcerm(true)
         .build();

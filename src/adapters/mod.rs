@@ -1,6 +1,7 @@
 //! The outside world, one adapter per thing exo-deploy talks to, used by every stage that
-//! needs it: [`aws`] (the AWS SDK clients and how their errors read) and [`docker`] (the
-//! Docker Engine through bollard). Stages keep their logic; the plumbing lives here.
+//! needs it: [`aws`] (the AWS SDK clients and how their errors read), [`docker`] (the
+//! Docker Engine through bollard) and [`git`] (provenance). Stages keep their logic; the plumbing lives here.
 
 pub mod aws;
 pub mod docker;
+pub mod git;

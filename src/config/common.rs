@@ -172,6 +172,7 @@ macro_rules! aws_environment_settings {
             pub vpc_endpoints: Option<Spanned<bool>>,
             pub deletion_protection: Option<Spanned<bool>>,
             pub final_snapshot: Option<Spanned<bool>>,
+            pub keep_releases: Option<Spanned<u32>>,
         }
     };
 }

@@ -123,6 +123,7 @@ pub struct EnvDraft {
     pub vpc_endpoints: Option<Field<bool>>,
     pub deletion_protection: Option<Field<bool>>,
     pub final_snapshot: Option<Field<bool>>,
+    pub keep_releases: Option<Field<u32>>,
     pub environment_variables: Pairs,
     pub secrets: SecretPairs,
 }
@@ -334,6 +335,7 @@ macro_rules! fill_env {
         merge(&mut e.vpc_endpoints, opt(f, &s.vpc_endpoints));
         merge(&mut e.deletion_protection, opt(f, &s.deletion_protection));
         merge(&mut e.final_snapshot, opt(f, &s.final_snapshot));
+        merge(&mut e.keep_releases, opt(f, &s.keep_releases));
     }};
 }
 
@@ -782,6 +784,7 @@ impl AppDraft {
             "vpc-endpoints" => e.vpc_endpoints,
             "deletion-protection" => e.deletion_protection,
             "final-snapshot" => e.final_snapshot,
+            "keep-releases" => e.keep_releases,
         );
         for (name, instances) in [
             ("public-cluster-instances", &e.public_cluster_instances),

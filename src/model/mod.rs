@@ -227,6 +227,9 @@ pub struct Environment {
     /// A database deleted after all leaves a final snapshot (default: on for an environment
     /// named `production` or `prod`, so that turning protection off to tear down keeps one).
     pub final_snapshot: bool,
+    /// How many of the environment's last releases keep their images in the ECR repositories
+    /// exo-deploy creates (for `rollback` and `promote`).
+    pub keep_releases: u32,
 }
 
 /// CloudWatch Container Insights on a cluster.

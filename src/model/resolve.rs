@@ -366,6 +366,10 @@ impl Resolver {
                 matches!(d.env_name.value.as_str(), "production" | "prod"),
                 |f| f.value,
             ),
+            keep_releases: e
+                .keep_releases
+                .as_ref()
+                .map_or(10, |f| self.in_range(f, "keep-releases", 1, 1000)),
         }
     }
 

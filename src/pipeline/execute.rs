@@ -185,7 +185,13 @@ impl Run<'_> {
                 .await
             }
             Step::UseRecordedImages { release } => {
-                let found = self.step(&name, self.find_release(cloud, release)).await?;
+                let found = self
+                    .step(&name, async {
+                        let found = self.find_release(cloud, release).await?;
+                        self.still_there(&found, ports.pusher).await?;
+                        Ok(found)
+                    })
+                    .await?;
                 self.reporter
                     .say(&format!("rolling back to release {}", found.id));
                 progress.images = found.images;
@@ -305,6 +311,32 @@ impl Run<'_> {
                 .await?;
                 self.reporter.released(&release);
                 progress.release = Some(release);
+                Ok(())
+            }
+            Step::KeepReleasedImages { keep } => {
+                // the release is recorded: a failure here is reported, and the next deploy
+                // tags every kept release again
+                let kept = self
+                    .keep_released(*keep as usize, cloud, ports.pusher)
+                    .await;
+                match kept {
+                    Ok((added, removed)) => {
+                        self.reporter.event(
+                            "released-images-kept",
+                            json!({ "keep": keep, "tagged": added, "untagged": removed }),
+                        );
+                        self.reporter.say(&format!(
+                            "kept the images of the last {keep} releases from expiring ({added} tags set, {removed} of older releases removed)"
+                        ));
+                    }
+                    Err(e) => {
+                        self.reporter
+                            .event("warning", json!({ "step": name, "message": e.to_string() }));
+                        self.reporter.say(&format!(
+                            "warning: the images of the last releases could not all be tagged to keep them ({e}); the next deploy tries again"
+                        ));
+                    }
+                }
                 Ok(())
             }
             Step::ConfirmDestroy { nuke } => {
@@ -642,7 +674,7 @@ impl Run<'_> {
         outputs: serde_json::Value,
         started: Instant,
     ) -> Release {
-        let (commit, dirty) = release::git_state(&self.app.dir);
+        let (commit, dirty) = release::git_state(self.app);
         let now = jiff::Timestamp::now();
         Release {
             id: release::id(now, commit.as_deref(), dirty),
@@ -673,6 +705,67 @@ impl Run<'_> {
         );
         all.retain(|_, v| !v.is_empty());
         all
+    }
+
+    /// Every image `release` recorded is still in its registry: else nothing is planned.
+    async fn still_there(&self, release: &Release, pusher: &impl ImagePusher) -> Result<(), Error> {
+        let images: Vec<(String, String)> = release
+            .images
+            .iter()
+            .map(|(r, i)| (r.clone(), i.clone()))
+            .collect();
+        let problems: Vec<PreflightProblem> = pusher
+            .exists(self.app, &images)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .map(|e| PreflightProblem::of("image", &e))
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Preflight(problems))
+        }
+    }
+
+    /// Tags the ECR images of the last `keep` releases and untags those of the releases
+    /// before them (as many again, so that a lowered `keep-releases` is caught up with).
+    async fn keep_released(
+        &self,
+        keep: usize,
+        cloud: &impl Cloud,
+        pusher: &impl ImagePusher,
+    ) -> Result<(usize, usize), Error> {
+        use crate::model::image::{ImageRef, is_ecr};
+        use crate::push::ecr::{TaggedImage, release_tag};
+        let releases = self.history(cloud).await?;
+        let env = &self.app.env.name;
+        let tagged = |r: &Release| -> Vec<TaggedImage> {
+            r.images
+                .values()
+                .filter_map(|image| ImageRef::parse(image))
+                .filter(|i| {
+                    is_ecr(&i.host)
+                        && i.host
+                            .contains(&format!(".dkr.ecr.{}.", self.app.env.region))
+                })
+                .filter_map(|i| {
+                    Some(TaggedImage {
+                        repository: i.path.clone(),
+                        digest: i.digest.clone()?,
+                        tag: release_tag(env, &r.id),
+                    })
+                })
+                .collect()
+        };
+        let add: Vec<TaggedImage> = releases.iter().take(keep).flat_map(tagged).collect();
+        let remove: Vec<TaggedImage> = releases
+            .iter()
+            .skip(keep)
+            .take(keep)
+            .flat_map(tagged)
+            .collect();
+        pusher.keep_released(&add, &remove).await
     }
 
     /// The release `wanted` names: an id, or `previous` for the one before the newest.

@@ -18,6 +18,7 @@ use crate::push::credentials;
 /// Reads images' service.yml through the Docker Engine, with a cache.
 #[derive(Debug)]
 pub struct ImageServices {
+    app_dir: PathBuf,
     cache: PathBuf,
     /// Read the image again (pulling its tag) even when the cache has it.
     refresh: bool,
@@ -34,7 +35,8 @@ impl ImageServices {
     /// go on without a service.
     pub fn new(app_dir: &std::path::Path, refresh: bool, lenient: bool) -> Self {
         ImageServices {
-            cache: app_dir.join(".exo-deploy").join("external"),
+            app_dir: app_dir.to_path_buf(),
+            cache: crate::workdir::path(app_dir).join("external"),
             refresh,
             lenient,
             notes: Mutex::new(Vec::new()),
@@ -75,6 +77,7 @@ impl ImageServices {
 
     /// Keeps what was read; a cache that cannot be written only costs a later read.
     fn remember(&self, image: &str, digest: &str, text: &str) {
+        let _ = crate::workdir::ensure(&self.app_dir);
         let _ = std::fs::create_dir_all(&self.cache);
         if std::fs::write(self.cached_file(digest), text).is_ok() {
             let mut index = self.index();

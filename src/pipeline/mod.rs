@@ -26,6 +26,7 @@ use crate::model::App;
 use crate::output::Reporter;
 use crate::plan::Step;
 use crate::release::Release;
+use crate::render::RenderError;
 use crate::settings::{Intent, Settings};
 use crate::{Error, render};
 
@@ -129,19 +130,21 @@ impl Run<'_> {
     /// Engine and a registry, Terraform (chosen when first needed) and the app's hooks.
     pub async fn command(&self, intent: &Intent, steps: &[Step]) -> Result<Outcome, Error> {
         let aws = Aws::connect(&self.app.env.region, self.settings.endpoint_url.as_deref()).await;
-        let (registry, tag, concurrency) = match intent {
+        let (registry, tag, force_tag, concurrency) = match intent {
             Intent::Push {
                 registry,
                 tag,
+                force_tag,
                 concurrency,
-            } => (registry.clone(), tag.clone(), *concurrency),
-            _ => (None, None, 4),
+            } => (registry.clone(), tag.clone(), *force_tag, *concurrency),
+            _ => (None, None, false, 4),
         };
         let pusher = Pusher {
             aws: &aws,
             registry: registry.or_else(|| self.app.env.registry.clone()),
             region: self.app.env.region.clone(),
             tag,
+            force_tag,
             concurrency,
             bars: !self.settings.json && std::io::stderr().is_terminal(),
         };
@@ -190,6 +193,12 @@ impl Run<'_> {
 
     /// Renders into `out` with what this run learned over what earlier runs left there.
     fn write_rendered(&self, out: &Path, learned: render::Inputs) -> Result<(), Error> {
+        if crate::workdir::contains(&self.app.dir, out) {
+            crate::workdir::ensure(&self.app.dir).map_err(|source| RenderError::Write {
+                path: crate::workdir::path(&self.app.dir),
+                source,
+            })?;
+        }
         let inputs = learned.over(render::Inputs::load(out));
         let rendered = render::render(self.app, &inputs)?;
         rendered.write(out)?;

@@ -11,6 +11,7 @@ use crate::adapters::aws::Aws;
 use crate::hooks::{Hook, Hooks};
 use crate::model::App;
 use crate::output::Reporter;
+use crate::push::ecr::TaggedImage;
 use crate::push::resolve::Resolved;
 use crate::push::{self, Pushed};
 use crate::terraform::{self, PlanSummary};
@@ -40,6 +41,20 @@ pub trait ImagePusher {
         images: &[(String, String)],
         account: Option<&str>,
     ) -> impl Future<Output = Vec<Result<Resolved, Error>>> + Send;
+    /// Whether each `(role, image)` a release recorded (by digest) is still in its registry:
+    /// an error for each that is not, or that could not be asked.
+    fn exists(
+        &self,
+        app: &App,
+        images: &[(String, String)],
+    ) -> impl Future<Output = Vec<Result<(), Error>>> + Send;
+    /// Tags the ECR images of the releases to keep (`add`) and untags those of releases that
+    /// fell out of the kept window (`remove`); returns how many tags were added and removed.
+    fn keep_released(
+        &self,
+        add: &[TaggedImage],
+        remove: &[TaggedImage],
+    ) -> impl Future<Output = Result<(usize, usize), Error>> + Send;
 }
 
 /// Runs Terraform in the rendered directory.
@@ -93,6 +108,8 @@ pub struct Pusher<'a> {
     pub registry: Option<String>,
     pub region: String,
     pub tag: Option<String>,
+    /// `--force-tag`.
+    pub force_tag: bool,
     pub concurrency: usize,
     /// Draw progress bars (a terminal, and not `--json`).
     pub bars: bool,
@@ -146,6 +163,7 @@ impl ImagePusher for Pusher<'_> {
             aws: self.ecr(&target).cloned(),
             target,
             tag: self.tag.clone(),
+            force_tag: self.force_tag,
             concurrency: self.concurrency,
             bars: self.bars,
         };
@@ -175,6 +193,55 @@ impl ImagePusher for Pusher<'_> {
             }
         };
         futures_util::future::join_all(images.iter().map(|(r, i)| one(r, i))).await
+    }
+
+    async fn exists(&self, app: &App, images: &[(String, String)]) -> Vec<Result<(), Error>> {
+        use crate::model::image::ImageRef;
+        let one = |role: &str, image: &str| {
+            let (role, image) = (role.to_string(), image.to_string());
+            async move {
+                let gone = || {
+                    Err(Error::Push(push::PushError::ReleasedImageGone {
+                        role: role.clone(),
+                        image: image.clone(),
+                    }))
+                };
+                let parsed = ImageRef::parse(&image);
+                // the account's ECR in this region answers through its API (as moto's does)
+                if let Some(r) = &parsed
+                    && let Some(digest) = &r.digest
+                    && r.host.contains(&format!(".dkr.ecr.{}.", self.region))
+                {
+                    return match push::ecr::has_image(self.aws, &r.path, digest).await {
+                        Ok(true) => Ok(()),
+                        Ok(false) => gone(),
+                        Err(e) => Err(e.into()),
+                    };
+                }
+                let wanted = [(role.clone(), image.clone())];
+                match self.resolve(app, &wanted, None).await.pop() {
+                    Some(Ok(_)) => Ok(()),
+                    Some(Err(Error::Push(push::PushError::ImageNotFound { .. }))) => gone(),
+                    Some(Err(e)) => Err(e),
+                    None => Ok(()),
+                }
+            }
+        };
+        futures_util::future::join_all(images.iter().map(|(r, i)| one(r, i))).await
+    }
+
+    async fn keep_released(
+        &self,
+        add: &[TaggedImage],
+        remove: &[TaggedImage],
+    ) -> Result<(usize, usize), Error> {
+        for image in add {
+            push::ecr::add_tag(self.aws, image).await?;
+        }
+        for image in remove {
+            push::ecr::remove_tag(self.aws, image).await?;
+        }
+        Ok((add.len(), remove.len()))
     }
 }
 

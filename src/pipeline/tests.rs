@@ -206,6 +206,8 @@ struct FakePusher {
     pushed_before: Mutex<bool>,
     /// Images that cannot be pulled anonymously.
     private: Vec<String>,
+    /// Images a registry no longer has.
+    gone: Vec<String>,
 }
 
 impl FakePusher {
@@ -216,6 +218,7 @@ impl FakePusher {
             fail: false,
             pushed_before: Mutex::new(false),
             private: Vec::new(),
+            gone: Vec::new(),
         }
     }
 }
@@ -257,6 +260,9 @@ impl ImagePusher for FakePusher {
                 image: format!("registry.example/{}:git-1", s.role),
                 reference: format!("registry.example/{}@sha256:{generation:064}", s.role),
                 digest: format!("sha256:{generation:064}"),
+                tag: "git-1".into(),
+                commit: Some("1".repeat(40)),
+                dirty: false,
                 status,
                 stats: Default::default(),
             })
@@ -286,6 +292,29 @@ impl ImagePusher for FakePusher {
                 })
             })
             .collect()
+    }
+    async fn exists(&self, _: &App, images: &[(String, String)]) -> Vec<Result<(), Error>> {
+        images
+            .iter()
+            .map(|(role, image)| {
+                if self.gone.contains(image) {
+                    Err(Error::Push(push::PushError::ReleasedImageGone {
+                        role: role.clone(),
+                        image: image.clone(),
+                    }))
+                } else {
+                    Ok(())
+                }
+            })
+            .collect()
+    }
+    async fn keep_released(
+        &self,
+        add: &[push::ecr::TaggedImage],
+        remove: &[push::ecr::TaggedImage],
+    ) -> Result<(usize, usize), Error> {
+        note(&self.log, "keep released images");
+        Ok((add.len(), remove.len()))
     }
 }
 
@@ -578,7 +607,9 @@ fn a_deploy_runs_every_step_in_order_and_records_one_release() {
         log[12].starts_with("record releases/production/"),
         "{log:?}"
     );
-    assert_eq!(log.len(), 13);
+    // spacetweet pushes to the account's ECR: its released images are kept from expiring
+    assert_eq!(log[13], "keep released images", "{log:?}");
+    assert_eq!(log.len(), 14);
     let release = outcome.release.expect("a release");
     let stored = f
         .cloud
@@ -659,7 +690,8 @@ fn no_changes_means_no_apply_and_no_record() {
             "confirm",
             "terraform apply",
             "rollout",
-            "record the release"
+            "record the release",
+            "keep released images"
         ]
     );
 }
@@ -851,6 +883,53 @@ fn history_is_newest_first_and_rollback_reapplies_recorded_digests_without_pushi
         .expect_err("no such release");
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("recent ones"), "{err}");
+}
+
+#[test]
+fn a_rollback_to_a_release_whose_image_is_gone_stops_before_anything_is_planned() {
+    let w = World::new();
+    let mut f = w.fakes(true);
+    w.deploy(&f).expect("first");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    *f.pusher.generation.lock().expect("gen") = 2;
+    *f.pusher.pushed_before.lock().expect("before") = false;
+    w.deploy(&f).expect("second");
+    let gone = format!("registry.example/web@sha256:{:064}", 1);
+    f.pusher.gone.push(gone.clone());
+    w.clear();
+    let err = w
+        .execute(
+            &Intent::Rollback {
+                release: "previous".into(),
+            },
+            &f.cloud,
+            &f.pusher,
+            &f.tf,
+            &Confirm::Yes,
+        )
+        .expect_err("the image is gone");
+    assert_eq!(err.exit_code(), 1);
+    let text = err.to_string();
+    assert!(
+        text.contains(&gone) && text.contains("no longer in its registry"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nothing was changed") && text.contains("exo-deploy history"),
+        "says what to do: {text}"
+    );
+    assert!(
+        !w.log()
+            .iter()
+            .any(|l| l.starts_with("bootstrap") || l == "init" || l == "plan" || l == "apply"),
+        "nothing was planned or applied: {:?}",
+        w.log()
+    );
+    assert_eq!(
+        block(w.run().history(&f.cloud)).expect("history").len(),
+        2,
+        "and nothing recorded"
+    );
 }
 
 #[test]
@@ -1141,6 +1220,7 @@ fn intents(release: &str) -> Vec<Intent> {
         Intent::Push {
             registry: None,
             tag: None,
+            force_tag: false,
             concurrency: 4,
         },
         Intent::Bootstrap,
@@ -1176,6 +1256,7 @@ fn effects_of(step: &Step) -> Vec<String> {
         Step::TerraformApply => one("apply"),
         Step::TerraformDestroy => one("destroy"),
         Step::RecordRelease => one("record"),
+        Step::KeepReleasedImages { .. } => one("keep released images"),
         Step::DeleteHostedZone { .. } => one("delete zones"),
         Step::DeleteStateBucket { .. } => one("delete bucket"),
         Step::DeleteRepositories => one("delete repositories"),

@@ -113,6 +113,9 @@ pub enum Step {
     WaitForRollout,
     /// Write the release record to the state bucket.
     RecordRelease,
+    /// Tag the ECR images of the environment's last `keep` releases so the repositories'
+    /// lifecycle policy never expires them, and untag those of older releases.
+    KeepReleasedImages { keep: u32 },
     /// Run one of the app's hooks (`.exo-deploy/hooks/<name>`), present when planned.
     RunHook { hook: Hook },
     /// Ask before destroying: the app's name must be typed (`--yes` answers it). `nuke` when
@@ -195,6 +198,7 @@ impl Step {
             Step::TerraformApply => "terraform apply".into(),
             Step::WaitForRollout => "rollout".into(),
             Step::RecordRelease => "record the release".into(),
+            Step::KeepReleasedImages { .. } => "keep released images".into(),
             Step::RunHook { hook } => format!("{hook} hook"),
             Step::ReadState => "read the state".into(),
             Step::RefuseProtectedDatabases { .. } => "protected databases".into(),
@@ -256,6 +260,10 @@ impl fmt::Display for Step {
                 "wait until every service's new tasks run and pass their checks (--rollout-timeout)",
             ),
             Step::RecordRelease => f.write_str("record the release in the state bucket"),
+            Step::KeepReleasedImages { keep } => write!(
+                f,
+                "tag the ECR images of the last {keep} releases so that they never expire (`keep-releases`)"
+            ),
             Step::RunHook { hook } => write!(f, "run the {hook} hook (.exo-deploy/hooks/{hook})"),
             Step::ConfirmDestroy { .. } => {
                 f.write_str("ask for the app's name before destroying (--yes answers)")
@@ -388,6 +396,11 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             let unrecorded = when(Condition::Unrecorded);
             steps.extend(hook(Hook::PostApply).map(unrecorded));
             steps.push(unrecorded(Step::RecordRelease));
+            if pushes_to_ecr(app) {
+                steps.push(unrecorded(Step::KeepReleasedImages {
+                    keep: env.keep_releases,
+                }));
+            }
             steps.extend(hook(Hook::PostDeploy).map(unrecorded));
         }
         Intent::Teardown | Intent::Nuke => {
@@ -445,6 +458,15 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
         Intent::Terraform { args } => steps.push(Step::RunTerraform { args: args.clone() }),
     }
     steps
+}
+
+/// Whether the environment's images go to ECR (its `registry`, else the account's ECR), whose
+/// lifecycle policy exo-deploy sets.
+fn pushes_to_ecr(app: &App) -> bool {
+    app.env
+        .registry
+        .as_deref()
+        .is_none_or(|r| crate::model::image::is_ecr(&crate::push::Target::parse(r).host))
 }
 
 /// What a dry run of `steps` performs: the local steps alone, whatever their conditions.

@@ -1,5 +1,7 @@
-//! A service's build context: the files of its folder minus what `.dockerignore` excludes,
-//! as the tar Docker builds from, and a content hash of exactly those files (names, modes and
+//! A service's build context: the files of its folder minus what `.dockerignore` excludes and
+//! minus exo-deploy's working folders (`.exo-deploy/`, wherever they sit: a service at
+//! `location: .` would otherwise ship rendered Terraform, state caches and logs in its image,
+//! and change its hash on every render), as the tar Docker builds from, and a content hash of exactly those files (names, modes and
 //! bytes, in a fixed order) that names the image when the folder has uncommitted changes.
 
 use std::path::{Path, PathBuf};
@@ -43,6 +45,9 @@ fn walk(root: &Path, dir: &Path, rules: &Gitignore, out: &mut Vec<PathBuf>) -> s
         let path = entry.path();
         let is_dir = entry.file_type()?.is_dir();
         let rel = path.strip_prefix(root).unwrap_or(&path);
+        if is_dir && entry.file_name() == crate::workdir::NAME {
+            continue;
+        }
         if rules.matched_path_or_any_parents(rel, is_dir).is_ignore() {
             continue;
         }
@@ -138,6 +143,9 @@ mod tests {
         std::fs::write(d.join("keep.log"), "x").expect("w");
         std::fs::create_dir_all(d.join("secrets")).expect("w");
         std::fs::write(d.join("secrets/key"), "x").expect("w");
+        // exo-deploy's working folder, as a service at `location: .` has it
+        std::fs::create_dir_all(d.join(".exo-deploy/production")).expect("w");
+        std::fs::write(d.join(".exo-deploy/production/main.tf"), "x").expect("w");
         let ctx = read(d).expect("context");
         assert_eq!(
             names(&ctx),
@@ -159,6 +167,12 @@ mod tests {
             read(d).expect("context").hash,
             ignored.hash,
             "ignored files do not count"
+        );
+        std::fs::write(d.join(".exo-deploy/production/main.tf"), "rendered again").expect("w");
+        assert_eq!(
+            read(d).expect("context").hash,
+            ignored.hash,
+            "nor does exo-deploy's working folder, without any .dockerignore line"
         );
     }
 }

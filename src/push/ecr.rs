@@ -1,16 +1,55 @@
 //! Amazon ECR: a registry token from `GetAuthorizationToken`, and repositories created on
-//! demand with scan on push, immutable tags, a lifecycle policy keeping the last images, and
-//! exo-deploy's tags (so `--nuke` can find them).
+//! demand with scan on push, immutable tags, a lifecycle policy, and exo-deploy's tags (so
+//! `--nuke` can find them). The policy expires old images but never one tagged `release-…`:
+//! after each release, the images of the environment's last `keep-releases` releases carry
+//! such a tag (`release-<env>-<release id>`), and the tags of older releases are removed, so
+//! that `rollback` and `promote` always find the images of recent releases.
 
-use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
+use aws_sdk_ecr::types::{ImageIdentifier, ImageScanningConfiguration, ImageTagMutability, Tag};
 
 use super::credentials::{Creds, decode_basic};
 use crate::adapters::aws::Aws;
 use crate::adapters::aws::{AwsError, classify};
 use crate::model::tags;
 
-/// How many images a repository keeps.
+/// How many images a repository keeps, besides those of recent releases.
 pub const KEEP_IMAGES: u32 = 30;
+
+/// The tag prefix that protects an image from expiring.
+pub const RELEASE_TAG_PREFIX: &str = "release-";
+
+/// The tag that keeps an image of release `id` of `env`.
+pub fn release_tag(env: &str, id: &str) -> String {
+    format!("{RELEASE_TAG_PREFIX}{env}-{id}")
+}
+
+/// The lifecycle policy of every repository exo-deploy creates. An image that matches the
+/// tagging of a rule is never expired by a rule of lower priority (ECR's documented rule
+/// evaluation), so images tagged `release-…` escape the second rule; the first never
+/// expires anything in practice, as only the last releases' images carry such a tag.
+pub fn lifecycle_policy() -> serde_json::Value {
+    serde_json::json!({
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "images of the environments' last releases (tagged release-*) are kept",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPrefixList": [RELEASE_TAG_PREFIX],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 10000
+                },
+                "action": { "type": "expire" }
+            },
+            {
+                "rulePriority": 2,
+                "description": format!("otherwise keep the last {KEEP_IMAGES} images"),
+                "selection": { "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES },
+                "action": { "type": "expire" }
+            }
+        ]
+    })
+}
 
 /// A login for the account's registry.
 pub async fn login(aws: &Aws) -> Result<Creds, AwsError> {
@@ -31,7 +70,9 @@ pub async fn login(aws: &Aws) -> Result<Creds, AwsError> {
         })
 }
 
-/// Makes sure `repo` exists; returns true when it was created.
+/// Makes sure `repo` exists with exo-deploy's lifecycle policy (set again on every push, so
+/// repositories made by earlier versions get the one that keeps released images); returns
+/// true when it was created.
 pub async fn ensure_repository(
     aws: &Aws,
     repo: &str,
@@ -45,7 +86,10 @@ pub async fn ensure_repository(
         .send()
         .await
     {
-        Ok(_) => return Ok(false),
+        Ok(_) => {
+            put_policy(aws, repo).await?;
+            return Ok(false);
+        }
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_repository_not_found_exception()) => {}
@@ -73,20 +117,131 @@ pub async fn ensure_repository(
         .send()
         .await
         .map_err(|e| classify("ecr:CreateRepository", repo, e))?;
-    let policy = serde_json::json!({
-        "rules": [{
-            "rulePriority": 1,
-            "description": format!("keep the last {KEEP_IMAGES} images"),
-            "selection": { "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES },
-            "action": { "type": "expire" }
-        }]
-    });
+    put_policy(aws, repo).await?;
+    Ok(true)
+}
+
+async fn put_policy(aws: &Aws, repo: &str) -> Result<(), AwsError> {
     aws.ecr
         .put_lifecycle_policy()
         .repository_name(repo)
-        .lifecycle_policy_text(policy.to_string())
+        .lifecycle_policy_text(lifecycle_policy().to_string())
         .send()
         .await
         .map_err(|e| classify("ecr:PutLifecyclePolicy", repo, e))?;
-    Ok(true)
+    Ok(())
+}
+
+/// One image in an ECR repository and one of its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedImage {
+    pub repository: String,
+    pub digest: String,
+    pub tag: String,
+}
+
+/// Whether the repository still has the image `digest`.
+pub async fn has_image(aws: &Aws, repository: &str, digest: &str) -> Result<bool, AwsError> {
+    let id = ImageIdentifier::builder().image_digest(digest).build();
+    match aws
+        .ecr
+        .describe_images()
+        .repository_name(repository)
+        .image_ids(id)
+        .send()
+        .await
+    {
+        Ok(found) => Ok(!found.image_details().is_empty()),
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_image_not_found_exception() || s.is_repository_not_found_exception()
+            }) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify("ecr:DescribeImages", repository, e)),
+    }
+}
+
+/// Adds `image.tag` to the image (its manifest put again under the new tag: the digest stays).
+/// A tag already there is fine: a re-run finishes the work.
+pub async fn add_tag(aws: &Aws, image: &TaggedImage) -> Result<(), AwsError> {
+    let id = ImageIdentifier::builder()
+        .image_digest(&image.digest)
+        .build();
+    let got = aws
+        .ecr
+        .batch_get_image()
+        .repository_name(&image.repository)
+        .image_ids(id)
+        .send()
+        .await
+        .map_err(|e| classify("ecr:BatchGetImage", &image.repository, e))?;
+    let Some(found) = got.images().first() else {
+        return Err(AwsError::Api {
+            operation: "ecr:BatchGetImage",
+            target: format!("{}@{}", image.repository, image.digest),
+            message: "the repository no longer has this image".into(),
+        });
+    };
+    let mut put = aws
+        .ecr
+        .put_image()
+        .repository_name(&image.repository)
+        .image_manifest(found.image_manifest().unwrap_or_default())
+        .image_tag(&image.tag)
+        .image_digest(&image.digest);
+    if let Some(kind) = found.image_manifest_media_type() {
+        put = put.image_manifest_media_type(kind);
+    }
+    match put.send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_image_already_exists_exception() || s.is_image_tag_already_exists_exception()
+            }) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(classify("ecr:PutImage", &image.repository, e)),
+    }
+}
+
+/// Removes `image.tag` from its image, unless it is the image's only tag (removing the last
+/// tag would delete the image); a tag already gone is fine.
+pub async fn remove_tag(aws: &Aws, image: &TaggedImage) -> Result<(), AwsError> {
+    let id = ImageIdentifier::builder().image_tag(&image.tag).build();
+    let found = match aws
+        .ecr
+        .describe_images()
+        .repository_name(&image.repository)
+        .image_ids(id.clone())
+        .send()
+        .await
+    {
+        Ok(found) => found,
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_image_not_found_exception() || s.is_repository_not_found_exception()
+            }) =>
+        {
+            return Ok(());
+        }
+        Err(e) => return Err(classify("ecr:DescribeImages", &image.repository, e)),
+    };
+    let only = found
+        .image_details()
+        .first()
+        .is_none_or(|d| d.image_tags().len() <= 1);
+    if only {
+        return Ok(());
+    }
+    aws.ecr
+        .batch_delete_image()
+        .repository_name(&image.repository)
+        .image_ids(id)
+        .send()
+        .await
+        .map_err(|e| classify("ecr:BatchDeleteImage", &image.repository, e))?;
+    Ok(())
 }

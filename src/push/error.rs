@@ -34,6 +34,22 @@ pub enum PushError {
     #[diagnostic(help("run again: layers already pushed are not sent twice"))]
     PushFailed { role: String, detail: String },
 
+    #[error("{image} already exists and does not hold what `{role}`'s folder builds ({why})")]
+    #[diagnostic(help(
+        "a given --tag never silently deploys other code: push under a new tag, or pass --force-tag to move this one (ECR repositories exo-deploy creates keep their tags immutable: there, use a new tag)"
+    ))]
+    TagTaken {
+        role: String,
+        image: String,
+        why: String,
+    },
+
+    #[error("{image} (the image of `{role}` in that release) is no longer in its registry")]
+    #[diagnostic(help(
+        "nothing was changed. Registries expire old images: exo-deploy keeps the images of each environment's last `keep-releases` releases (10 by default) in the ECR repositories it creates, and nothing elsewhere. Pick a newer release (`exo-deploy history`), or check out that release's commit and deploy it, which rebuilds the images"
+    ))]
+    ReleasedImageGone { role: String, image: String },
+
     #[error("reading the build context of `{role}` failed: {detail}")]
     Context { role: String, detail: String },
 

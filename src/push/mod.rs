@@ -7,11 +7,13 @@ pub mod context;
 pub mod credentials;
 pub mod ecr;
 pub mod error;
+pub mod oci;
 pub mod registry;
 pub mod resolve;
 pub mod tag;
 pub mod target;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +25,7 @@ pub use error::{PushError, Result};
 pub use target::{RegistryKind, Target};
 
 use crate::adapters::docker::{self, DockerError};
+use crate::adapters::git;
 use crate::model::instance_types::Arch;
 use crate::model::{App, ImageSource};
 use credentials::{Creds, Found};
@@ -33,6 +36,8 @@ pub struct Request {
     pub target: Target,
     /// Push under this tag instead of the content-derived one.
     pub tag: Option<String>,
+    /// Push under `tag` even when the registry has it with other content.
+    pub force_tag: bool,
     /// Services built and pushed at once.
     pub concurrency: usize,
     /// Draw progress bars (a terminal, and not `--json`).
@@ -50,6 +55,12 @@ pub struct Pushed {
     /// `host/repository@sha256:…`: what Terraform runs.
     pub reference: String,
     pub digest: String,
+    /// The tag pushed under.
+    pub tag: String,
+    /// The commit that last changed the service's folder, when it is in git.
+    pub commit: Option<String>,
+    /// Whether the folder had uncommitted changes.
+    pub dirty: bool,
     /// `pushed`, or `unchanged` when the registry already had it.
     pub status: &'static str,
     #[serde(flatten)]
@@ -248,6 +259,11 @@ impl Shared {
             }
         });
         let image = format!("{name}:{tag}");
+        let source = git::folder_commit(dir);
+        let labels = labels(role, &ctx.hash, source.as_ref(), git::source(dir));
+        let (commit, dirty) = source
+            .as_ref()
+            .map_or((None, false), |s| (Some(s.commit.clone()), s.dirty));
         if target.kind == RegistryKind::Ecr
             && matches!(dest, Dest::Run)
             && let Some(aws) = &self.aws
@@ -256,14 +272,39 @@ impl Shared {
         }
         bar.set_message(format!("checking {image}"));
         if let Some(digest) = lookup(tag.clone()).await? {
-            return Ok(Pushed {
-                role: role.into(),
-                reference: format!("{name}@{digest}"),
-                image,
-                digest,
-                status: "unchanged",
-                stats: Default::default(),
-            });
+            // a derived tag names its content; a given one is checked against the image's label
+            let same = match &self.req.tag {
+                None => Ok(()),
+                Some(_) => {
+                    let oci = oci::Oci::new(target, creds.as_ref());
+                    same_content(&oci, &repo, &tag, &ctx.hash, arch).await
+                }
+            };
+            match same {
+                Ok(()) => {
+                    return Ok(Pushed {
+                        role: role.into(),
+                        reference: format!("{name}@{digest}"),
+                        image,
+                        digest,
+                        tag,
+                        commit,
+                        dirty,
+                        status: "unchanged",
+                        stats: Default::default(),
+                    });
+                }
+                Err(_) if self.req.force_tag => {
+                    bar.set_message(format!("--force-tag: moving {image}"));
+                }
+                Err(why) => {
+                    return Err(PushError::TagTaken {
+                        role: role.into(),
+                        image,
+                        why,
+                    });
+                }
+            }
         }
         bar.set_message(format!("building {image}"));
         let on = |e: docker::Event| match e {
@@ -275,7 +316,7 @@ impl Shared {
                 bar.set_message(format!("pushing: {}", indicatif::HumanBytes(n)))
             }
         };
-        docker::build(&self.docker, ctx.tar, &image, arch.platform(), &on)
+        docker::build(&self.docker, ctx.tar, &image, arch.platform(), &labels, &on)
             .await
             .map_err(|e| match e {
                 DockerError::Build(output) => PushError::BuildFailed {
@@ -324,9 +365,67 @@ impl Shared {
             reference: format!("{name}@{digest}"),
             image,
             digest,
+            tag,
+            commit,
+            dirty,
             status: "pushed",
             stats,
         })
+    }
+}
+
+/// The labels every image exo-deploy builds carries: the OCI provenance labels (the commit
+/// that last changed the folder, the repository it comes from without credentials, and the
+/// commit's time as `created`, so that a rebuild of the same commit is the same image) and
+/// the hash of its build context, which tells whether a tag holds a folder's content.
+pub fn labels(
+    role: &str,
+    hash: &str,
+    source: Option<&git::FolderCommit>,
+    url: Option<String>,
+) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([
+        (oci::CONTENT_LABEL.to_string(), hash.to_string()),
+        (
+            "org.opencontainers.image.title".to_string(),
+            role.to_string(),
+        ),
+    ]);
+    if let Some(s) = source {
+        labels.insert("org.opencontainers.image.revision".into(), s.commit.clone());
+        labels.insert("org.opencontainers.image.created".into(), s.time.clone());
+    }
+    if let Some(url) = url {
+        labels.insert("org.opencontainers.image.source".into(), url);
+    }
+    labels
+}
+
+/// Whether `repo:tag` holds an image built from a context hashing to `hash` for `arch`: `Err`
+/// says why not.
+async fn same_content(
+    oci: &oci::Oci,
+    repo: &str,
+    tag: &str,
+    hash: &str,
+    arch: Arch,
+) -> std::result::Result<(), String> {
+    let config = match oci.config(repo, tag, arch).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(format!("it has no image for {}", arch.platform())),
+        Err(oci::Failed(e)) => return Err(format!("its config could not be read: {e}")),
+    };
+    match config["config"]["Labels"][oci::CONTENT_LABEL].as_str() {
+        Some(h) if h == hash => Ok(()),
+        Some(h) => Err(format!(
+            "it was built from content {}, the folder hashes to {}",
+            &h[..h.len().min(12)],
+            &hash[..hash.len().min(12)]
+        )),
+        None => Err(format!(
+            "it carries no {} label: exo-deploy did not build it",
+            oci::CONTENT_LABEL
+        )),
     }
 }
 

@@ -3,32 +3,22 @@
 //! outside git), or the user's `--tag`. Never `latest`.
 
 use std::path::Path;
-use std::process::Command;
+
+use crate::adapters::git;
 
 /// The tag for a service folder whose build context hashes to `hash`.
 pub fn for_folder(dir: &Path, hash: &str) -> String {
     let short = &hash[..hash.len().min(12)];
-    let git = |args: &[&str]| -> Option<String> {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-    };
-    match git(&["log", "-1", "--format=%h", "--abbrev=12", "--", "."]) {
-        Some(commit) if !commit.is_empty() => {
-            let dirty = git(&["status", "--porcelain", "--", "."]).is_none_or(|s| !s.is_empty());
-            if dirty {
+    match git::folder_commit(dir) {
+        Some(c) => {
+            let commit = &c.commit[..c.commit.len().min(12)];
+            if c.dirty {
                 format!("git-{commit}-dirty-{short}")
             } else {
                 format!("git-{commit}")
             }
         }
-        _ => format!("content-{short}"),
+        None => format!("content-{short}"),
     }
 }
 
@@ -48,30 +38,11 @@ mod tests {
     #[test]
     fn in_git_the_commit_names_it_and_changes_make_it_dirty() {
         let dir = tempfile::TempDir::new().expect("dir");
-        let run = |args: &[&str]| {
-            let ok = Command::new("git")
-                .arg("-C")
-                .arg(dir.path())
-                .args(args)
-                .output()
-                .expect("git")
-                .status
-                .success();
-            assert!(ok, "git {args:?}");
-        };
+        let run = |args: &[&str]| git::tests::run(dir.path(), args);
         run(&["init", "-q"]);
         std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").expect("w");
         run(&["add", "."]);
-        run(&[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "-m",
-            "x",
-        ]);
+        run(&["commit", "-q", "-m", "x"]);
         let clean = for_folder(dir.path(), "aaaaaaaaaaaaaaaa");
         assert!(
             clean.starts_with("git-") && !clean.contains("dirty"),

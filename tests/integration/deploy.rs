@@ -78,6 +78,8 @@ impl Lifecycle {
                 crate::tf_aws3::tf_moto().display()
             ),
         );
+        // an app repository that ignores nothing of exo-deploy's
+        crate::releases::commit_all(&l.app);
         l
     }
 
@@ -189,6 +191,17 @@ fn the_whole_lifecycle_runs_end_to_end_on_the_stand_ins() {
         step_seconds(&first).join("\n")
     );
     assert_eq!(l.records().len(), 1, "one release record");
+    let head = crate::releases::git(&l.app, &["rev-parse", "HEAD"]);
+    assert!(
+        l.records()[0].ends_with(&format!("-{}.json", &head[..12])),
+        "the release of a clean checkout is clean, whatever exo-deploy wrote: {:?}",
+        l.records()
+    );
+    assert_eq!(
+        crate::releases::git(&l.app, &["status", "--porcelain"]),
+        "",
+        "and the checkout stays clean"
+    );
     let first_image = l.tfvars_web();
     assert!(
         first_image.starts_with(&format!("{}/team/hello-web@sha256:", l.registry.host)),

@@ -232,11 +232,16 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
 /// A plain HTTP/1.1 GET to a loopback server (moto and the registry check no signatures), for
 /// answers the SDKs cannot or should not parse: the status line, headers and body.
 pub fn http_get(host: &str, path: &str, accept: &str) -> String {
+    http_request(host, "GET", path, accept)
+}
+
+/// A plain HTTP/1.1 request without a body (see [`http_get`]).
+pub fn http_request(host: &str, method: &str, path: &str, accept: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(host).expect("connect");
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
     )
     .expect("send");
     let mut answer = String::new();

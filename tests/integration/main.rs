@@ -15,6 +15,7 @@ mod moto;
 mod preflight;
 mod push;
 mod registry;
+mod releases;
 mod render;
 mod terraform_checks;
 mod terraform_graph;
