@@ -102,6 +102,20 @@ impl Cli {
     }
 }
 
+/// What `channel` does.
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// Point channel NAME of the environment at RELEASE (an id, `latest` or `previous`)
+    Set {
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[arg(value_name = "RELEASE")]
+        release: String,
+    },
+    /// Every channel of the environment: the release it points to now, and since when
+    List,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the config and write the Terraform directory, nothing else
@@ -134,8 +148,15 @@ pub enum Command {
     },
     /// What is deployed: the last release, its urls, and each service's task counts
     Status,
-    /// This environment's releases, newest first
+    /// This environment's releases, newest first (`--json`: every record whole)
     History,
+    /// One release: what each service ran (image, tag, commit), the config and Terraform
+    /// outputs it was deployed with, and who deployed it
+    Show {
+        /// The release's id (see `history`), `latest`, or `previous`
+        #[arg(value_name = "RELEASE")]
+        release: String,
+    },
     /// Print the environment's resolved configuration (after `extends` and per-environment
     /// overrides, with defaults), as YAML
     Config {
@@ -149,6 +170,32 @@ pub enum Command {
         /// The release's id (see `history`), or `previous`
         #[arg(value_name = "RELEASE")]
         release: String,
+    },
+    /// Deploy exactly the images of another environment's release, by digest, with no rebuild:
+    /// copied into this environment's registry when it uses another one; this environment's
+    /// own config (sizes, urls, secrets) applies
+    Promote {
+        /// The environment whose release is promoted
+        #[arg(long, value_name = "ENV")]
+        from: String,
+        /// The environment to deploy it to
+        #[arg(long, value_name = "ENV")]
+        to: String,
+        /// The release of `--from` (an id, `latest` or `previous`; default: `latest`)
+        #[arg(value_name = "RELEASE", conflicts_with = "channel")]
+        release: Option<String>,
+        /// Promote the release a channel of `--from` points to (see `channel`)
+        #[arg(long, value_name = "NAME")]
+        channel: Option<String>,
+        /// Promote even a release built from uncommitted changes
+        #[arg(long)]
+        allow_dirty: bool,
+    },
+    /// Named pointers to releases (`stable`, `canary`), kept with their history in the state
+    /// bucket: `channel set NAME RELEASE`, `channel list`
+    Channel {
+        #[command(subcommand)]
+        action: ChannelCommand,
     },
     /// Run any terraform command in the rendered directory, the same way deploys do
     /// (e.g. `exo-deploy terraform -- state list`)

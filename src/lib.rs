@@ -186,6 +186,7 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
     // services that are only an image: their service.yml is read out of it, again on runs
     // that deploy, from the cache of an earlier read otherwise
     // (a rollback runs recorded images: it keeps what was read before)
+    // (a promotion runs recorded images too)
     let refresh = !settings.dry_run && matches!(intent, Intent::Deploy | Intent::Plan { .. });
     let lenient = matches!(
         intent,
@@ -193,6 +194,9 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
             | Intent::Nuke
             | Intent::Status
             | Intent::History
+            | Intent::Show { .. }
+            | Intent::SetChannel { .. }
+            | Intent::Channels
             | Intent::Terraform { .. }
     );
     let images = pipeline::external::ImageServices::new(&settings.app_dir, refresh, lenient);
@@ -202,16 +206,30 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
     }
     let raw = loaded?;
     let app = model::resolve(&raw, settings.env.as_deref())?;
+    // a promotion reads the release of another environment, with that environment's access
+    let source = match intent {
+        Intent::Promote { from, .. } if *from == app.env.name => {
+            return Err(Error::Usage(format!(
+                "`promote --from {from} --to {from}` promotes an environment onto itself: to deploy one of its releases again, use `exo-deploy rollback RELEASE -e {from}`"
+            )));
+        }
+        Intent::Promote { from, .. } => Some(model::resolve(&raw, Some(from))?),
+        _ => None,
+    };
     let out = settings.out.clone().unwrap_or_else(|| default_out(&app));
     let run = pipeline::Run {
         app: &app,
+        source: source.as_ref(),
         settings,
         out: &out,
         reporter,
     };
     // the one place the steps of a command are decided
     let steps = plan::plan(&app, intent, out.clone());
-    if matches!(intent, Intent::Deploy | Intent::Teardown | Intent::Nuke) {
+    if matches!(
+        intent,
+        Intent::Deploy | Intent::Teardown | Intent::Nuke | Intent::Promote { .. }
+    ) {
         reporter.app(&app);
     }
     if matches!(
@@ -221,6 +239,7 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
             | Intent::Nuke
             | Intent::Plan { .. }
             | Intent::Rollback { .. }
+            | Intent::Promote { .. }
     ) {
         reporter.plan(&steps, settings.dry_run);
     }

@@ -380,16 +380,160 @@ impl Reporter {
                     )
                 },
             );
-            let note = r
-                .rollback_of
-                .as_deref()
-                .map(|o| format!("  rollback to {o}"))
-                .unwrap_or_default();
+            let note = match (&r.rollback_of, &r.promoted_from) {
+                (Some(o), _) => format!("  rollback to {o}"),
+                (None, Some(p)) => format!("  promoted from {p}"),
+                (None, None) => String::new(),
+            };
             self.say(&format!(
                 "{}  {}  v{}  {}  {}  {:.0} s{note}",
                 r.id, r.deployed_at, r.version, commit, r.deployed_by, r.duration_seconds
             ));
         }
+    }
+
+    /// One webhook delivery (`notify`), by the webhook's host only: its path may be a secret.
+    pub fn notification(&self, host: &str, event: &str, result: Result<(), &str>) {
+        match result {
+            Ok(()) => {
+                self.event(
+                    "notified",
+                    json!({ "webhook": host, "notification": event }),
+                );
+                self.say(&format!("notified {host} of the {event}"));
+            }
+            Err(why) => {
+                self.event(
+                    "notification-failed",
+                    json!({ "webhook": host, "notification": event, "message": why }),
+                );
+                self.say(&format!(
+                    "warning: the {event} notification to {host} failed: {why} (the run's outcome stands)"
+                ));
+            }
+        }
+    }
+
+    /// The images a promotion copied, or found in place.
+    pub fn copied(&self, copied: &[crate::push::copy::Copied]) {
+        for c in copied {
+            self.event("image-copied", json!(c));
+            self.say(&match c.status {
+                "present" => format!(
+                    "{}: {} (already there, nothing copied)",
+                    c.role, c.reference
+                ),
+                _ => format!(
+                    "{}: copied {} to {} ({} blobs sent, {} already there)",
+                    c.role, c.from, c.reference, c.blobs_copied, c.blobs_present
+                ),
+            });
+        }
+    }
+
+    /// A channel just set.
+    pub fn channel_set(&self, entry: &crate::release::ChannelEntry) {
+        self.event("channel", json!(entry));
+        self.say(&format!(
+            "channel `{}` of {} now points to release {} (set by {})",
+            entry.channel, entry.env, entry.release, entry.set_by
+        ));
+    }
+
+    /// Every channel of an environment.
+    pub fn channels(&self, env: &str, channels: &[crate::release::Channel]) {
+        if channels.is_empty() {
+            self.say(&format!(
+                "{env} has no channels yet: `exo-deploy channel set NAME RELEASE` makes one"
+            ));
+        }
+        let width = channels
+            .iter()
+            .map(|c| c.current.channel.len())
+            .max()
+            .unwrap_or(0);
+        for c in channels {
+            self.event("channel", json!(c));
+            let before = match c.earlier.first() {
+                Some(e) => format!(
+                    " (before: {}; {} earlier entr{})",
+                    e.release,
+                    c.earlier.len(),
+                    if c.earlier.len() == 1 { "y" } else { "ies" }
+                ),
+                None => String::new(),
+            };
+            self.say(&format!(
+                "{:<width$}  {}  since {} by {}{before}",
+                c.current.channel, c.current.release, c.current.set_at, c.current.set_by
+            ));
+        }
+    }
+
+    /// One release, whole: `--json` gives the record as stored.
+    pub fn show_release(&self, r: &crate::release::Release) {
+        self.event("release", json!(r));
+        let short = |c: &str| c.chars().take(12).collect::<String>();
+        let mut text = format!("release {} of {} ({})", r.id, r.app, r.env);
+        text.push_str(&format!(
+            "\n  deployed {} by {} in {:.0} s, version {}",
+            r.deployed_at, r.deployed_by, r.duration_seconds, r.version
+        ));
+        text.push_str(&match &r.commit {
+            Some(c) => format!(
+                "\n  app commit {}{}",
+                short(c),
+                if r.dirty {
+                    " (uncommitted changes)"
+                } else {
+                    ""
+                }
+            ),
+            None => "\n  app commit: none (not a git repository)".into(),
+        });
+        if let Some(o) = &r.rollback_of {
+            text.push_str(&format!("\n  a rollback to release {o}"));
+        }
+        if let Some(p) = &r.promoted_from {
+            text.push_str(&format!("\n  promoted from {p}"));
+        }
+        text.push_str("\n  services:");
+        let width = r.images.keys().map(String::len).max().unwrap_or(0);
+        for (role, image) in &r.images {
+            text.push_str(&format!("\n    {role:<width$}  {image}"));
+            let Some(s) = r.services.get(role) else {
+                continue;
+            };
+            let mut about = Vec::new();
+            if let Some(tag) = &s.tag {
+                about.push(format!("tag {tag}"));
+            }
+            if let Some(c) = &s.commit {
+                about.push(format!(
+                    "commit {}{}",
+                    short(c),
+                    if s.dirty {
+                        " (uncommitted changes)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if !about.is_empty() {
+                text.push_str(&format!("\n    {:<width$}  {}", "", about.join(", ")));
+            }
+        }
+        let urls = r.urls();
+        if !urls.is_empty() {
+            text.push_str("\n  urls:");
+            for (role, url) in urls {
+                text.push_str(&format!("\n    {role}: {url}"));
+            }
+        }
+        if !r.config.is_null() {
+            text.push_str("\n  config: recorded whole (`--json` prints it)");
+        }
+        self.say(&text);
     }
 
     /// What is deployed.
@@ -468,6 +612,15 @@ impl Reporter {
             }
         }
     }
+}
+
+/// A webhook url as logs show it: scheme and host only (Slack-style urls hold their secret
+/// in the path).
+pub fn webhook_host(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    format!("{scheme}://{host}/…")
 }
 
 fn relative(app: &App, path: &std::path::Path) -> String {

@@ -29,6 +29,12 @@ pub struct Release {
     pub dirty: bool,
     /// Image reference (by digest) of each service, ExoCom included.
     pub images: BTreeMap<String, String>,
+    /// What each service ran, by role: image, tag, and the commit of its folder.
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceRecord>,
+    /// The resolved configuration it was deployed with (secrets as references, never values).
+    #[serde(default)]
+    pub config: serde_json::Value,
     /// `terraform output -json` after the apply.
     pub outputs: serde_json::Value,
     /// `user:<name>` or `ci:<name>`.
@@ -37,6 +43,38 @@ pub struct Release {
     /// The release this one rolled back to, for rollbacks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_of: Option<String>,
+    /// `<env>/<release id>` of the release this one promoted, for promotions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_from: Option<String>,
+}
+
+/// What one service ran in a release.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceRecord {
+    /// The image reference, by digest.
+    pub image: String,
+    /// The tag it was pushed or written under, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The commit that last changed the service's folder (services exo-deploy builds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Whether that folder had uncommitted changes.
+    #[serde(default)]
+    pub dirty: bool,
+}
+
+impl ServiceRecord {
+    /// What the containers see as `EXO_DEPLOY_SERVICE_COMMIT`.
+    pub fn commit_label(&self) -> Option<String> {
+        self.commit.as_ref().map(|c| {
+            if self.dirty {
+                format!("{c}-dirty")
+            } else {
+                c.clone()
+            }
+        })
+    }
 }
 
 /// What is deployed: the last release, its urls, and each service's task counts as ECS says.
@@ -81,6 +119,77 @@ impl Release {
             .flatten()
             .filter_map(|(role, url)| Some((role.clone(), url.as_str()?.to_string())))
             .collect()
+    }
+}
+
+/// The resolved configuration a release records: the model as `exo-deploy config` prints it
+/// (secrets are references in the model, never values).
+pub fn config_of(app: &App) -> serde_json::Value {
+    let mut config = serde_json::to_value(app).unwrap_or(serde_json::Value::Null);
+    // where the app sat on the deploying machine says nothing about the release: paths are
+    // kept relative to the app's folder
+    if let Some(map) = config.as_object_mut() {
+        map.remove("dir");
+    }
+    relative(&mut config, &app.dir);
+    config
+}
+
+fn relative(value: &mut serde_json::Value, dir: &std::path::Path) {
+    match value {
+        serde_json::Value::String(s) => {
+            if let Ok(rest) = std::path::Path::new(s.as_str()).strip_prefix(dir) {
+                *s = format!("./{}", rest.display());
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| relative(v, dir)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| relative(v, dir)),
+        _ => {}
+    }
+}
+
+/// One entry of a channel's history: from `set_at` on, channel `channel` of `env` points to
+/// release `release`. Kept as `channels/<env>/<channel>/<timestamp>.json`, never overwritten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelEntry {
+    pub channel: String,
+    pub env: String,
+    pub release: String,
+    /// UTC, RFC 3339.
+    pub set_at: String,
+    pub set_by: String,
+}
+
+/// A channel now, with how many times it was set before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Channel {
+    pub current: ChannelEntry,
+    /// Earlier entries, newest first.
+    pub earlier: Vec<ChannelEntry>,
+}
+
+/// The folder of the channels of `env` (of one channel, with `name`).
+pub fn channel_prefix(env: &str, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("channels/{env}/{n}/"),
+        None => format!("channels/{env}/"),
+    }
+}
+
+/// A channel name: a lowercase label such as `stable` or `canary-eu`.
+pub fn check_channel_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a channel name: use lowercase letters, digits and dashes, such as `stable` or `canary`"
+        ))
     }
 }
 

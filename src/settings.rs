@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{ChannelCommand, Cli, Command};
 
 /// What the user asked exo-deploy to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,10 +34,25 @@ pub enum Intent {
     Status,
     /// `history`.
     History,
+    /// `show RELEASE`.
+    Show { release: String },
     /// `config [--show-origin]`.
     Config { show_origin: bool },
     /// `terraform -- ARGS`.
     Terraform { args: Vec<String> },
+    /// `promote --from ENV --to ENV [RELEASE | --channel NAME]`: a deploy (of `--to`) of the
+    /// images a release of `from` recorded.
+    Promote {
+        from: String,
+        /// An id, `latest` or `previous`; or with `channel`, the channel's name.
+        release: String,
+        channel: bool,
+        allow_dirty: bool,
+    },
+    /// `channel set NAME RELEASE`.
+    SetChannel { name: String, release: String },
+    /// `channel list`.
+    Channels,
 }
 
 /// How every command runs, decided once.
@@ -73,6 +88,11 @@ impl Cli {
     /// The intent and the settings this command line asks for.
     pub fn resolve(self) -> (Intent, Settings) {
         let dry_run = self.dry_run;
+        // `promote --to` names the environment deployed
+        let env = match &self.command {
+            Some(Command::Promote { to, .. }) => Some(to.clone()),
+            _ => self.env.clone(),
+        };
         let intent = match self.command {
             Some(Command::Render) => Intent::Render,
             Some(Command::Bootstrap) => Intent::Bootstrap,
@@ -90,16 +110,35 @@ impl Cli {
             Some(Command::Plan { detailed_exitcode }) => Intent::Plan { detailed_exitcode },
             Some(Command::Status) => Intent::Status,
             Some(Command::History) => Intent::History,
+            Some(Command::Show { release }) => Intent::Show { release },
             Some(Command::Config { show_origin }) => Intent::Config { show_origin },
             Some(Command::Rollback { release }) => Intent::Rollback { release },
             Some(Command::Terraform { args }) => Intent::Terraform { args },
+            Some(Command::Promote {
+                from,
+                to: _,
+                release,
+                channel,
+                allow_dirty,
+            }) => Intent::Promote {
+                from,
+                channel: channel.is_some(),
+                release: channel.or(release).unwrap_or_else(|| "latest".into()),
+                allow_dirty,
+            },
+            Some(Command::Channel {
+                action: ChannelCommand::Set { name, release },
+            }) => Intent::SetChannel { name, release },
+            Some(Command::Channel {
+                action: ChannelCommand::List,
+            }) => Intent::Channels,
             None if self.nuke => Intent::Nuke,
             None if self.teardown => Intent::Teardown,
             None => Intent::Deploy,
         };
         let settings = Settings {
             app_dir: self.app_dir,
-            env: self.env,
+            env,
             out: self.out,
             json: self.json,
             yes: self.yes,

@@ -22,31 +22,69 @@ pub struct Aws {
     pub ecr: aws_sdk_ecr::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub rds: aws_sdk_rds::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub ssm: aws_sdk_ssm::Client,
     pub region: String,
 }
 
+/// Whose credentials an environment deploys with, beside the default chain: a profile of the
+/// AWS config files, then a role assumed with them (another account, say). Terraform gets the
+/// same credentials.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    pub profile: Option<String>,
+    pub role_arn: Option<String>,
+}
+
+/// The SDK configuration for `region` with `access`; `endpoint_url` (or `AWS_ENDPOINT_URL`)
+/// points it at an emulator.
+pub async fn sdk_config(
+    region: &str,
+    endpoint_url: Option<&str>,
+    access: &Access,
+) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(5)
+                .with_max_backoff(Duration::from_secs(8)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(120))
+                .build(),
+        );
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(profile) = &access.profile {
+        loader = loader.profile_name(profile);
+    }
+    let base = loader.load().await;
+    let Some(role) = &access.role_arn else {
+        return base;
+    };
+    let assumed = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name("exo-deploy")
+        .configure(&base)
+        .build()
+        .await;
+    base.into_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(assumed),
+        )
+        .build()
+}
+
 impl Aws {
-    /// Clients for `region`; `endpoint_url` (or `AWS_ENDPOINT_URL`) points them at an emulator,
-    /// in which case S3 uses path-style addressing.
-    pub async fn connect(region: &str, endpoint_url: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(5)
-                    .with_max_backoff(Duration::from_secs(8)),
-            )
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .operation_timeout(Duration::from_secs(120))
-                    .build(),
-            );
-        if let Some(url) = endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        Self::from_config(&loader.load().await, region)
+    /// Clients for `region` with `access`; `endpoint_url` (or `AWS_ENDPOINT_URL`) points them
+    /// at an emulator, in which case S3 uses path-style addressing.
+    pub async fn connect(region: &str, endpoint_url: Option<&str>, access: &Access) -> Self {
+        let conf = sdk_config(region, endpoint_url, access).await;
+        Self::from_config(&conf, region)
     }
 
     /// Clients from an SDK configuration made elsewhere (tests, embedding programs).
@@ -62,8 +100,49 @@ impl Aws {
             ecr: aws_sdk_ecr::Client::new(conf),
             ecs: aws_sdk_ecs::Client::new(conf),
             rds: aws_sdk_rds::Client::new(conf),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(conf),
+            ssm: aws_sdk_ssm::Client::new(conf),
             region: region.to_string(),
         }
+    }
+
+    /// The value of a Secrets Manager secret (name or ARN): exo-deploy reads one only to sign
+    /// its own webhooks, and never writes it anywhere.
+    pub async fn secret_value(&self, id: &str) -> Result<String> {
+        let out = self
+            .secretsmanager
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| classify("secretsmanager:GetSecretValue", id, e))?;
+        out.secret_string()
+            .map(str::to_string)
+            .ok_or_else(|| AwsError::Api {
+                operation: "secretsmanager:GetSecretValue",
+                target: id.into(),
+                message: "the secret holds no string".into(),
+            })
+    }
+
+    /// The value of an SSM parameter (name or ARN), decrypted.
+    pub async fn parameter_value(&self, name: &str) -> Result<String> {
+        let out = self
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| classify("ssm:GetParameter", name, e))?;
+        out.parameter()
+            .and_then(|p| p.value())
+            .map(str::to_string)
+            .ok_or_else(|| AwsError::Api {
+                operation: "ssm:GetParameter",
+                target: name.into(),
+                message: "the parameter holds no value".into(),
+            })
     }
 
     /// The account the credentials belong to.

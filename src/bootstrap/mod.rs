@@ -88,6 +88,11 @@ pub trait Cloud {
         &self,
         names: &[String],
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// The value of a secret (a webhook's signing key), never written anywhere.
+    fn secret_value(
+        &self,
+        secret: &crate::model::SecretRef,
+    ) -> impl Future<Output = Result<String>> + Send;
 }
 
 impl Cloud for Aws {
@@ -185,6 +190,13 @@ impl Cloud for Aws {
         names: &[String],
     ) -> impl Future<Output = Result<Vec<String>>> + Send {
         objects::database_snapshots(self, names)
+    }
+    async fn secret_value(&self, secret: &crate::model::SecretRef) -> Result<String> {
+        use crate::model::SecretRef;
+        Ok(match secret {
+            SecretRef::SecretsManager(id) => Aws::secret_value(self, id).await?,
+            SecretRef::Ssm(name) => self.parameter_value(name).await?,
+        })
     }
 }
 

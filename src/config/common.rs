@@ -119,6 +119,15 @@ pub struct Autoscaling {
     pub cpu_target: Option<Spanned<u32>>,
 }
 
+/// One webhook of `notify`: where releases and failures are posted, and the secret their
+/// HMAC signature is made with.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: Spanned<String>,
+    pub secret: Option<Spanned<String>>,
+}
+
 /// `{min, max}` instances of a cluster's Auto Scaling group.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,6 +182,9 @@ macro_rules! aws_environment_settings {
             pub deletion_protection: Option<Spanned<bool>>,
             pub final_snapshot: Option<Spanned<bool>>,
             pub keep_releases: Option<Spanned<u32>>,
+            pub role_arn: Option<Spanned<String>>,
+            pub profile: Option<Spanned<String>>,
+            pub notify: Option<Vec<crate::config::common::Webhook>>,
         }
     };
 }

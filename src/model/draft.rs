@@ -124,9 +124,16 @@ pub struct EnvDraft {
     pub deletion_protection: Option<Field<bool>>,
     pub final_snapshot: Option<Field<bool>>,
     pub keep_releases: Option<Field<u32>>,
+    pub role_arn: Option<Field<String>>,
+    pub profile: Option<Field<String>>,
+    /// Webhooks: url, and the secret reference signatures are made with.
+    pub notify: Option<Vec<WebhookDraft>>,
     pub environment_variables: Pairs,
     pub secrets: SecretPairs,
 }
+
+/// A webhook of `notify`, as written: its url, and the secret its signatures are made with.
+pub type WebhookDraft = (Field<String>, Option<Field<String>>);
 
 /// A dependency other than ExoCom, as written.
 #[derive(Debug, Clone)]
@@ -336,6 +343,17 @@ macro_rules! fill_env {
         merge(&mut e.deletion_protection, opt(f, &s.deletion_protection));
         merge(&mut e.final_snapshot, opt(f, &s.final_snapshot));
         merge(&mut e.keep_releases, opt(f, &s.keep_releases));
+        merge(&mut e.role_arn, opt(f, &s.role_arn));
+        merge(&mut e.profile, opt(f, &s.profile));
+        merge(
+            &mut e.notify,
+            s.notify.as_ref().map(|hooks| {
+                hooks
+                    .iter()
+                    .map(|h| (Field::of(f, &h.url), opt(f, &h.secret)))
+                    .collect()
+            }),
+        );
     }};
 }
 
@@ -785,7 +803,24 @@ impl AppDraft {
             "deletion-protection" => e.deletion_protection,
             "final-snapshot" => e.final_snapshot,
             "keep-releases" => e.keep_releases,
+            "role-arn" => e.role_arn,
+            "profile" => e.profile,
         );
+        for (i, (url, secret)) in e.notify.iter().flatten().enumerate() {
+            // by host only: a webhook's path may be its secret
+            out.push((
+                format!("notify.{i}.url"),
+                crate::output::webhook_host(&url.value),
+                url.place.clone(),
+            ));
+            if let Some(s) = secret {
+                out.push((
+                    format!("notify.{i}.secret"),
+                    s.value.clone(),
+                    s.place.clone(),
+                ));
+            }
+        }
         for (name, instances) in [
             ("public-cluster-instances", &e.public_cluster_instances),
             ("private-cluster-instances", &e.private_cluster_instances),

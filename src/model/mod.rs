@@ -59,6 +59,21 @@ pub struct App {
     pub origins: Vec<Origin>,
 }
 
+/// A webhook of `notify`: the release record (or the failed step) is posted to `url` as JSON,
+/// signed with HMAC-SHA256 under the secret's value when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Webhook {
+    /// Shown (config output, release records) by its host only: a webhook's path may be its
+    /// secret, as Slack's are.
+    #[serde(serialize_with = "host_only")]
+    pub url: String,
+    pub secret: Option<SecretRef>,
+}
+
+fn host_only<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::output::webhook_host(url))
+}
+
 /// A database (`remote.dependencies` of `type: rds`): an RDS instance in the private subnets
 /// whose master password RDS manages in Secrets Manager.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -230,6 +245,23 @@ pub struct Environment {
     /// How many of the environment's last releases keep their images in the ECR repositories
     /// exo-deploy creates (for `rollback` and `promote`).
     pub keep_releases: u32,
+    /// The IAM role exo-deploy (and Terraform) assume for this environment, when it deploys
+    /// with other credentials than the caller's (another account, say).
+    pub role_arn: Option<String>,
+    /// The AWS profile this environment deploys with, when not the default chain's.
+    pub profile: Option<String>,
+    /// Webhooks told of each release and each failed deploy.
+    pub notify: Vec<Webhook>,
+}
+
+impl Environment {
+    /// Whose credentials the environment deploys with.
+    pub fn access(&self) -> crate::adapters::aws::Access {
+        crate::adapters::aws::Access {
+            profile: self.profile.clone(),
+            role_arn: self.role_arn.clone(),
+        }
+    }
 }
 
 /// CloudWatch Container Insights on a cluster.

@@ -15,7 +15,12 @@ use crate::model::{
 use crate::model::{capacity, instance_types};
 
 /// Variables exo-deploy sets in every service.
-pub const RESERVED_VARIABLES: [&str; 3] = ["ROLE", "EXOCOM_HOST", "EXOCOM_PORT"];
+pub const RESERVED_VARIABLES: [&str; 4] = [
+    "ROLE",
+    "EXOCOM_HOST",
+    "EXOCOM_PORT",
+    "EXO_DEPLOY_SERVICE_COMMIT",
+];
 
 /// Longest app name: the load balancer's name is `<app>-<env>` cut to 32 characters.
 pub const MAX_APP_NAME: usize = 28;
@@ -370,6 +375,24 @@ impl Resolver {
                 .keep_releases
                 .as_ref()
                 .map_or(10, |f| self.in_range(f, "keep-releases", 1, 1000)),
+            role_arn: self.checked(&e.role_arn, "role ARN", v::role_arn),
+            profile: self.checked(&e.profile, "profile", v::profile),
+            notify: e
+                .notify
+                .iter()
+                .flatten()
+                .filter_map(|(url, secret)| {
+                    let url_ok = self.check(url, "webhook url", v::webhook_url);
+                    let secret = match secret {
+                        Some(s) => Some(self.secret_ref(s)?),
+                        None => None,
+                    };
+                    url_ok.then(|| crate::model::Webhook {
+                        url: url.value.clone(),
+                        secret,
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -1258,7 +1281,7 @@ impl Resolver {
         let mut out = BTreeMap::new();
         for (k, val) in env_wide.iter().chain(own) {
             if RESERVED_VARIABLES.contains(&k.value.as_str()) {
-                self.error(&k.place, format!("`{}` is set by exo-deploy", k.value), "reserved", "rename the variable: ROLE, EXOCOM_HOST and EXOCOM_PORT tell a service who it is and where ExoCom listens");
+                self.error(&k.place, format!("`{}` is set by exo-deploy", k.value), "reserved", "rename the variable: ROLE, EXOCOM_HOST and EXOCOM_PORT tell a service who it is and where ExoCom listens, EXO_DEPLOY_SERVICE_COMMIT which commit it runs");
                 continue;
             }
             if self.check(k, "environment variable name", v::env_var_name) {

@@ -251,6 +251,48 @@ pub fn certificate_arn(s: &str) -> Result<(), String> {
     }
 }
 
+/// A webhook's url: `https://…` (or `http://` for a receiver on the same network).
+pub fn webhook_url(s: &str) -> Result<(), String> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace) => {
+            Ok(())
+        }
+        _ => Err("a webhook url looks like `https://hooks.example.com/deploys`".into()),
+    }
+}
+
+/// An IAM role to assume: `arn:aws:iam::ACCOUNT:role/NAME`.
+pub fn role_arn(s: &str) -> Result<(), String> {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("role/")
+            .is_some_and(|n| !n.is_empty());
+    if ok {
+        Ok(())
+    } else {
+        Err("an IAM role ARN looks like `arn:aws:iam::123456789012:role/deploy`".into())
+    }
+}
+
+/// A profile name of the AWS config files.
+pub fn profile(s: &str) -> Result<(), String> {
+    if !s.is_empty() && !s.contains(char::is_whitespace) && !s.contains(['[', ']']) {
+        Ok(())
+    } else {
+        Err("a profile is a name from ~/.aws/config, such as `production`".into())
+    }
+}
+
 /// A registry and namespace such as `ghcr.io/org` or `127.0.0.1:5000/team`.
 pub fn registry(s: &str) -> Result<(), String> {
     let ok = !s.is_empty()

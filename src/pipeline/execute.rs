@@ -15,7 +15,7 @@ use crate::hooks::Hook;
 use crate::model::{ImageSource, ServiceKind};
 use crate::plan::{Check, Condition, Step};
 use crate::push::resolve::Resolved;
-use crate::release::{self, Release, Status};
+use crate::release::{self, Release, ServiceRecord, Status};
 use crate::terraform::PlanSummary;
 use crate::{Error, PreflightProblem, render};
 
@@ -23,6 +23,8 @@ use crate::{Error, PreflightProblem, render};
 #[derive(Debug, Clone, Copy)]
 pub struct Ports<'a, C, P, T, H> {
     pub cloud: &'a C,
+    /// The promoted environment's cloud (its account and region), for `promote`.
+    pub source: Option<&'a C>,
     pub pusher: &'a P,
     pub terraform: &'a T,
     pub hooks: &'a H,
@@ -39,7 +41,13 @@ struct Progress {
     images: BTreeMap<String, String>,
     /// Images preflight pinned, by role, for their `UseImage` steps.
     resolved: BTreeMap<String, Resolved>,
+    /// What is known of each image this run uses: tag, and the commit of a built one.
+    provenance: BTreeMap<String, ServiceRecord>,
     rollback_of: Option<String>,
+    /// `<env>/<id>` of the release promoted.
+    promoted_from: Option<String>,
+    /// The images are exactly a recorded release's (rollback, promotion).
+    exact: bool,
     /// `Some` once planned: the summary when the plan has changes.
     planned: Option<Option<PlanSummary>>,
     applied: bool,
@@ -73,6 +81,9 @@ impl Run<'_> {
         }
         let started = Instant::now();
         let mut progress = Progress::default();
+        let notifies = steps
+            .iter()
+            .any(|s| matches!(s.inner(), Step::Notify { .. }));
         let mut i = 0;
         while i < steps.len() {
             // consecutive pushes go together, a few at once
@@ -83,14 +94,19 @@ impl Run<'_> {
                     _ => None,
                 })
                 .collect();
-            if batch.is_empty() {
-                self.perform(&steps[i], ports, &mut progress, started)
-                    .await?;
-                i += 1;
+            let done = if batch.is_empty() {
+                self.perform(&steps[i], ports, &mut progress, started).await
             } else {
-                self.push(&batch, ports, &mut progress).await?;
-                i += batch.len();
+                self.push(&batch, ports, &mut progress).await
+            };
+            if let Err(e) = done {
+                // a failed run is posted to the webhooks too, and still fails as it did
+                if notifies {
+                    self.notify_failure(&steps[i].name(), &e, ports.cloud).await;
+                }
+                return Err(e);
             }
+            i += batch.len().max(1);
         }
         Ok(Outcome {
             changes: matches!(progress.planned, Some(Some(_))),
@@ -116,9 +132,18 @@ impl Run<'_> {
             )
             .await?;
         self.reporter.pushed(&pushed);
-        progress
-            .images
-            .extend(pushed.into_iter().map(|p| (p.role, p.reference)));
+        for p in pushed {
+            progress.provenance.insert(
+                p.role.clone(),
+                ServiceRecord {
+                    image: p.reference.clone(),
+                    tag: Some(p.tag),
+                    commit: p.commit,
+                    dirty: p.dirty,
+                },
+            );
+            progress.images.insert(p.role, p.reference);
+        }
         Ok(())
     }
 
@@ -179,6 +204,15 @@ impl Run<'_> {
                         }
                     };
                     self.reporter.pinned(&resolved);
+                    let tag = crate::model::image::ImageRef::parse(image).and_then(|r| r.tag);
+                    progress.provenance.insert(
+                        role.clone(),
+                        ServiceRecord {
+                            image: resolved.reference.clone(),
+                            tag,
+                            ..ServiceRecord::default()
+                        },
+                    );
                     progress.images.insert(role.clone(), resolved.reference);
                     Ok(())
                 })
@@ -194,8 +228,77 @@ impl Run<'_> {
                     .await?;
                 self.reporter
                     .say(&format!("rolling back to release {}", found.id));
+                progress.provenance = found.services;
                 progress.images = found.images;
                 progress.rollback_of = Some(found.id);
+                progress.exact = true;
+                Ok(())
+            }
+            Step::UsePromotedRelease {
+                from,
+                release,
+                channel,
+                allow_dirty,
+            } => {
+                let found = self
+                    .step(&name, async {
+                        let (Some(app), Some(cloud)) = (self.source, ports.source) else {
+                            return Err(bug("a promotion without the environment it promotes"));
+                        };
+                        let source = Run { app, ..*self };
+                        let id = if *channel {
+                            source.channel(cloud, release).await?.current.release
+                        } else {
+                            release.clone()
+                        };
+                        let found = source.find_release(cloud, &id).await?;
+                        let dirty = found.dirty || found.services.values().any(|s| s.dirty);
+                        if dirty && !allow_dirty {
+                            return Err(Error::Usage(format!(
+                                "release {} of `{from}` was built from uncommitted changes: what it runs is in no commit, so it is not promoted (nothing was changed). Promote a release of a clean checkout, or pass --allow-dirty",
+                                found.id
+                            )));
+                        }
+                        self.still_there(&found, ports.pusher).await?;
+                        Ok(found)
+                    })
+                    .await?;
+                self.reporter.say(&format!(
+                    "promoting release {} of `{from}` (deployed {} by {})",
+                    found.id, found.deployed_at, found.deployed_by
+                ));
+                progress.provenance = found.services;
+                progress.images = found.images;
+                progress.promoted_from = Some(format!("{from}/{}", found.id));
+                progress.exact = true;
+                Ok(())
+            }
+            Step::CopyImages { .. } => {
+                let wanted: Vec<(String, String, Option<String>)> = self
+                    .app
+                    .services
+                    .iter()
+                    .filter(|s| matches!(s.image, ImageSource::Build { .. }))
+                    .filter_map(|s| {
+                        let image = progress.images.get(&s.role)?;
+                        let tag = progress.provenance.get(&s.role).and_then(|p| p.tag.clone());
+                        Some((s.role.clone(), image.clone(), tag))
+                    })
+                    .collect();
+                let account = progress.account.clone();
+                let copied = self
+                    .step(
+                        &name,
+                        ports.pusher.copy(self.app, &wanted, account.as_deref()),
+                    )
+                    .await?;
+                self.reporter.copied(&copied);
+                for c in copied {
+                    if let Some(p) = progress.provenance.get_mut(&c.role) {
+                        p.image = c.reference.clone();
+                    }
+                    progress.images.insert(c.role, c.reference);
+                }
                 Ok(())
             }
             Step::EnsureStateBucket { .. } => {
@@ -234,9 +337,14 @@ impl Run<'_> {
             Step::Render { out } => {
                 let learned = render::Inputs {
                     images: progress.images.clone(),
+                    commits: progress
+                        .provenance
+                        .iter()
+                        .filter_map(|(role, s)| Some((role.clone(), s.commit_label()?)))
+                        .collect(),
                     hosted_zone_id: progress.zone_id.clone(),
                     state_bucket: progress.bucket.clone(),
-                    exact: progress.rollback_of.is_some(),
+                    exact: progress.exact,
                 };
                 self.step(&name, async { self.write_rendered(out, learned) })
                     .await
@@ -311,6 +419,19 @@ impl Run<'_> {
                 .await?;
                 self.reporter.released(&release);
                 progress.release = Some(release);
+                Ok(())
+            }
+            Step::Notify { .. } => {
+                let Some(release) = &progress.release else {
+                    return Err(bug("a notification before the release was recorded"));
+                };
+                let body = json!({
+                    "event": "release",
+                    "app": self.app.name,
+                    "env": self.app.env.name,
+                    "release": release,
+                });
+                self.notify("release", &body, cloud).await;
                 Ok(())
             }
             Step::KeepReleasedImages { keep } => {
@@ -434,6 +555,46 @@ impl Run<'_> {
                 self.reporter.history(&releases);
                 Ok(())
             }
+            Step::ShowRelease { release } => {
+                let found = self.find_release(cloud, release).await?;
+                self.reporter.show_release(&found);
+                Ok(())
+            }
+            Step::SetChannel {
+                name: channel,
+                release,
+            } => {
+                release::check_channel_name(channel).map_err(Error::Usage)?;
+                let found = self.find_release(cloud, release).await?;
+                let now = jiff::Timestamp::now();
+                let entry = release::ChannelEntry {
+                    channel: channel.clone(),
+                    env: self.app.env.name.clone(),
+                    release: found.id.clone(),
+                    set_at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    set_by: release::deployed_by(),
+                };
+                let body = serde_json::to_vec_pretty(&entry)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let bucket = self.bucket(cloud, progress).await?;
+                // the timestamp names the entry: a history, never overwritten
+                let key = format!(
+                    "{}{}.json",
+                    release::channel_prefix(&self.app.env.name, Some(channel)),
+                    release::id(now, None, false).trim_end_matches("-nogit")
+                );
+                self.step(&name, async {
+                    Ok(cloud.put_new(&bucket, &key, body).await?)
+                })
+                .await?;
+                self.reporter.channel_set(&entry);
+                Ok(())
+            }
+            Step::ShowChannels => {
+                let channels = self.channels(cloud).await?;
+                self.reporter.channels(&self.app.env.name, &channels);
+                Ok(())
+            }
             Step::ListDatabaseSnapshots => {
                 self.step(&name, async {
                     let prefix = format!("{}-{}", self.app.name, self.app.env.name);
@@ -537,6 +698,7 @@ impl Run<'_> {
                     .pusher
                     .check(
                         progress.account.as_deref(),
+                        checks.contains(&Check::Docker),
                         checks.contains(&Check::Registry),
                     )
                     .await,
@@ -676,6 +838,23 @@ impl Run<'_> {
     ) -> Release {
         let (commit, dirty) = release::git_state(self.app);
         let now = jiff::Timestamp::now();
+        let images = self.deployed_images(progress);
+        let services = images
+            .iter()
+            .map(|(role, image)| {
+                let known = progress
+                    .provenance
+                    .get(role)
+                    .filter(|p| &p.image == image)
+                    .cloned()
+                    .unwrap_or_default();
+                let record = ServiceRecord {
+                    image: image.clone(),
+                    ..known
+                };
+                (role.clone(), record)
+            })
+            .collect();
         Release {
             id: release::id(now, commit.as_deref(), dirty),
             app: self.app.name.clone(),
@@ -684,11 +863,14 @@ impl Run<'_> {
             deployed_at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             commit,
             dirty,
-            images: self.deployed_images(progress),
+            images,
+            services,
+            config: release::config_of(self.app),
             outputs,
             deployed_by: release::deployed_by(),
             duration_seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
             rollback_of: progress.rollback_of.clone(),
+            promoted_from: progress.promoted_from.clone(),
         }
     }
 
@@ -699,12 +881,61 @@ impl Run<'_> {
             self.app,
             &render::Inputs {
                 images: progress.images.clone(),
-                exact: progress.rollback_of.is_some(),
+                exact: progress.exact,
                 ..render::Inputs::load(self.out)
             },
         );
         all.retain(|_, v| !v.is_empty());
         all
+    }
+
+    /// Posts `body` to every webhook of the environment, each signed with its secret; what
+    /// could not be delivered is reported, never failing the run.
+    async fn notify(&self, event: &str, body: &serde_json::Value, cloud: &impl Cloud) {
+        let bytes = body.to_string().into_bytes();
+        for hook in &self.app.env.notify {
+            let shown = crate::output::webhook_host(&hook.url);
+            let secret = match &hook.secret {
+                Some(s) => match cloud.secret_value(s).await {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        self.reporter.notification(&shown, event, Err(&format!(
+                            "its signing secret could not be read ({e}); nothing was sent unsigned"
+                        )));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let sent = crate::adapters::webhook::deliver(
+                &hook.url,
+                event,
+                &bytes,
+                secret.as_deref().map(str::as_bytes),
+                std::time::Duration::from_secs(10),
+            )
+            .await;
+            self.reporter.notification(
+                &shown,
+                event,
+                sent.as_ref().map(|_| ()).map_err(String::as_str),
+            );
+        }
+    }
+
+    /// Posts the failed step of this run to the webhooks.
+    async fn notify_failure(&self, step: &str, error: &Error, cloud: &impl Cloud) {
+        let body = json!({
+            "event": "failure",
+            "app": self.app.name,
+            "env": self.app.env.name,
+            "step": step,
+            "kind": error.kind(),
+            "message": error.to_string(),
+            "at": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "by": release::deployed_by(),
+        });
+        self.notify("failure", &body, cloud).await;
     }
 
     /// Every image `release` recorded is still in its registry: else nothing is planned.
@@ -773,6 +1004,8 @@ impl Run<'_> {
         let releases = self.history(cloud).await?;
         let found = if wanted == "previous" {
             releases.get(1)
+        } else if wanted == "latest" {
+            releases.first()
         } else {
             releases.iter().find(|r| r.id == wanted)
         };
@@ -783,9 +1016,68 @@ impl Run<'_> {
                 .map(|r| r.id.as_str())
                 .collect::<Vec<_>>()
                 .join(", ");
+            if releases.is_empty() {
+                return Error::Usage(format!(
+                    "there is no release `{wanted}`: {} ({}) has no releases yet",
+                    self.app.name, self.app.env.name
+                ));
+            }
             Error::Usage(format!(
                 "there is no release `{wanted}` of {} ({}); recent ones: {known}",
                 self.app.name, self.app.env.name
+            ))
+        })
+    }
+
+    /// Every channel of the environment, by name.
+    pub async fn channels(&self, cloud: &impl Cloud) -> Result<Vec<release::Channel>, Error> {
+        let account = bootstrap::checked_account(cloud, self.app).await?;
+        let bucket = bootstrap::state_bucket(self.app, &account)?;
+        let mut keys = cloud
+            .list(&bucket, &release::channel_prefix(&self.app.env.name, None))
+            .await?;
+        keys.sort();
+        keys.reverse();
+        let mut by_name: BTreeMap<String, Vec<release::ChannelEntry>> = BTreeMap::new();
+        for key in keys {
+            if let Some(bytes) = cloud.get(&bucket, &key).await?
+                && let Ok(e) = serde_json::from_slice::<release::ChannelEntry>(&bytes)
+            {
+                by_name.entry(e.channel.clone()).or_default().push(e);
+            }
+        }
+        // each name has at least the entry that created it: newest first
+        Ok(by_name
+            .into_values()
+            .filter_map(|entries| {
+                let (current, earlier) = entries.split_first()?;
+                Some(release::Channel {
+                    current: current.clone(),
+                    earlier: earlier.to_vec(),
+                })
+            })
+            .collect())
+    }
+
+    /// The channel `name` of the environment.
+    async fn channel(&self, cloud: &impl Cloud, name: &str) -> Result<release::Channel, Error> {
+        release::check_channel_name(name).map_err(Error::Usage)?;
+        let channels = self.channels(cloud).await?;
+        let known: Vec<&str> = channels
+            .iter()
+            .map(|c| c.current.channel.as_str())
+            .collect();
+        let wanted = channels.iter().find(|c| c.current.channel == name).cloned();
+        wanted.ok_or_else(|| {
+            Error::Usage(format!(
+                "`{}` has no channel `{name}` ({}); point one at a release with `exo-deploy channel set {name} RELEASE -e {}`",
+                self.app.env.name,
+                if known.is_empty() {
+                    "it has none yet".to_string()
+                } else {
+                    format!("it has {}", known.join(", "))
+                },
+                self.app.env.name
             ))
         })
     }

@@ -34,6 +34,8 @@ use crate::{Error, render};
 #[derive(Debug, Clone, Copy)]
 pub struct Run<'a> {
     pub app: &'a App,
+    /// The environment a `promote` takes its release from.
+    pub source: Option<&'a App>,
     pub settings: &'a Settings,
     pub out: &'a Path,
     pub reporter: &'a Reporter,
@@ -129,7 +131,12 @@ impl Run<'_> {
     /// Runs `steps`, planned for `intent`, through the real ports: the AWS SDK, the Docker
     /// Engine and a registry, Terraform (chosen when first needed) and the app's hooks.
     pub async fn command(&self, intent: &Intent, steps: &[Step]) -> Result<Outcome, Error> {
-        let aws = Aws::connect(&self.app.env.region, self.settings.endpoint_url.as_deref()).await;
+        let aws = Aws::connect(
+            &self.app.env.region,
+            self.settings.endpoint_url.as_deref(),
+            &self.app.env.access(),
+        )
+        .await;
         let (registry, tag, force_tag, concurrency) = match intent {
             Intent::Push {
                 registry,
@@ -139,8 +146,20 @@ impl Run<'_> {
             } => (registry.clone(), tag.clone(), *force_tag, *concurrency),
             _ => (None, None, false, 4),
         };
+        let source_aws = match self.source {
+            Some(source) => Some(
+                Aws::connect(
+                    &source.env.region,
+                    self.settings.endpoint_url.as_deref(),
+                    &source.env.access(),
+                )
+                .await,
+            ),
+            None => None,
+        };
         let pusher = Pusher {
             aws: &aws,
+            source_aws: source_aws.as_ref(),
             registry: registry.or_else(|| self.app.env.registry.clone()),
             region: self.app.env.region.clone(),
             tag,
@@ -155,6 +174,7 @@ impl Run<'_> {
             steps,
             &Ports {
                 cloud: &aws,
+                source: source_aws.as_ref(),
                 pusher: &pusher,
                 terraform: &terraform,
                 hooks: &hooks,

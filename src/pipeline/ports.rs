@@ -19,13 +19,22 @@ use crate::{Error, PreflightProblem};
 
 /// Builds and pushes the app's images.
 pub trait ImagePusher {
-    /// Preflight: the Docker Engine answers and, with `registry`, the registry accepts the
-    /// credentials. `account` is the AWS account preflight found, for ECR.
+    /// Preflight: with `docker`, the Docker Engine answers; with `registry`, the registry
+    /// accepts the credentials. `account` is the AWS account preflight found, for ECR.
     fn check(
         &self,
         account: Option<&str>,
+        docker: bool,
         registry: bool,
     ) -> impl Future<Output = Vec<PreflightProblem>> + Send;
+    /// Copies each `(role, image, tag)` of a promoted release into this environment's
+    /// registry, by digest, where it is not already.
+    fn copy(
+        &self,
+        app: &App,
+        images: &[(String, String, Option<String>)],
+        account: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<push::copy::Copied>, Error>> + Send;
     /// Builds and pushes the images of `roles`, a few at once.
     fn push(
         &self,
@@ -104,6 +113,8 @@ impl HookRunner for Hooks {
 #[derive(Debug)]
 pub struct Pusher<'a> {
     pub aws: &'a Aws,
+    /// The promoted environment's AWS clients (`promote`), for its ECR.
+    pub source_aws: Option<&'a Aws>,
     /// `--registry`, else the environment's `registry`; `None` for the account's ECR.
     pub registry: Option<String>,
     pub region: String,
@@ -133,9 +144,14 @@ impl Pusher<'_> {
 }
 
 impl ImagePusher for Pusher<'_> {
-    async fn check(&self, account: Option<&str>, registry: bool) -> Vec<PreflightProblem> {
+    async fn check(
+        &self,
+        account: Option<&str>,
+        docker: bool,
+        registry: bool,
+    ) -> Vec<PreflightProblem> {
         let mut problems = Vec::new();
-        if let Err(e) = crate::adapters::docker::connect().await {
+        if docker && let Err(e) = crate::adapters::docker::connect().await {
             problems.push(PreflightProblem::of("Docker", &e));
         }
         // without an account (AWS failed, already reported) the ECR registry is unknown
@@ -195,6 +211,21 @@ impl ImagePusher for Pusher<'_> {
         futures_util::future::join_all(images.iter().map(|(r, i)| one(r, i))).await
     }
 
+    async fn copy(
+        &self,
+        app: &App,
+        images: &[(String, String, Option<String>)],
+        account: Option<&str>,
+    ) -> Result<Vec<push::copy::Copied>, Error> {
+        let target = self.target(account).await?;
+        let request = push::copy::CopyRequest {
+            aws: self.ecr(&target).cloned(),
+            source_aws: self.source_aws.cloned(),
+            target,
+        };
+        Ok(push::copy::copy(app, images, &request).await?)
+    }
+
     async fn exists(&self, app: &App, images: &[(String, String)]) -> Vec<Result<(), Error>> {
         use crate::model::image::ImageRef;
         let one = |role: &str, image: &str| {
@@ -212,7 +243,9 @@ impl ImagePusher for Pusher<'_> {
                     && let Some(digest) = &r.digest
                     && r.host.contains(&format!(".dkr.ecr.{}.", self.region))
                 {
-                    return match push::ecr::has_image(self.aws, &r.path, digest).await {
+                    // a promoted release's images are in the promoted environment's account
+                    let aws = self.source_aws.unwrap_or(self.aws);
+                    return match push::ecr::has_image(aws, &r.path, digest).await {
                         Ok(true) => Ok(()),
                         Ok(false) => gone(),
                         Err(e) => Err(e.into()),
@@ -258,6 +291,10 @@ pub struct LazyRunner<'a> {
     /// The container's name.
     pub name: String,
     pub region: String,
+    /// An emulator's endpoint, for the credentials' own calls (assuming a role).
+    pub endpoint_url: Option<String>,
+    /// The environment's profile and role.
+    pub access: crate::adapters::aws::Access,
     pub reporter: &'a Reporter,
     chosen: OnceCell<terraform::Runner>,
 }
@@ -270,6 +307,8 @@ impl<'a> LazyRunner<'a> {
             dir: run.out.to_path_buf(),
             name: format!("exo-deploy-{}-{}", run.app.name, run.app.env.name),
             region: run.app.env.region.clone(),
+            endpoint_url: run.settings.endpoint_url.clone(),
+            access: run.app.env.access(),
             reporter: run.reporter,
             chosen: OnceCell::new(),
         }
@@ -284,7 +323,12 @@ impl<'a> LazyRunner<'a> {
                     engine,
                     dir: self.dir.clone(),
                     name: self.name.clone(),
-                    env: terraform::Runner::environment(&self.region).await,
+                    env: terraform::Runner::environment(
+                        &self.region,
+                        self.endpoint_url.as_deref(),
+                        &self.access,
+                    )
+                    .await,
                     plugin_cache: terraform::default_plugin_cache(),
                     echo: true,
                 })

@@ -92,6 +92,9 @@ impl Cloud for FakeCloud {
     async fn eni_trunking(&self, _: &str) -> bootstrap::Result<bool> {
         Ok(self.trunking)
     }
+    async fn secret_value(&self, _: &crate::model::SecretRef) -> bootstrap::Result<String> {
+        Ok("webhook-key".into())
+    }
     async fn database_snapshots(&self, _: &[String]) -> bootstrap::Result<Vec<String>> {
         Ok(Vec::new())
     }
@@ -224,12 +227,36 @@ impl FakePusher {
 }
 
 impl ImagePusher for FakePusher {
-    async fn check(&self, _: Option<&str>, registry: bool) -> Vec<PreflightProblem> {
-        note(&self.log, "check docker");
+    async fn check(&self, _: Option<&str>, docker: bool, registry: bool) -> Vec<PreflightProblem> {
+        if docker {
+            note(&self.log, "check docker");
+        }
         if registry {
             note(&self.log, "check registry");
         }
         Vec::new()
+    }
+    async fn copy(
+        &self,
+        _: &App,
+        images: &[(String, String, Option<String>)],
+        _: Option<&str>,
+    ) -> Result<Vec<push::copy::Copied>, Error> {
+        note(&self.log, "copy images");
+        Ok(images
+            .iter()
+            .map(|(role, from, _)| {
+                let digest = from.split_once('@').map_or("", |(_, d)| d);
+                push::copy::Copied {
+                    role: role.clone(),
+                    from: from.clone(),
+                    reference: format!("registry.target/{role}@{digest}"),
+                    status: "copied",
+                    blobs_copied: 2,
+                    blobs_present: 0,
+                }
+            })
+            .collect())
     }
     async fn push(
         &self,
@@ -394,6 +421,8 @@ impl HookRunner for FakeHooks {
 
 struct World {
     app: App,
+    /// The environment a promotion takes its release from, and its cloud.
+    source: Option<(App, FakeCloud)>,
     settings: crate::settings::Settings,
     out: tempfile::TempDir,
     reporter: Reporter,
@@ -423,6 +452,7 @@ impl World {
         let (reporter, recorded) = Reporter::recording();
         World {
             app,
+            source: None,
             settings: crate::cli::Cli::parse_from(["exo-deploy"]).resolve().1,
             out: tempfile::TempDir::new().expect("out"),
             reporter,
@@ -458,6 +488,7 @@ impl World {
     fn run(&self) -> Run<'_> {
         Run {
             app: &self.app,
+            source: self.source.as_ref().map(|(a, _)| a),
             settings: &self.settings,
             out: self.out.path(),
             reporter: &self.reporter,
@@ -533,6 +564,7 @@ impl World {
             steps,
             &Ports {
                 cloud,
+                source: self.source.as_ref().map(|(_, c)| c),
                 pusher,
                 terraform: tf,
                 hooks,
@@ -635,6 +667,33 @@ fn a_deploy_runs_every_step_in_order_and_records_one_release() {
         stored.outputs["urls"]["value"]["web"],
         "http://spacetweet.io"
     );
+    // what each service ran, and the config it ran with (secrets by reference only)
+    let web = &stored.services["web"];
+    assert_eq!(web.image, stored.images["web"]);
+    assert_eq!(web.tag.as_deref(), Some("git-1"));
+    assert_eq!(web.commit.as_deref(), Some("1".repeat(40).as_str()));
+    assert_eq!(
+        stored.services["exocom"].tag.as_deref(),
+        Some("0.27.0"),
+        "a pinned image keeps the tag it was written with"
+    );
+    assert_eq!(stored.services["exocom"].commit, None);
+    assert_eq!(stored.config["name"], "space-tweet");
+    assert_eq!(stored.config["env"]["name"], "production");
+    assert!(
+        !stored
+            .config
+            .to_string()
+            .contains(&w.app.dir.display().to_string()),
+        "paths are relative to the app: {}",
+        stored.config
+    );
+    // the containers learn the commit their image was built from
+    let tfvars: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(w.out.path().join("terraform.tfvars.json")).expect("tfvars"),
+    )
+    .expect("json");
+    assert_eq!(tfvars["service_commits"]["web"], "1".repeat(40).as_str());
     assert_eq!(
         steps_finished(&w),
         [
@@ -870,6 +929,10 @@ fn history_is_newest_first_and_rollback_reapplies_recorded_digests_without_pushi
     let release = outcome.release.expect("recorded");
     assert_eq!(release.rollback_of.as_deref(), Some(old.id.as_str()));
     assert_eq!(release.images, old.images);
+    assert_eq!(
+        release.services, old.services,
+        "a rollback runs, and records, what the release ran: tags and commits too"
+    );
     assert_eq!(
         block(w.run().history(&f.cloud)).expect("history").len(),
         3,
@@ -1226,6 +1289,9 @@ fn intents(release: &str) -> Vec<Intent> {
         Intent::Bootstrap,
         Intent::Status,
         Intent::History,
+        Intent::Show {
+            release: "latest".into(),
+        },
         Intent::Terraform {
             args: vec!["state".into(), "list".into()],
         },
@@ -1257,6 +1323,9 @@ fn effects_of(step: &Step) -> Vec<String> {
         Step::TerraformDestroy => one("destroy"),
         Step::RecordRelease => one("record"),
         Step::KeepReleasedImages { .. } => one("keep released images"),
+        Step::CopyImages { .. } => one("copy images"),
+        Step::Notify { .. } => Vec::new(),
+        Step::SetChannel { .. } => one("record"),
         Step::DeleteHostedZone { .. } => one("delete zones"),
         Step::DeleteStateBucket { .. } => one("delete bucket"),
         Step::DeleteRepositories => one("delete repositories"),
@@ -1272,6 +1341,9 @@ fn effects_of(step: &Step) -> Vec<String> {
         | Step::CheckStateEmpty
         | Step::ShowStatus
         | Step::ShowHistory
+        | Step::ShowRelease { .. }
+        | Step::ShowChannels
+        | Step::UsePromotedRelease { .. }
         | Step::ShowConfig { .. }
         | Step::RefuseProtectedDatabases { .. }
         | Step::ListDatabaseSnapshots => Vec::new(),
@@ -1405,7 +1477,7 @@ fn every_intent_of_every_fixture_does_exactly_what_its_plan_says_in_order() {
                         }
                     }
                     match (&intent, deployed, result) {
-                        (Intent::Rollback { .. }, false, Err(e)) => {
+                        (Intent::Rollback { .. } | Intent::Show { .. }, false, Err(e)) => {
                             assert_eq!(e.exit_code(), 2, "{what}: {e}");
                         }
                         (_, _, Err(e)) => panic!("{what}: {e}"),
@@ -1612,4 +1684,160 @@ fn a_teardown_of_an_environment_protecting_its_databases_is_refused_before_anyth
     let f = w.fakes(true);
     w.execute(&Intent::Teardown, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
         .expect("a teardown");
+}
+
+#[test]
+fn a_promotion_deploys_exactly_the_images_of_a_release_of_another_environment() {
+    // staging deploys, and its release becomes channel `stable`
+    let staging = World::of("spacetweet-exosphere", Some("staging"));
+    let s = staging.fakes(true);
+    let released = staging
+        .deploy(&s)
+        .expect("staging deploy")
+        .release
+        .expect("recorded");
+    staging
+        .execute(
+            &Intent::SetChannel {
+                name: "stable".into(),
+                release: "latest".into(),
+            },
+            &s.cloud,
+            &s.pusher,
+            &s.tf,
+            &Confirm::Yes,
+        )
+        .expect("channel set");
+    let set = staging.events("channel");
+    assert_eq!(set[0]["release"], released.id.as_str());
+    assert_eq!(set[0]["channel"], "stable");
+
+    // production promotes the channel: nothing is built, the images are copied by digest
+    let mut production = World::of("spacetweet-exosphere", Some("production"));
+    production.source = Some((staging.app.clone(), s.cloud));
+    let p = production.fakes(true);
+    let promote = |channel: &str, allow_dirty: bool| Intent::Promote {
+        from: "staging".into(),
+        release: channel.into(),
+        channel: true,
+        allow_dirty,
+    };
+    let outcome = production
+        .execute(
+            &promote("stable", false),
+            &p.cloud,
+            &p.pusher,
+            &p.tf,
+            &Confirm::Yes,
+        )
+        .expect("promotion");
+    let log = production.log();
+    assert!(
+        !log.iter()
+            .any(|l| l.starts_with("push") || l == "check docker"),
+        "a promotion builds and pushes nothing: {log:?}"
+    );
+    assert!(log.contains(&"copy images".to_string()), "{log:?}");
+    assert!(log.contains(&"apply".to_string()), "{log:?}");
+    let release = outcome.release.expect("recorded");
+    assert_eq!(
+        release.promoted_from.as_deref(),
+        Some(format!("staging/{}", released.id).as_str())
+    );
+    for (role, image) in &released.images {
+        let digest = image.split_once('@').expect("by digest").1;
+        let built = production
+            .app
+            .services
+            .iter()
+            .any(|s| &s.role == role && matches!(s.image, ImageSource::Build { .. }));
+        if built {
+            assert_eq!(
+                release.images[role],
+                format!("registry.target/{role}@{digest}"),
+                "{role}: the same digest, in this environment's registry"
+            );
+            assert_eq!(
+                release.services[role].commit,
+                released.services[role].commit
+            );
+        } else {
+            assert_eq!(&release.images[role], image, "{role} runs as recorded");
+        }
+    }
+    let tfvars = std::fs::read_to_string(production.out.path().join("terraform.tfvars.json"))
+        .expect("tfvars");
+    assert!(tfvars.contains("registry.target/web@"), "{tfvars}");
+    assert_eq!(
+        release.config["env"]["name"], "production",
+        "the target environment's own config applies"
+    );
+
+    // a release built from uncommitted changes is refused, unless allowed
+    let (staging_app, source_cloud) = production.source.take().expect("source");
+    let dirty_id = "29991231T000000000Z-0123456789ab-dirty";
+    let dirty = Release {
+        id: dirty_id.into(),
+        dirty: true,
+        ..released.clone()
+    };
+    block(async {
+        Ok::<_, Error>(
+            source_cloud
+                .put_new(
+                    "b",
+                    &crate::release::key("staging", dirty_id),
+                    serde_json::to_vec(&dirty).expect("json"),
+                )
+                .await?,
+        )
+    })
+    .expect("put");
+    production.source = Some((staging_app, source_cloud));
+    production.clear();
+    let latest = Intent::Promote {
+        from: "staging".into(),
+        release: "latest".into(),
+        channel: false,
+        allow_dirty: false,
+    };
+    let err = production
+        .execute(&latest, &p.cloud, &p.pusher, &p.tf, &Confirm::Yes)
+        .expect_err("dirty");
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("uncommitted changes"), "{err}");
+    assert!(
+        !production
+            .log()
+            .iter()
+            .any(|l| l == "copy images" || l == "apply"),
+        "nothing was done: {:?}",
+        production.log()
+    );
+    let allowed = Intent::Promote {
+        from: "staging".into(),
+        release: "latest".into(),
+        channel: false,
+        allow_dirty: true,
+    };
+    let outcome = production
+        .execute(&allowed, &p.cloud, &p.pusher, &p.tf, &Confirm::Yes)
+        .expect("allowed");
+    assert_eq!(
+        outcome.release.expect("recorded").promoted_from.as_deref(),
+        Some(format!("staging/{dirty_id}").as_str())
+    );
+
+    // an unknown channel names the ones there are
+    let err = production
+        .execute(
+            &promote("canary", false),
+            &p.cloud,
+            &p.pusher,
+            &p.tf,
+            &Confirm::Yes,
+        )
+        .expect_err("no such channel");
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("it has stable"), "{err}");
 }

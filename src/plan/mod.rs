@@ -88,6 +88,18 @@ pub enum Step {
     /// Use the image digests a release recorded (rollback): nothing is built or pushed.
     /// `release` is an id, or `previous` for the one before the newest.
     UseRecordedImages { release: String },
+    /// Use the image digests a release of environment `from` recorded (promotion): `release`
+    /// is an id, `latest` or `previous`, or with `channel` a channel's name. A release built
+    /// from uncommitted changes is refused unless `allow_dirty`.
+    UsePromotedRelease {
+        from: String,
+        release: String,
+        channel: bool,
+        allow_dirty: bool,
+    },
+    /// Copy the promoted images this environment builds into its own registry, registry to
+    /// registry by digest, when it uses another one than `from`.
+    CopyImages { from: String },
     /// Make sure the Terraform state bucket exists and is hardened.
     EnsureStateBucket {
         bucket: Option<String>,
@@ -113,6 +125,9 @@ pub enum Step {
     WaitForRollout,
     /// Write the release record to the state bucket.
     RecordRelease,
+    /// Post the release record to the environment's webhooks (`notify`); a failed step of the
+    /// run is posted to them too, whichever it is.
+    Notify { webhooks: usize },
     /// Tag the ECR images of the environment's last `keep` releases so the repositories'
     /// lifecycle policy never expires them, and untag those of older releases.
     KeepReleasedImages { keep: u32 },
@@ -142,6 +157,12 @@ pub enum Step {
     ShowStatus,
     /// Show the environment's releases, newest first.
     ShowHistory,
+    /// Show one release whole.
+    ShowRelease { release: String },
+    /// Point a channel at a release (a new entry of its history).
+    SetChannel { name: String, release: String },
+    /// Show every channel and the release it points to.
+    ShowChannels,
     /// Print the resolved configuration, or with `show_origin` where each value comes from.
     ShowConfig { show_origin: bool },
     /// Run a Terraform command in the rendered directory.
@@ -189,6 +210,8 @@ impl Step {
             Step::PushImage { .. } => "push images".into(),
             Step::UseImage { role, .. } => format!("pin the image of {role}"),
             Step::UseRecordedImages { .. } => "use the recorded images".into(),
+            Step::UsePromotedRelease { .. } => "read the promoted release".into(),
+            Step::CopyImages { .. } => "copy images".into(),
             Step::EnsureStateBucket { .. } => "state bucket".into(),
             Step::EnsureHostedZone { .. } => "hosted zone".into(),
             Step::Render { .. } => "render".into(),
@@ -199,6 +222,7 @@ impl Step {
             Step::WaitForRollout => "rollout".into(),
             Step::RecordRelease => "record the release".into(),
             Step::KeepReleasedImages { .. } => "keep released images".into(),
+            Step::Notify { .. } => "notify".into(),
             Step::RunHook { hook } => format!("{hook} hook"),
             Step::ReadState => "read the state".into(),
             Step::RefuseProtectedDatabases { .. } => "protected databases".into(),
@@ -210,6 +234,9 @@ impl Step {
             Step::ListDatabaseSnapshots => "database snapshots".into(),
             Step::ShowStatus => "status".into(),
             Step::ShowHistory => "history".into(),
+            Step::ShowRelease { .. } => "show".into(),
+            Step::SetChannel { .. } => "set the channel".into(),
+            Step::ShowChannels => "channels".into(),
             Step::ShowConfig { .. } => "config".into(),
             Step::RunTerraform { .. } => "terraform".into(),
             Step::When { then, .. } => then.name(),
@@ -240,6 +267,27 @@ impl fmt::Display for Step {
                 f,
                 "use the image digests release `{release}` recorded (nothing is built or pushed)"
             ),
+            Step::UsePromotedRelease {
+                from,
+                release,
+                channel,
+                allow_dirty,
+            } => {
+                if *channel {
+                    write!(f, "use the image digests of the release channel `{release}` of `{from}` points to")?;
+                } else {
+                    write!(f, "use the image digests release `{release}` of `{from}` recorded")?;
+                }
+                f.write_str(if *allow_dirty {
+                    " (nothing is built; uncommitted changes allowed)"
+                } else {
+                    " (nothing is built; refused if it was built from uncommitted changes)"
+                })
+            }
+            Step::CopyImages { from } => write!(
+                f,
+                "copy the images this environment builds from `{from}`'s registry into its own, by digest, where they differ"
+            ),
             Step::EnsureStateBucket { bucket: b, region } => {
                 write!(f, "ensure the state bucket {} in {region}", bucket(b))
             }
@@ -260,6 +308,11 @@ impl fmt::Display for Step {
                 "wait until every service's new tasks run and pass their checks (--rollout-timeout)",
             ),
             Step::RecordRelease => f.write_str("record the release in the state bucket"),
+            Step::Notify { webhooks } => write!(
+                f,
+                "post the release to {webhooks} webhook{} (`notify`; a failure at any step is posted too, and a webhook never fails the run)",
+                if *webhooks == 1 { "" } else { "s" }
+            ),
             Step::KeepReleasedImages { keep } => write!(
                 f,
                 "tag the ECR images of the last {keep} releases so that they never expire (`keep-releases`)"
@@ -296,6 +349,11 @@ impl fmt::Display for Step {
                 f.write_str("show the last release, its urls and each service's task counts")
             }
             Step::ShowHistory => f.write_str("show the environment's releases, newest first"),
+            Step::ShowRelease { release } => write!(f, "show release `{release}`"),
+            Step::SetChannel { name, release } => {
+                write!(f, "point channel `{name}` at release `{release}`")
+            }
+            Step::ShowChannels => f.write_str("show the channels and the releases they point to"),
             Step::ShowConfig { show_origin: false } => {
                 f.write_str("print the environment's resolved configuration")
             }
@@ -359,12 +417,34 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
     };
     let mut steps = Vec::new();
     match intent {
-        Intent::Deploy | Intent::Plan { .. } | Intent::Rollback { .. } => {
+        Intent::Deploy | Intent::Plan { .. } | Intent::Rollback { .. } | Intent::Promote { .. } => {
             let mut checks = vec![Check::Aws];
+            let builds = app
+                .services
+                .iter()
+                .any(|s| matches!(s.image, ImageSource::Build { .. }));
             let pushes = match intent {
                 Intent::Rollback { release } => vec![Step::UseRecordedImages {
                     release: release.clone(),
                 }],
+                Intent::Promote {
+                    from,
+                    release,
+                    channel,
+                    allow_dirty,
+                } => {
+                    let mut steps = vec![Step::UsePromotedRelease {
+                        from: from.clone(),
+                        release: release.clone(),
+                        channel: *channel,
+                        allow_dirty: *allow_dirty,
+                    }];
+                    if builds {
+                        checks.push(Check::Registry);
+                        steps.push(Step::CopyImages { from: from.clone() });
+                    }
+                    steps
+                }
                 _ => images(),
             };
             if pushes.iter().any(|s| matches!(s, Step::PushImage { .. })) {
@@ -402,6 +482,11 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
                 }));
             }
             steps.extend(hook(Hook::PostDeploy).map(unrecorded));
+            if !env.notify.is_empty() {
+                steps.push(unrecorded(Step::Notify {
+                    webhooks: env.notify.len(),
+                }));
+            }
         }
         Intent::Teardown | Intent::Nuke => {
             if env.deletion_protection && !app.databases.is_empty() {
@@ -452,6 +537,14 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
         }
         Intent::Status => steps.push(Step::ShowStatus),
         Intent::History => steps.push(Step::ShowHistory),
+        Intent::Show { release } => steps.push(Step::ShowRelease {
+            release: release.clone(),
+        }),
+        Intent::SetChannel { name, release } => steps.push(Step::SetChannel {
+            name: name.clone(),
+            release: release.clone(),
+        }),
+        Intent::Channels => steps.push(Step::ShowChannels),
         Intent::Config { show_origin } => steps.push(Step::ShowConfig {
             show_origin: *show_origin,
         }),

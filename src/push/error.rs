@@ -50,6 +50,17 @@ pub enum PushError {
     ))]
     ReleasedImageGone { role: String, image: String },
 
+    #[error("copying the image of `{role}` from {from} to {to} failed: {detail}")]
+    #[diagnostic(help(
+        "both registries must answer from here with the logins `docker login` (or ECR) gives; fix that and run again: blobs already copied are not sent twice, and nothing was deployed"
+    ))]
+    CopyFailed {
+        role: String,
+        from: String,
+        to: String,
+        detail: String,
+    },
+
     #[error("reading the build context of `{role}` failed: {detail}")]
     Context { role: String, detail: String },
 

@@ -4,6 +4,7 @@
 //! content-derived tag is neither built nor pushed again: a no-op redeploy transfers nothing.
 
 pub mod context;
+pub mod copy;
 pub mod credentials;
 pub mod ecr;
 pub mod error;
@@ -171,41 +172,15 @@ impl Shared {
     /// config gives it (under the run's registry, or on its own host when it names one), with
     /// the registry client and login for that host.
     async fn destination(&self, role: &str) -> Result<(Target, String, Dest)> {
-        let named = self
-            .app
-            .services
-            .iter()
-            .find(|s| s.role == role)
-            .and_then(|s| match &s.image {
-                ImageSource::Build { repository, .. } => repository.clone(),
-                ImageSource::Prebuilt { .. } => None,
-            });
-        let target = &self.req.target;
-        let Some(named) = named else {
-            return Ok((
-                target.clone(),
-                target.repository(&self.app.name, role),
-                Dest::Run,
-            ));
-        };
-        let (first, rest) = named.split_once('/').unwrap_or(("", named.as_str()));
-        let own_host = crate::model::image::is_host(first);
-        if !own_host || Target::parse(first).host == target.host {
-            let repo = if own_host {
-                rest.to_string()
-            } else if target.namespace.is_empty() {
-                named.clone()
-            } else {
-                format!("{}/{named}", target.namespace)
-            };
-            return Ok((target.clone(), repo, Dest::Run));
+        let (target, repo) = destination(&self.app, role, &self.req.target);
+        if target == self.req.target {
+            return Ok((target, repo, Dest::Run));
         }
-        let own = Target::parse(first);
-        let Found { creds, looked_up } = credentials::from_docker_config(&own)?;
-        let registry = registry::Registry::new(own.api_base(), creds.clone());
+        let Found { creds, looked_up } = credentials::from_docker_config(&target)?;
+        let registry = registry::Registry::new(target.api_base(), creds.clone());
         Ok((
-            own,
-            rest.to_string(),
+            target,
+            repo,
             Dest::Own {
                 registry,
                 creds,
@@ -427,6 +402,36 @@ async fn same_content(
             oci::CONTENT_LABEL
         )),
     }
+}
+
+/// Where the image of `role` goes, given the run's registry `run`: the run's registry under
+/// `<app>-<role>`, or the name the config gives it (under the run's registry, or on its own
+/// host when it names one). The registry, and the repository there.
+pub fn destination(app: &App, role: &str, run: &Target) -> (Target, String) {
+    let named = app
+        .services
+        .iter()
+        .find(|s| s.role == role)
+        .and_then(|s| match &s.image {
+            ImageSource::Build { repository, .. } => repository.clone(),
+            ImageSource::Prebuilt { .. } => None,
+        });
+    let Some(named) = named else {
+        return (run.clone(), run.repository(&app.name, role));
+    };
+    let (first, rest) = named.split_once('/').unwrap_or(("", named.as_str()));
+    let own_host = crate::model::image::is_host(first);
+    if !own_host || Target::parse(first).host == run.host {
+        let repo = if own_host {
+            rest.to_string()
+        } else if run.namespace.is_empty() {
+            named.clone()
+        } else {
+            format!("{}/{named}", run.namespace)
+        };
+        return (run.clone(), repo);
+    }
+    (Target::parse(first), rest.to_string())
 }
 
 /// Where one image is pushed: the run's registry, or a host the config names for it.

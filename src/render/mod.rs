@@ -66,6 +66,10 @@ pub enum RenderError {
 pub struct Inputs {
     /// Image reference by role, for services whose image was pushed (by digest).
     pub images: BTreeMap<String, String>,
+    /// The commit each built service's folder was last changed in (`-dirty` added when it
+    /// had uncommitted changes), by role: the containers' `EXO_DEPLOY_SERVICE_COMMIT`.
+    #[serde(default)]
+    pub commits: BTreeMap<String, String>,
     /// The hosted zone, once bootstrap found or created it.
     pub hosted_zone_id: Option<String>,
     /// The state bucket, when known (configured, or derived from the account).
@@ -93,8 +97,17 @@ impl Inputs {
     pub fn over(self, older: Inputs) -> Inputs {
         let mut images = older.images;
         images.extend(self.images);
+        // a rollback runs what the release recorded, commits included
+        let commits = if self.exact {
+            self.commits
+        } else {
+            let mut commits = older.commits;
+            commits.extend(self.commits);
+            commits
+        };
         Inputs {
             images,
+            commits,
             hosted_zone_id: self.hosted_zone_id.or(older.hosted_zone_id),
             state_bucket: self.state_bucket.or(older.state_bucket),
             exact: self.exact,
@@ -184,6 +197,16 @@ pub fn images(app: &App, inputs: &Inputs) -> BTreeMap<String, String> {
     images
 }
 
+/// The commit of each service exo-deploy builds, as far as known: what this run or an earlier
+/// one found (a rollback: what the release recorded).
+pub fn commits(app: &App, inputs: &Inputs) -> BTreeMap<String, String> {
+    app.services
+        .iter()
+        .filter(|s| matches!(s.image, ImageSource::Build { .. }) || inputs.exact)
+        .filter_map(|s| Some((s.role.clone(), inputs.commits.get(&s.role)?.clone())))
+        .collect()
+}
+
 /// Renders every file of the app's Terraform directory.
 pub fn render(app: &App, inputs: &Inputs) -> Result<Rendered, RenderError> {
     let ctx = context::Root::new(app, inputs);
@@ -203,6 +226,7 @@ pub fn render(app: &App, inputs: &Inputs) -> Result<Rendered, RenderError> {
     }
     let tfvars = serde_json::json!({
         "images": images(app, inputs),
+        "service_commits": commits(app, inputs),
         "hosted_zone_id": inputs.hosted_zone_id.clone().or_else(|| app.env.hosted_zone_id.clone()),
     });
     let tfvars = serde_json::to_string_pretty(&tfvars).map_err(|e| RenderError::Template {

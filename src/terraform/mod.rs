@@ -133,7 +133,11 @@ impl Sink {
 impl Runner {
     /// Standard variables for unattended runs, plus the host's AWS credentials (resolved by
     /// aws-config: environment, profile, SSO, instance role) when there are any.
-    pub async fn environment(region: &str) -> Vec<(String, String)> {
+    pub async fn environment(
+        region: &str,
+        endpoint_url: Option<&str>,
+        access: &crate::adapters::aws::Access,
+    ) -> Vec<(String, String)> {
         use aws_credential_types::provider::ProvideCredentials;
         let mut env = vec![
             ("TF_IN_AUTOMATION".to_string(), "1".to_string()),
@@ -141,10 +145,8 @@ impl Runner {
             ("CHECKPOINT_DISABLE".to_string(), "1".to_string()),
             ("AWS_REGION".to_string(), region.to_string()),
         ];
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.to_string()))
-            .load()
-            .await;
+        // the credentials exo-deploy deploys with (the environment's profile and role too)
+        let conf = crate::adapters::aws::sdk_config(region, endpoint_url, access).await;
         if let Some(provider) = conf.credentials_provider()
             && let Ok(creds) = provider.provide_credentials().await
         {

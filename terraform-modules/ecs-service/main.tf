@@ -40,11 +40,13 @@ locals {
   port_mappings = var.port == null ? [] : [{ containerPort = var.port, protocol = "tcp" }]
 
   # Tasks cannot read the instance metadata, so SDKs learn the region from here; the
-  # service's own variables win.
+  # service's own variables win. The commit it was built from comes last: it is exo-deploy's.
   environment = merge({
     AWS_REGION         = data.aws_region.current.region
     AWS_DEFAULT_REGION = data.aws_region.current.region
-  }, var.environment, var.linked_environment)
+    }, var.environment, var.linked_environment, {
+    for k, v in { EXO_DEPLOY_SERVICE_COMMIT = var.source_commit } : k => v if v != null
+  })
 
   # Outbound rules beyond the VPC, keyed so that editing one rule replaces only that rule.
   outbound = {

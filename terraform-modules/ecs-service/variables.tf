@@ -116,6 +116,12 @@ variable "environment" {
   default     = {}
 }
 
+variable "source_commit" {
+  description = "The commit that last changed the service's folder (with `-dirty` when it had uncommitted changes), given to the container as EXO_DEPLOY_SERVICE_COMMIT; null when unknown"
+  type        = string
+  default     = null
+}
+
 variable "secrets" {
   description = "Secrets by variable name: where the value lives (`ssm` or `secretsmanager`) and its name or ARN. Never values."
   type = map(object({

@@ -277,3 +277,56 @@ fn a_dependency_exo_deploy_cannot_deploy_or_a_database_without_its_engine_is_a_c
         "{text}"
     );
 }
+
+#[test]
+fn release_settings_are_checked_where_they_are_written_and_webhook_paths_never_shown() {
+    let out = Test::new()
+        .app("minimal")
+        .edit("application.yml", |t| {
+            t.replace(
+                "      region: us-east-1\n",
+                "      region: us-east-1\n      keep-releases: 0\n      role-arn: arn:aws:iam::123:role/x\n      notify:\n        - url: ftp://hooks.example.com/x\n        - url: https://hooks.example.com/T000/B000/secretpath\n          secret: not-a-reference\n",
+            )
+        })
+        .args(["--dry-run"])
+        .run();
+    out.code(2);
+    let text = unwrapped(&out.stderr);
+    for expected in [
+        "keep-releases 0 is out of range",
+        "use a value from 1 to 1000",
+        "an IAM role ARN looks like `arn:aws:iam::123456789012:role/deploy`",
+        "a webhook url looks like `https://hooks.example.com/deploys`",
+        "application.yml:7:22",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in\n{text}");
+    }
+    // a valid one: config and its origins show the webhook by its host only
+    let good = |args: &[&str]| {
+        Test::new()
+            .app("minimal")
+            .edit("application.yml", |t| {
+                t.replace(
+                    "      region: us-east-1\n",
+                    "      region: us-east-1\n      notify:\n        - url: https://hooks.example.com/T000/B000/secretpath\n          secret: ssm:/hello/webhook\n",
+                )
+            })
+            .args(args)
+            .run()
+    };
+    for args in [
+        &["config"][..],
+        &["config", "--show-origin"][..],
+        &["--dry-run"][..],
+    ] {
+        let out = good(args);
+        out.code(0);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(
+            all.contains("https://hooks.example.com/…") || args == ["--dry-run"],
+            "{all}"
+        );
+        assert!(!all.contains("secretpath"), "{args:?}: {all}");
+    }
+    good(&["--dry-run"]).stderr_contains("post the release to 1 webhook");
+}

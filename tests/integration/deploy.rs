@@ -36,7 +36,12 @@ struct Lifecycle {
     plugins: tempfile::TempDir,
     /// The digest of the ExoCom mirror in the registry.
     exocom_digest: String,
+    /// The webhook `notify` posts to.
+    receiver: crate::webhook::Receiver,
 }
+
+/// The secret the webhook's signatures are made with, in moto's Secrets Manager.
+const WEBHOOK_SECRET: &str = "s3cr3t-signing-key";
 
 impl Lifecycle {
     fn start() -> Lifecycle {
@@ -47,6 +52,16 @@ impl Lifecycle {
         ]);
         let registry = Registry::start();
         let exocom_digest = registry.push_scratch("team/exocom:0.27.0", None);
+        let receiver = crate::webhook::Receiver::start();
+        block_on(async {
+            aws_sdk_secretsmanager::Client::new(&moto.config("us-east-1").await)
+                .create_secret()
+                .name("hello-webhook")
+                .secret_string(WEBHOOK_SECRET)
+                .send()
+                .await
+                .expect("webhook secret");
+        });
         let dir = tempfile::TempDir::new().expect("temp dir");
         let app = dir.path().join("app");
         crate::harness::copy_dir(&crate::harness::repo().join("fixtures/minimal"), &app);
@@ -57,8 +72,8 @@ impl Lifecycle {
             text.replace(
                 "      region: us-east-1\n",
                 &format!(
-                    "      region: us-east-1\n      registry: {0}/team\n      exocom-image: {0}/team/exocom:0.27.0\n",
-                    registry.host
+                    "      region: us-east-1\n      registry: {0}/team\n      exocom-image: {0}/team/exocom:0.27.0\n      notify:\n        - url: {1}\n          secret: secretsmanager:hello-webhook\n        - url: http://127.0.0.1:1/dead\n",
+                    registry.host, receiver.url
                 ),
             ),
         )
@@ -70,6 +85,7 @@ impl Lifecycle {
             registry,
             plugins: tempfile::TempDir::new().expect("plugin cache"),
             exocom_digest,
+            receiver,
         };
         l.hook(
             "post-render",
@@ -122,6 +138,24 @@ impl Lifecycle {
 
     /// The image the web service's running task definition names.
     fn running_web_image(&self) -> String {
+        self.running_web_container()
+            .image()
+            .expect("image")
+            .to_string()
+    }
+
+    /// The environment variable `name` of the web service's running container.
+    fn running_web_variable(&self, name: &str) -> Option<String> {
+        self.running_web_container()
+            .environment()
+            .iter()
+            .find(|kv| kv.name() == Some(name))
+            .and_then(|kv| kv.value())
+            .map(str::to_string)
+    }
+
+    /// The container definition of the web service's running task definition.
+    fn running_web_container(&self) -> aws_sdk_ecs::types::ContainerDefinition {
         block_on(async {
             let ecs = self.moto.ecs("us-east-1").await;
             let services = ecs
@@ -141,10 +175,7 @@ impl Lifecycle {
                 .send()
                 .await
                 .expect("task definition");
-            td.task_definition().expect("td").container_definitions()[0]
-                .image()
-                .expect("image")
-                .to_string()
+            td.task_definition().expect("td").container_definitions()[0].clone()
         })
     }
 
@@ -202,6 +233,46 @@ fn the_whole_lifecycle_runs_end_to_end_on_the_stand_ins() {
         "",
         "and the checkout stays clean"
     );
+    // the webhook got the release, signed; the dead one did not fail the deploy
+    let received = l.receiver.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let hook = &received[0];
+    assert_eq!(hook.header("X-Exo-Deploy-Event"), Some("release"));
+    assert_eq!(
+        hook.header("X-Exo-Deploy-Signature"),
+        Some(crate::webhook::expected_signature(WEBHOOK_SECRET, &hook.body).as_str())
+    );
+    let posted = hook.json();
+    assert_eq!(posted["event"], "release");
+    assert!(
+        l.records()[0].ends_with(&format!(
+            "{}.json",
+            posted["release"]["id"].as_str().expect("id")
+        )),
+        "{posted}"
+    );
+    assert_eq!(posted["release"]["images"]["web"], l.tfvars_web().as_str());
+    first
+        .stderr_contains(&format!(
+            "notified {} of the release",
+            l.receiver.url.replace("/hooks/s3cr3t-path", "/…")
+        ))
+        .stderr_contains("warning: the release notification to http://127.0.0.1:1/… failed");
+    assert!(
+        !first.stderr.contains("s3cr3t"),
+        "neither the secret nor the webhook's path is logged: {}",
+        first.stderr
+    );
+    // the container knows the commit it was built from
+    assert_eq!(
+        l.running_web_variable("EXO_DEPLOY_SERVICE_COMMIT")
+            .as_deref(),
+        Some(head.as_str())
+    );
+    l.run(&["show", "latest"])
+        .code(0)
+        .stderr_contains(&format!("app commit {}", &head[..12]))
+        .stderr_contains(&format!("tag git-{0}, commit {0}", &head[..12]));
     let first_image = l.tfvars_web();
     assert!(
         first_image.starts_with(&format!("{}/team/hello-web@sha256:", l.registry.host)),
@@ -255,6 +326,22 @@ fn the_whole_lifecycle_runs_end_to_end_on_the_stand_ins() {
         .stderr_contains("web: unchanged");
     assert_eq!(l.records().len(), 1, "plans record nothing");
 
+    // a deploy that fails is posted to the webhooks too, with its failed step
+    l.hook("pre-apply", "#!/bin/sh\nexit 3\n");
+    l.run(&["--yes"])
+        .code(1)
+        .stderr_contains("✗ pre-apply hook");
+    std::fs::remove_file(l.app.join(".exo-deploy/hooks/pre-apply")).expect("remove hook");
+    let failure = l
+        .receiver
+        .received()
+        .pop()
+        .expect("a failure notification")
+        .json();
+    assert_eq!(failure["event"], "failure");
+    assert_eq!(failure["step"], "pre-apply hook");
+    assert_eq!(l.records().len(), 1, "a failed deploy records nothing");
+
     // 5. the changed service's deploy, stopped dead between apply and record...
     l.hook("post-apply", "#!/bin/sh\nkill -KILL $PPID\n");
     let killed = l.run(&["--yes"]);
@@ -270,6 +357,11 @@ fn the_whole_lifecycle_runs_end_to_end_on_the_stand_ins() {
         "the changed service was pushed anew"
     );
     assert_eq!(l.running_web_image(), changed_image, "and applied");
+    assert_eq!(
+        l.running_web_variable("EXO_DEPLOY_SERVICE_COMMIT"),
+        Some(format!("{head}-dirty")),
+        "built from uncommitted changes, and the container says so"
+    );
     assert_eq!(l.records().len(), 1, "but not recorded");
     // ...and run again: nothing left to apply, the record is written, once
     std::fs::remove_file(l.app.join(".exo-deploy/hooks/post-apply")).expect("remove hook");

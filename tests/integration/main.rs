@@ -13,6 +13,7 @@ mod images;
 mod loader_properties;
 mod moto;
 mod preflight;
+mod promote;
 mod push;
 mod registry;
 mod releases;
@@ -22,6 +23,7 @@ mod terraform_graph;
 mod terraform_image;
 mod terraform_runner;
 mod tf_aws3;
+mod webhook;
 
 /// The example apps that must render cleanly, with the environment to render.
 pub const VALID_FIXTURES: [(&str, &str); 7] = [
