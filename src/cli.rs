@@ -197,6 +197,31 @@ pub enum Command {
         #[command(subcommand)]
         action: ChannelCommand,
     },
+    /// The services' logs (CloudWatch), merged in time order and prefixed with their service
+    Logs {
+        /// The services (default: all of them, ExoCom included as `exocom`)
+        #[arg(value_name = "SERVICE")]
+        services: Vec<String>,
+        /// Keep printing new events until Ctrl-C
+        #[arg(short, long)]
+        follow: bool,
+        /// From when: `30s`, `10m`, `2h`, `1d`, or a time such as `2026-11-23T10:00:00Z`
+        #[arg(long, default_value = "10m", value_name = "WHEN")]
+        since: String,
+        /// Only events matching this CloudWatch Logs filter pattern (e.g. `ERROR`)
+        #[arg(long, value_name = "PATTERN")]
+        filter: Option<String>,
+    },
+    /// Replace the running tasks of services with new ones of the same task definition (a
+    /// new deployment), and wait for them as a deploy does
+    Restart {
+        /// The services to restart (`exocom` for the bus)
+        #[arg(value_name = "SERVICE", required_unless_present = "all")]
+        services: Vec<String>,
+        /// Restart every service, ExoCom included
+        #[arg(long, conflicts_with = "services")]
+        all: bool,
+    },
     /// Run any terraform command in the rendered directory, the same way deploys do
     /// (e.g. `exo-deploy terraform -- state list`)
     Terraform {

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod hooks;
 pub mod model;
+pub mod operate;
 pub mod output;
 pub mod pipeline;
 pub mod plan;
@@ -197,6 +198,7 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
             | Intent::Show { .. }
             | Intent::SetChannel { .. }
             | Intent::Channels
+            | Intent::Logs { .. }
             | Intent::Terraform { .. }
     );
     let images = pipeline::external::ImageServices::new(&settings.app_dir, refresh, lenient);

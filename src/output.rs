@@ -431,6 +431,30 @@ impl Reporter {
         }
     }
 
+    /// One log event, on stdout: a prefixed line, or with `--json` one object.
+    pub fn log_line(
+        &self,
+        e: &crate::operate::logs::LogEvent,
+        printer: &crate::operate::logs::Printer,
+    ) {
+        let text = if self.json {
+            let at = jiff::Timestamp::from_millisecond(e.timestamp)
+                .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+                .unwrap_or_default();
+            json!({ "service": e.service, "task": e.task, "timestamp": at, "message": e.message })
+                .to_string()
+        } else {
+            printer.line(e)
+        };
+        if let Some(store) = &self.recorded {
+            if let Ok(mut s) = store.lock() {
+                s.lines.push(text);
+            }
+            return;
+        }
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
+    }
+
     /// A channel just set.
     pub fn channel_set(&self, entry: &crate::release::ChannelEntry) {
         self.event("channel", json!(entry));

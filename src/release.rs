@@ -204,8 +204,10 @@ pub fn key(env: &str, id: &str) -> String {
 }
 
 /// The app repository's commit, and whether what a deploy reads has uncommitted changes:
-/// the config files and the folders of the services it builds. Other files of the repository
-/// (and exo-deploy's own working folder, which ignores itself) do not make a release dirty.
+/// the config files, the folders of the services it builds and the hooks. Other files of the
+/// repository (and exo-deploy's own working folder, which ignores itself) do not make a
+/// release dirty. A service folder outside the repository counts through its own
+/// repository, as the release's service records say (see the executor).
 pub fn git_state(app: &App) -> (Option<String>, bool) {
     let Some(commit) = git::head(&app.dir) else {
         return (None, false);
@@ -214,7 +216,8 @@ pub fn git_state(app: &App) -> (Option<String>, bool) {
 }
 
 /// The files and folders a deploy of `app` reads: application.yml, every config file a value
-/// came from, and the folders of the services it builds.
+/// came from, the folders of the services it builds, and the app's hooks (`post-render` may
+/// change the Terraform).
 pub fn deploy_inputs(app: &App) -> Vec<PathBuf> {
     let mut paths: BTreeSet<PathBuf> = BTreeSet::new();
     paths.insert(app.dir.join("application.yml"));
@@ -230,6 +233,7 @@ pub fn deploy_inputs(app: &App) -> Vec<PathBuf> {
             paths.insert(context.clone());
         }
     }
+    paths.insert(crate::hooks::dir(app));
     paths.into_iter().collect()
 }
 
@@ -253,10 +257,15 @@ pub fn deployed_by() -> String {
     )
 }
 
+/// `now` as records' keys start: `YYYYMMDDTHHMMSSmmmZ`, sortable.
+pub fn stamp(now: jiff::Timestamp) -> String {
+    let millis = now.as_millisecond().rem_euclid(1000);
+    format!("{}{millis:03}Z", now.strftime("%Y%m%dT%H%M%S"))
+}
+
 /// A record id for a deploy at `now` of `commit`.
 pub fn id(now: jiff::Timestamp, commit: Option<&str>, dirty: bool) -> String {
-    let millis = now.as_millisecond().rem_euclid(1000);
-    let stamp = format!("{}{millis:03}Z", now.strftime("%Y%m%dT%H%M%S"));
+    let stamp = stamp(now);
     let sha = commit.map_or_else(|| "nogit".to_string(), |c| c.chars().take(12).collect());
     format!("{stamp}-{sha}{}", if dirty { "-dirty" } else { "" })
 }

@@ -53,6 +53,15 @@ pub enum Intent {
     SetChannel { name: String, release: String },
     /// `channel list`.
     Channels,
+    /// `restart SERVICE…` (empty: `--all`).
+    Restart { services: Vec<String> },
+    /// `logs [SERVICE…] [--follow] [--since WHEN] [--filter PATTERN]`.
+    Logs {
+        services: Vec<String>,
+        follow: bool,
+        since: String,
+        filter: Option<String>,
+    },
 }
 
 /// How every command runs, decided once.
@@ -132,6 +141,18 @@ impl Cli {
             Some(Command::Channel {
                 action: ChannelCommand::List,
             }) => Intent::Channels,
+            Some(Command::Restart { services, .. }) => Intent::Restart { services },
+            Some(Command::Logs {
+                services,
+                follow,
+                since,
+                filter,
+            }) => Intent::Logs {
+                services,
+                follow,
+                since,
+                filter,
+            },
             None if self.nuke => Intent::Nuke,
             None if self.teardown => Intent::Teardown,
             None => Intent::Deploy,

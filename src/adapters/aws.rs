@@ -23,6 +23,7 @@ pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub rds: aws_sdk_rds::Client,
     pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub region: String,
 }
@@ -61,7 +62,13 @@ pub async fn sdk_config(
         loader = loader.endpoint_url(url);
     }
     if let Some(profile) = &access.profile {
-        loader = loader.profile_name(profile);
+        // the profile's own credentials, even where AWS_ACCESS_KEY_ID is set (CI): the default
+        // chain would take those first
+        loader = loader.profile_name(profile).credentials_provider(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build(),
+        );
     }
     let base = loader.load().await;
     let Some(role) = &access.role_arn else {
@@ -101,6 +108,7 @@ impl Aws {
             ecs: aws_sdk_ecs::Client::new(conf),
             rds: aws_sdk_rds::Client::new(conf),
             secretsmanager: aws_sdk_secretsmanager::Client::new(conf),
+            logs: aws_sdk_cloudwatchlogs::Client::new(conf),
             ssm: aws_sdk_ssm::Client::new(conf),
             region: region.to_string(),
         }

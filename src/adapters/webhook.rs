@@ -57,12 +57,17 @@ pub async fn deliver(
         }
         match req.send().await {
             Ok(answer) if answer.status().is_success() => return Ok(()),
-            // the receiver refused it as it is: trying again would not help
-            Ok(answer) if answer.status().is_client_error() => {
+            // the receiver refused it as it is: trying again would not help (unless it asks
+            // for time)
+            Ok(answer)
+                if answer.status().is_client_error()
+                    && !matches!(answer.status().as_u16(), 408 | 429) =>
+            {
                 return Err(format!("the receiver answered HTTP {}", answer.status()));
             }
             Ok(answer) => last = format!("the receiver answered HTTP {}", answer.status()),
-            Err(e) => last = super::aws::innermost(&e),
+            // never the url: its path may be the webhook's secret
+            Err(e) => last = super::aws::innermost(&e.without_url()),
         }
     }
     Err(format!("{last} (after {ATTEMPTS} attempts)"))

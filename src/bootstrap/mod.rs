@@ -62,6 +62,12 @@ pub trait Cloud {
         cluster: &str,
         services: &[String],
     ) -> impl Future<Output = Result<Vec<objects::ServiceCount>>> + Send;
+    /// A new deployment of `service` with its current task definition.
+    fn force_new_deployment(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Where each service's newest deployment stands.
     fn rollouts(
         &self,
@@ -88,6 +94,14 @@ pub trait Cloud {
         &self,
         names: &[String],
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// The log events of `service` in `group` from `start_ms` on, matching `filter`.
+    fn log_events(
+        &self,
+        service: &str,
+        group: &str,
+        start_ms: i64,
+        filter: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<crate::operate::logs::LogEvent>>> + Send;
     /// The value of a secret (a webhook's signing key), never written anywhere.
     fn secret_value(
         &self,
@@ -167,6 +181,13 @@ impl Cloud for Aws {
     ) -> impl Future<Output = Result<Vec<objects::Rollout>>> + Send {
         objects::rollouts(self, cluster, services)
     }
+    fn force_new_deployment(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<()>> + Send {
+        objects::force_new_deployment(self, cluster, service)
+    }
     fn state_records(
         &self,
         bucket: &str,
@@ -190,6 +211,15 @@ impl Cloud for Aws {
         names: &[String],
     ) -> impl Future<Output = Result<Vec<String>>> + Send {
         objects::database_snapshots(self, names)
+    }
+    async fn log_events(
+        &self,
+        service: &str,
+        group: &str,
+        start_ms: i64,
+        filter: Option<&str>,
+    ) -> Result<Vec<crate::operate::logs::LogEvent>> {
+        Ok(crate::operate::logs::fetch(self, service, group, start_ms, filter).await?)
     }
     async fn secret_value(&self, secret: &crate::model::SecretRef) -> Result<String> {
         use crate::model::SecretRef;

@@ -141,6 +141,20 @@ pub async fn service_counts(
         .collect())
 }
 
+/// Starts a new deployment of `service` in `cluster` with its current task definition (new
+/// tasks replace the running ones, as a deploy's would).
+pub async fn force_new_deployment(aws: &Aws, cluster: &str, service: &str) -> Result<()> {
+    aws.ecs
+        .update_service()
+        .cluster(cluster)
+        .service(service)
+        .force_new_deployment(true)
+        .send()
+        .await
+        .map_err(|e| crate::adapters::aws::classify("ecs:UpdateService", service, e))?;
+    Ok(())
+}
+
 /// Where one ECS service's newest deployment stands.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rollout {

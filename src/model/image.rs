@@ -37,6 +37,17 @@ pub fn is_ecr(host: &str) -> bool {
         && (host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn"))
 }
 
+/// The account and region of an ECR registry host (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`).
+pub fn ecr_registry(host: &str) -> Option<(&str, &str)> {
+    if !is_ecr(host) {
+        return None;
+    }
+    let (account, rest) = host.split_once(".dkr.ecr.")?;
+    let region = rest.split('.').next()?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !region.is_empty())
+        .then_some((account, region))
+}
+
 impl ImageRef {
     /// Splits a reference; `None` when it has no repository path.
     pub fn parse(s: &str) -> Option<ImageRef> {
@@ -114,6 +125,11 @@ mod tests {
         assert_eq!(r.host, "docker.io");
         assert_eq!(ImageRef::parse("ghcr.io/"), None);
         assert!(is_ecr("123456789012.dkr.ecr.eu-west-1.amazonaws.com"));
+        assert_eq!(
+            ecr_registry("123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+            Some(("123456789012", "eu-west-1"))
+        );
+        assert_eq!(ecr_registry("ghcr.io"), None);
         assert!(!is_ecr("ghcr.io"));
     }
 

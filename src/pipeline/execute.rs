@@ -57,6 +57,57 @@ struct Progress {
     release: Option<Release>,
 }
 
+/// The images of the last `keep` of `releases` (newest first) to tag, and the repositories
+/// whose other release tags go: only images of services the app builds, in the ECR registry of
+/// `account` in the environment's region (other repositories are not exo-deploy's to tag).
+pub(super) fn released_images(
+    app: &crate::model::App,
+    account: &str,
+    releases: &[Release],
+    keep: usize,
+) -> (Vec<crate::push::ecr::TaggedImage>, Vec<String>) {
+    use crate::model::image::{ImageRef, ecr_registry};
+    use crate::push::ecr::{TaggedImage, release_tag};
+    let region = app.env.region.as_str();
+    let built: Vec<&str> = app
+        .services
+        .iter()
+        .filter(|s| matches!(s.image, ImageSource::Build { .. }))
+        .map(|s| s.role.as_str())
+        .collect();
+    let images: Vec<TaggedImage> = releases
+        .iter()
+        .take(keep)
+        .flat_map(|r| {
+            r.images
+                .iter()
+                .filter(|(role, _)| built.contains(&role.as_str()))
+                .filter_map(|(_, image)| {
+                    let i = ImageRef::parse(image)?;
+                    let (a, reg) = ecr_registry(&i.host)?;
+                    (a == account && reg == region).then_some(())?;
+                    Some(TaggedImage {
+                        repository: i.path.clone(),
+                        digest: i.digest.clone()?,
+                        tag: release_tag(&app.env.name, &r.id),
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let target = crate::push::Target::ecr(account, region);
+    let mut repositories: Vec<String> = built
+        .iter()
+        .map(|role| crate::push::destination(app, role, &target))
+        .filter(|(t, _)| *t == target)
+        .map(|(_, repo)| repo)
+        .chain(images.iter().map(|i| i.repository.clone()))
+        .collect();
+    repositories.sort();
+    repositories.dedup();
+    (images, repositories)
+}
+
 fn bug(what: &str) -> Error {
     Error::Internal(format!("{what}; this is a bug in exo-deploy"))
 }
@@ -100,8 +151,9 @@ impl Run<'_> {
                 self.push(&batch, ports, &mut progress).await
             };
             if let Err(e) = done {
-                // a failed run is posted to the webhooks too, and still fails as it did
-                if notifies {
+                // a failed run is posted to the webhooks too, and still fails as it did (a
+                // deploy nobody confirmed did not fail)
+                if notifies && !matches!(e, Error::NotConfirmed | Error::Usage(_)) {
                     self.notify_failure(&steps[i].name(), &e, ports.cloud).await;
                 }
                 return Err(e);
@@ -435,26 +487,31 @@ impl Run<'_> {
                 Ok(())
             }
             Step::KeepReleasedImages { keep } => {
-                // the release is recorded: a failure here is reported, and the next deploy
+                // the release is recorded: what fails here is reported, and the next deploy
                 // tags every kept release again
                 let kept = self
-                    .keep_released(*keep as usize, cloud, ports.pusher)
+                    .keep_released(*keep as usize, cloud, ports.pusher, progress)
                     .await;
                 match kept {
-                    Ok((added, removed)) => {
+                    Ok(kept) => {
                         self.reporter.event(
                             "released-images-kept",
-                            json!({ "keep": keep, "tagged": added, "untagged": removed }),
+                            json!({ "keep": keep, "tagged": kept.tagged, "untagged": kept.untagged, "problems": kept.problems }),
                         );
                         self.reporter.say(&format!(
-                            "kept the images of the last {keep} releases from expiring ({added} tags set, {removed} of older releases removed)"
+                            "kept the images of the last {keep} releases from expiring ({} tags in place, {} of older releases removed)",
+                            kept.tagged, kept.untagged
                         ));
+                        for p in &kept.problems {
+                            self.reporter
+                                .say(&format!("warning: {p}; the next deploy tries again"));
+                        }
                     }
                     Err(e) => {
                         self.reporter
                             .event("warning", json!({ "step": name, "message": e.to_string() }));
                         self.reporter.say(&format!(
-                            "warning: the images of the last releases could not all be tagged to keep them ({e}); the next deploy tries again"
+                            "warning: the images of the last releases could not be tagged to keep them ({e}); the next deploy tries again"
                         ));
                     }
                 }
@@ -581,7 +638,7 @@ impl Run<'_> {
                 let key = format!(
                     "{}{}.json",
                     release::channel_prefix(&self.app.env.name, Some(channel)),
-                    release::id(now, None, false).trim_end_matches("-nogit")
+                    release::stamp(now)
                 );
                 self.step(&name, async {
                     Ok(cloud.put_new(&bucket, &key, body).await?)
@@ -589,6 +646,19 @@ impl Run<'_> {
                 .await?;
                 self.reporter.channel_set(&entry);
                 Ok(())
+            }
+            Step::Restart { services } => {
+                self.step(&name, async { self.restart(cloud, services).await })
+                    .await
+            }
+            Step::ShowLogs {
+                services,
+                follow,
+                since,
+                filter,
+            } => {
+                self.logs(cloud, services, *follow, since, filter.as_deref())
+                    .await
             }
             Step::ShowChannels => {
                 let channels = self.channels(cloud).await?;
@@ -837,6 +907,8 @@ impl Run<'_> {
         started: Instant,
     ) -> Release {
         let (commit, dirty) = release::git_state(self.app);
+        // a service folder outside the app's repository is judged by its own
+        let dirty = dirty || progress.provenance.values().any(|s| s.dirty);
         let now = jiff::Timestamp::now();
         let images = self.deployed_images(progress);
         let services = images
@@ -959,44 +1031,21 @@ impl Run<'_> {
         }
     }
 
-    /// Tags the ECR images of the last `keep` releases and untags those of the releases
-    /// before them (as many again, so that a lowered `keep-releases` is caught up with).
+    /// Tags the images of the environment's last `keep` releases that it built into its
+    /// account's ECR, and removes the release tags of older ones from those repositories.
     async fn keep_released(
         &self,
         keep: usize,
         cloud: &impl Cloud,
         pusher: &impl ImagePusher,
-    ) -> Result<(usize, usize), Error> {
-        use crate::model::image::{ImageRef, is_ecr};
-        use crate::push::ecr::{TaggedImage, release_tag};
+        progress: &mut Progress,
+    ) -> Result<crate::push::ecr::Kept, Error> {
+        let account = self.account(cloud, progress).await?;
         let releases = self.history(cloud).await?;
-        let env = &self.app.env.name;
-        let tagged = |r: &Release| -> Vec<TaggedImage> {
-            r.images
-                .values()
-                .filter_map(|image| ImageRef::parse(image))
-                .filter(|i| {
-                    is_ecr(&i.host)
-                        && i.host
-                            .contains(&format!(".dkr.ecr.{}.", self.app.env.region))
-                })
-                .filter_map(|i| {
-                    Some(TaggedImage {
-                        repository: i.path.clone(),
-                        digest: i.digest.clone()?,
-                        tag: release_tag(env, &r.id),
-                    })
-                })
-                .collect()
-        };
-        let add: Vec<TaggedImage> = releases.iter().take(keep).flat_map(tagged).collect();
-        let remove: Vec<TaggedImage> = releases
-            .iter()
-            .skip(keep)
-            .take(keep)
-            .flat_map(tagged)
-            .collect();
-        pusher.keep_released(&add, &remove).await
+        let (keep, repositories) = released_images(self.app, &account, &releases, keep);
+        Ok(pusher
+            .keep_released(&keep, &repositories, &self.app.env.name)
+            .await)
     }
 
     /// The release `wanted` names: an id, or `previous` for the one before the newest.
@@ -1031,20 +1080,12 @@ impl Run<'_> {
 
     /// Every channel of the environment, by name.
     pub async fn channels(&self, cloud: &impl Cloud) -> Result<Vec<release::Channel>, Error> {
-        let account = bootstrap::checked_account(cloud, self.app).await?;
-        let bucket = bootstrap::state_bucket(self.app, &account)?;
-        let mut keys = cloud
-            .list(&bucket, &release::channel_prefix(&self.app.env.name, None))
+        let entries: Vec<release::ChannelEntry> = self
+            .records(cloud, &release::channel_prefix(&self.app.env.name, None))
             .await?;
-        keys.sort();
-        keys.reverse();
         let mut by_name: BTreeMap<String, Vec<release::ChannelEntry>> = BTreeMap::new();
-        for key in keys {
-            if let Some(bytes) = cloud.get(&bucket, &key).await?
-                && let Ok(e) = serde_json::from_slice::<release::ChannelEntry>(&bytes)
-            {
-                by_name.entry(e.channel.clone()).or_default().push(e);
-            }
+        for e in entries {
+            by_name.entry(e.channel.clone()).or_default().push(e);
         }
         // each name has at least the entry that created it: newest first
         Ok(by_name
@@ -1084,17 +1125,26 @@ impl Run<'_> {
 
     /// The environment's releases, newest first.
     pub async fn history(&self, cloud: &impl Cloud) -> Result<Vec<Release>, Error> {
+        self.records(cloud, &release::prefix(&self.app.env.name))
+            .await
+    }
+
+    /// The JSON records under `prefix` of the state bucket, newest first (their keys start
+    /// with their time); unreadable ones are left out.
+    async fn records<T: serde::de::DeserializeOwned>(
+        &self,
+        cloud: &impl Cloud,
+        prefix: &str,
+    ) -> Result<Vec<T>, Error> {
         let account = bootstrap::checked_account(cloud, self.app).await?;
         let bucket = bootstrap::state_bucket(self.app, &account)?;
-        let mut keys = cloud
-            .list(&bucket, &release::prefix(&self.app.env.name))
-            .await?;
+        let mut keys = cloud.list(&bucket, prefix).await?;
         keys.sort();
         keys.reverse();
         let mut out = Vec::new();
         for key in keys {
             if let Some(bytes) = cloud.get(&bucket, &key).await?
-                && let Ok(r) = serde_json::from_slice::<Release>(&bytes)
+                && let Ok(r) = serde_json::from_slice::<T>(&bytes)
             {
                 out.push(r);
             }

@@ -6,6 +6,7 @@
 
 mod execute;
 pub mod external;
+mod operate;
 mod ports;
 pub mod rollout;
 #[cfg(test)]

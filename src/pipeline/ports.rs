@@ -57,13 +57,14 @@ pub trait ImagePusher {
         app: &App,
         images: &[(String, String)],
     ) -> impl Future<Output = Vec<Result<(), Error>>> + Send;
-    /// Tags the ECR images of the releases to keep (`add`) and untags those of releases that
-    /// fell out of the kept window (`remove`); returns how many tags were added and removed.
+    /// Tags the ECR images of the releases to keep, and removes the other release tags of
+    /// `env` from `repositories` (see [`push::ecr::keep_released`]).
     fn keep_released(
         &self,
-        add: &[TaggedImage],
-        remove: &[TaggedImage],
-    ) -> impl Future<Output = Result<(usize, usize), Error>> + Send;
+        keep: &[TaggedImage],
+        repositories: &[String],
+        env: &str,
+    ) -> impl Future<Output = push::ecr::Kept> + Send;
 }
 
 /// Runs Terraform in the rendered directory.
@@ -238,14 +239,17 @@ impl ImagePusher for Pusher<'_> {
                     }))
                 };
                 let parsed = ImageRef::parse(&image);
-                // the account's ECR in this region answers through its API (as moto's does)
+                // ECR answers through its API (as moto's does), asked with the clients of its
+                // region: the promoted environment's, else this one's
                 if let Some(r) = &parsed
                     && let Some(digest) = &r.digest
-                    && r.host.contains(&format!(".dkr.ecr.{}.", self.region))
+                    && let Some((account, region)) = crate::model::image::ecr_registry(&r.host)
+                    && let Some(aws) = self
+                        .source_aws
+                        .filter(|a| a.region == region)
+                        .or(Some(self.aws).filter(|a| a.region == region))
                 {
-                    // a promoted release's images are in the promoted environment's account
-                    let aws = self.source_aws.unwrap_or(self.aws);
-                    return match push::ecr::has_image(aws, &r.path, digest).await {
+                    return match push::ecr::has_image(aws, account, &r.path, digest).await {
                         Ok(true) => Ok(()),
                         Ok(false) => gone(),
                         Err(e) => Err(e.into()),
@@ -265,16 +269,11 @@ impl ImagePusher for Pusher<'_> {
 
     async fn keep_released(
         &self,
-        add: &[TaggedImage],
-        remove: &[TaggedImage],
-    ) -> Result<(usize, usize), Error> {
-        for image in add {
-            push::ecr::add_tag(self.aws, image).await?;
-        }
-        for image in remove {
-            push::ecr::remove_tag(self.aws, image).await?;
-        }
-        Ok((add.len(), remove.len()))
+        keep: &[TaggedImage],
+        repositories: &[String],
+        env: &str,
+    ) -> push::ecr::Kept {
+        push::ecr::keep_released(self.aws, keep, repositories, env).await
     }
 }
 

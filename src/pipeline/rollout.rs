@@ -15,7 +15,7 @@ use crate::model::{App, EXOCOM_ROLE, ServiceKind};
 pub enum RolloutError {
     #[error("the new tasks of `{service}` failed and ECS rolled the deployment back: {reason}{}", latest(.events))]
     #[diagnostic(help(
-        "the service runs its previous version again; fix what its events and logs (CloudWatch, group /ecs/<app>-<env>-<service>) show, then deploy again. No release was recorded"
+        "the service runs its previous version again; fix what its events and its logs (`exo-deploy logs SERVICE --since 30m`) show, then deploy again. No release was recorded"
     ))]
     Failed {
         service: String,
@@ -70,12 +70,30 @@ pub async fn wait(
     poll: Duration,
     say: &(dyn Fn(&str) + Sync),
 ) -> Result<(), crate::Error> {
+    wait_for(cloud, app, None, timeout, poll, say).await
+}
+
+/// [`wait`] for the services `only` names (all when `None`).
+pub async fn wait_for(
+    cloud: &impl Cloud,
+    app: &App,
+    only: Option<&[String]>,
+    timeout: Duration,
+    poll: Duration,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<(), crate::Error> {
     let started = Instant::now();
     let mut last: BTreeMap<String, String> = BTreeMap::new();
     loop {
         let mut all: Vec<Rollout> = Vec::new();
         let mut waiting = Vec::new();
-        for (cluster, services) in services_by_cluster(app) {
+        for (cluster, mut services) in services_by_cluster(app) {
+            if let Some(only) = only {
+                services.retain(|s| only.contains(s));
+            }
+            if services.is_empty() {
+                continue;
+            }
             let found = cloud.rollouts(&cluster, &services).await?;
             // a service ECS does not know (yet) has not rolled out
             waiting.extend(

@@ -92,6 +92,19 @@ impl Cloud for FakeCloud {
     async fn eni_trunking(&self, _: &str) -> bootstrap::Result<bool> {
         Ok(self.trunking)
     }
+    async fn force_new_deployment(&self, _: &str, service: &str) -> bootstrap::Result<()> {
+        note(&self.log, format!("restart {service}"));
+        Ok(())
+    }
+    async fn log_events(
+        &self,
+        _: &str,
+        _: &str,
+        _: i64,
+        _: Option<&str>,
+    ) -> bootstrap::Result<Vec<crate::operate::logs::LogEvent>> {
+        Ok(Vec::new())
+    }
     async fn secret_value(&self, _: &crate::model::SecretRef) -> bootstrap::Result<String> {
         Ok("webhook-key".into())
     }
@@ -211,6 +224,8 @@ struct FakePusher {
     private: Vec<String>,
     /// Images a registry no longer has.
     gone: Vec<String>,
+    /// What each keep_released was asked: the images to tag, the repositories to clean.
+    kept: Mutex<Vec<(Vec<push::ecr::TaggedImage>, Vec<String>)>>,
 }
 
 impl FakePusher {
@@ -222,6 +237,7 @@ impl FakePusher {
             pushed_before: Mutex::new(false),
             private: Vec::new(),
             gone: Vec::new(),
+            kept: Mutex::new(Vec::new()),
         }
     }
 }
@@ -337,11 +353,19 @@ impl ImagePusher for FakePusher {
     }
     async fn keep_released(
         &self,
-        add: &[push::ecr::TaggedImage],
-        remove: &[push::ecr::TaggedImage],
-    ) -> Result<(usize, usize), Error> {
+        keep: &[push::ecr::TaggedImage],
+        repositories: &[String],
+        _: &str,
+    ) -> push::ecr::Kept {
         note(&self.log, "keep released images");
-        Ok((add.len(), remove.len()))
+        self.kept
+            .lock()
+            .expect("kept")
+            .push((keep.to_vec(), repositories.to_vec()));
+        push::ecr::Kept {
+            tagged: keep.len(),
+            ..Default::default()
+        }
     }
 }
 
@@ -1292,6 +1316,20 @@ fn intents(release: &str) -> Vec<Intent> {
         Intent::Show {
             release: "latest".into(),
         },
+        Intent::Restart {
+            services: vec!["exocom".into()],
+        },
+        Intent::SetChannel {
+            name: "stable".into(),
+            release: "latest".into(),
+        },
+        Intent::Channels,
+        Intent::Logs {
+            services: Vec::new(),
+            follow: false,
+            since: "10m".into(),
+            filter: None,
+        },
         Intent::Terraform {
             args: vec!["state".into(), "list".into()],
         },
@@ -1324,6 +1362,7 @@ fn effects_of(step: &Step) -> Vec<String> {
         Step::RecordRelease => one("record"),
         Step::KeepReleasedImages { .. } => one("keep released images"),
         Step::CopyImages { .. } => one("copy images"),
+        Step::Restart { services } => services.iter().map(|s| format!("restart {s}")).collect(),
         Step::Notify { .. } => Vec::new(),
         Step::SetChannel { .. } => one("record"),
         Step::DeleteHostedZone { .. } => one("delete zones"),
@@ -1343,6 +1382,7 @@ fn effects_of(step: &Step) -> Vec<String> {
         | Step::ShowHistory
         | Step::ShowRelease { .. }
         | Step::ShowChannels
+        | Step::ShowLogs { .. }
         | Step::UsePromotedRelease { .. }
         | Step::ShowConfig { .. }
         | Step::RefuseProtectedDatabases { .. }
@@ -1465,8 +1505,12 @@ fn every_intent_of_every_fixture_does_exactly_what_its_plan_says_in_order() {
                     let mut skipped = Vec::new();
                     let mut rendered = false;
                     for step in &steps {
-                        if matches!(step, Step::UseRecordedImages { .. }) && !deployed {
-                            break; // there is no release to roll back to: the run stops here
+                        if matches!(
+                            step,
+                            Step::UseRecordedImages { .. } | Step::SetChannel { .. }
+                        ) && !deployed
+                        {
+                            break; // there is no release to point at: the run stops here
                         }
                         match performed(step, &holds) {
                             Some(s) => {
@@ -1477,7 +1521,13 @@ fn every_intent_of_every_fixture_does_exactly_what_its_plan_says_in_order() {
                         }
                     }
                     match (&intent, deployed, result) {
-                        (Intent::Rollback { .. } | Intent::Show { .. }, false, Err(e)) => {
+                        (
+                            Intent::Rollback { .. }
+                            | Intent::Show { .. }
+                            | Intent::SetChannel { .. },
+                            false,
+                            Err(e),
+                        ) => {
                             assert_eq!(e.exit_code(), 2, "{what}: {e}");
                         }
                         (_, _, Err(e)) => panic!("{what}: {e}"),
@@ -1840,4 +1890,65 @@ fn a_promotion_deploys_exactly_the_images_of_a_release_of_another_environment() 
         .expect_err("no such channel");
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("it has stable"), "{err}");
+}
+
+#[test]
+fn only_the_images_the_app_builds_into_its_own_ecr_are_kept_by_release_tags() {
+    use crate::push::ecr::release_tag;
+    let w = World::new(); // spacetweet: us-west-2, its own ECR
+    let ecr = |account: &str, repo: &str, n: u32| {
+        format!("{account}.dkr.ecr.us-west-2.amazonaws.com/{repo}@sha256:{n:064}")
+    };
+    let release = |id: &str, n: u32| Release {
+        id: id.into(),
+        app: "space-tweet".into(),
+        env: "production".into(),
+        version: "1".into(),
+        deployed_at: String::new(),
+        commit: None,
+        dirty: false,
+        images: BTreeMap::from([
+            ("web".into(), ecr("123456789012", "space-tweet-web", n)),
+            // a mirror in another account, and an image from elsewhere: not ours to tag
+            ("exocom".into(), ecr("999999999999", "exocom", n)),
+            ("users".into(), format!("ghcr.io/team/users@sha256:{n:064}")),
+        ]),
+        services: BTreeMap::new(),
+        config: serde_json::Value::Null,
+        outputs: serde_json::Value::Null,
+        deployed_by: "user:t".into(),
+        duration_seconds: 1.0,
+        rollback_of: None,
+        promoted_from: None,
+    };
+    let releases = [
+        release("20261123T000003000Z-c", 3),
+        release("20261123T000002000Z-b", 2),
+        release("20261123T000001000Z-a", 1),
+    ];
+    let (keep, repositories) =
+        super::execute::released_images(&w.app, "123456789012", &releases, 2);
+    assert_eq!(
+        keep.iter()
+            .map(|i| (i.repository.as_str(), i.tag.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "space-tweet-web",
+                release_tag("production", "20261123T000003000Z-c")
+            ),
+            (
+                "space-tweet-web",
+                release_tag("production", "20261123T000002000Z-b")
+            ),
+        ],
+        "the last 2 releases, web only"
+    );
+    assert_eq!(keep[0].digest, format!("sha256:{:064}", 3));
+    assert!(
+        repositories.contains(&"space-tweet-web".to_string())
+            && repositories.contains(&"space-tweet-tweets".to_string())
+            && !repositories.iter().any(|r| r.contains("exocom")),
+        "the repositories it pushes to are cleaned of older release tags: {repositories:?}"
+    );
 }

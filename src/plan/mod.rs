@@ -163,6 +163,16 @@ pub enum Step {
     SetChannel { name: String, release: String },
     /// Show every channel and the release it points to.
     ShowChannels,
+    /// Start a new deployment of each service (same task definition), ExoCom as `exocom`,
+    /// and wait for them as a deploy waits for its rollouts.
+    Restart { services: Vec<String> },
+    /// Print the services' log events (with `follow`, until Ctrl-C).
+    ShowLogs {
+        services: Vec<String>,
+        follow: bool,
+        since: String,
+        filter: Option<String>,
+    },
     /// Print the resolved configuration, or with `show_origin` where each value comes from.
     ShowConfig { show_origin: bool },
     /// Run a Terraform command in the rendered directory.
@@ -237,6 +247,8 @@ impl Step {
             Step::ShowRelease { .. } => "show".into(),
             Step::SetChannel { .. } => "set the channel".into(),
             Step::ShowChannels => "channels".into(),
+            Step::ShowLogs { .. } => "logs".into(),
+            Step::Restart { .. } => "restart".into(),
             Step::ShowConfig { .. } => "config".into(),
             Step::RunTerraform { .. } => "terraform".into(),
             Step::When { then, .. } => then.name(),
@@ -354,6 +366,23 @@ impl fmt::Display for Step {
                 write!(f, "point channel `{name}` at release `{release}`")
             }
             Step::ShowChannels => f.write_str("show the channels and the releases they point to"),
+            Step::Restart { services } => write!(
+                f,
+                "start a new deployment of {} with the task definition it runs, and wait until its new tasks run (--rollout-timeout)",
+                services.join(", ")
+            ),
+            Step::ShowLogs {
+                services, follow, ..
+            } => write!(
+                f,
+                "print the log events of {}{}",
+                if services.is_empty() {
+                    "every service".to_string()
+                } else {
+                    services.join(", ")
+                },
+                if *follow { ", then follow them" } else { "" }
+            ),
             Step::ShowConfig { show_origin: false } => {
                 f.write_str("print the environment's resolved configuration")
             }
@@ -476,17 +505,18 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             let unrecorded = when(Condition::Unrecorded);
             steps.extend(hook(Hook::PostApply).map(unrecorded));
             steps.push(unrecorded(Step::RecordRelease));
+            // right after the record: a later step's failure is a failure of a live release
+            if !env.notify.is_empty() {
+                steps.push(unrecorded(Step::Notify {
+                    webhooks: env.notify.len(),
+                }));
+            }
             if pushes_to_ecr(app) {
                 steps.push(unrecorded(Step::KeepReleasedImages {
                     keep: env.keep_releases,
                 }));
             }
             steps.extend(hook(Hook::PostDeploy).map(unrecorded));
-            if !env.notify.is_empty() {
-                steps.push(unrecorded(Step::Notify {
-                    webhooks: env.notify.len(),
-                }));
-            }
         }
         Intent::Teardown | Intent::Nuke => {
             if env.deletion_protection && !app.databases.is_empty() {
@@ -545,6 +575,38 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             release: release.clone(),
         }),
         Intent::Channels => steps.push(Step::ShowChannels),
+        Intent::Restart { services } => {
+            let all = || {
+                app.services
+                    .iter()
+                    .map(|s| s.role.clone())
+                    .chain(std::iter::once(EXOCOM_ROLE.to_string()))
+                    .collect()
+            };
+            steps.extend([
+                Step::Preflight {
+                    checks: vec![Check::Aws],
+                },
+                Step::Restart {
+                    services: if services.is_empty() {
+                        all()
+                    } else {
+                        services.clone()
+                    },
+                },
+            ]);
+        }
+        Intent::Logs {
+            services,
+            follow,
+            since,
+            filter,
+        } => steps.push(Step::ShowLogs {
+            services: services.clone(),
+            follow: *follow,
+            since: since.clone(),
+            filter: filter.clone(),
+        }),
         Intent::Config { show_origin } => steps.push(Step::ShowConfig {
             show_origin: *show_origin,
         }),

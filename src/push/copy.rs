@@ -99,14 +99,29 @@ pub async fn copy(
         }
         let from_aws = req.source_aws.as_ref().or(req.aws.as_ref());
         let from_creds = login(&source_target, from_aws).await?;
-        let tag = tag.clone().unwrap_or_else(|| {
+        // the release's tag, unless the destination holds it for other bytes (its own build
+        // of the same commit, say): a tag never silently moves, and ECR's cannot
+        let by_digest = {
             let hex: String = digest
                 .trim_start_matches("sha256:")
                 .chars()
                 .take(12)
                 .collect();
             format!("sha256-{hex}")
-        });
+        };
+        let tag = match tag {
+            Some(t) => {
+                let held = Registry::new(to.api_base(), to_creds.clone())
+                    .digest(&repo, t)
+                    .await
+                    .map_err(|p| failed(format!("{p:?}")))?;
+                match held {
+                    Some(d) if d != digest => by_digest,
+                    _ => t.clone(),
+                }
+            }
+            None => by_digest,
+        };
         let copied = Oci::new(&to, to_creds.as_ref())
             .copy_from(
                 &Oci::new(&source_target, from_creds.as_ref()),

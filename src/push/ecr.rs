@@ -86,8 +86,25 @@ pub async fn ensure_repository(
         .send()
         .await
     {
-        Ok(_) => {
-            put_policy(aws, repo).await?;
+        Ok(found) => {
+            // only on a repository exo-deploy created for this app and environment: others
+            // keep the policy their owners gave them
+            let arn = found
+                .repositories()
+                .first()
+                .and_then(|r| r.repository_arn())
+                .unwrap_or_default()
+                .to_string();
+            let tags = aws
+                .ecr
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| classify("ecr:ListTagsForResource", repo, e))?;
+            if tags::is_managed_for(tags.tags().iter().map(|t| (t.key(), t.value())), app, env) {
+                put_policy(aws, repo).await?;
+            }
             return Ok(false);
         }
         Err(e)
@@ -140,12 +157,18 @@ pub struct TaggedImage {
     pub tag: String,
 }
 
-/// Whether the repository still has the image `digest`.
-pub async fn has_image(aws: &Aws, repository: &str, digest: &str) -> Result<bool, AwsError> {
+/// Whether the repository (of registry `account`) still has the image `digest`.
+pub async fn has_image(
+    aws: &Aws,
+    account: &str,
+    repository: &str,
+    digest: &str,
+) -> Result<bool, AwsError> {
     let id = ImageIdentifier::builder().image_digest(digest).build();
     match aws
         .ecr
         .describe_images()
+        .registry_id(account)
         .repository_name(repository)
         .image_ids(id)
         .send()
@@ -163,9 +186,77 @@ pub async fn has_image(aws: &Aws, repository: &str, digest: &str) -> Result<bool
     }
 }
 
-/// Adds `image.tag` to the image (its manifest put again under the new tag: the digest stays).
-/// A tag already there is fine: a re-run finishes the work.
-pub async fn add_tag(aws: &Aws, image: &TaggedImage) -> Result<(), AwsError> {
+/// Whether `tag` is a release tag of `env` (`release-<env>-<release id>`), and not one of
+/// another environment whose name starts the same way.
+pub fn is_release_tag_of(tag: &str, env: &str) -> bool {
+    let Some(id) = tag.strip_prefix(&release_tag(env, "")) else {
+        return false;
+    };
+    // ids start `YYYYMMDDTHHMMSSmmmZ-`
+    let b = id.as_bytes();
+    b.len() > 20
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..18].iter().all(u8::is_ascii_digit)
+        && b[18] == b'Z'
+        && b[19] == b'-'
+}
+
+/// What keeping the released images did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kept {
+    pub tagged: usize,
+    pub untagged: usize,
+    /// What could not be done, image by image.
+    pub problems: Vec<String>,
+}
+
+/// Tags each image of `keep` (skipping images already gone), then removes from
+/// `repositories` every release tag of `env` that `keep` does not hold (never an image's last
+/// tag). Each image on its own: one that fails is reported, the others go on.
+pub async fn keep_released(
+    aws: &Aws,
+    keep: &[TaggedImage],
+    repositories: &[String],
+    env: &str,
+) -> Kept {
+    let mut out = Kept::default();
+    for image in keep {
+        match add_tag(aws, image).await {
+            Ok(true) => out.tagged += 1,
+            Ok(false) => {}
+            Err(e) => out
+                .problems
+                .push(format!("{}@{}: {e}", image.repository, image.digest)),
+        }
+    }
+    let kept: std::collections::BTreeSet<&str> = keep.iter().map(|i| i.tag.as_str()).collect();
+    for repo in repositories {
+        let found = match tagged_with(aws, repo, RELEASE_TAG_PREFIX).await {
+            Ok(f) => f,
+            Err(e) => {
+                out.problems.push(format!("{repo}: {e}"));
+                continue;
+            }
+        };
+        for (image, tags) in found {
+            if tags <= 1 || kept.contains(image.tag.as_str()) || !is_release_tag_of(&image.tag, env)
+            {
+                continue;
+            }
+            match remove_tag(aws, &image).await {
+                Ok(()) => out.untagged += 1,
+                Err(e) => out.problems.push(format!("{repo}:{}: {e}", image.tag)),
+            }
+        }
+    }
+    out
+}
+
+/// Adds `image.tag` to the image (its manifest put again under the new tag: the digest stays);
+/// `false` when the repository no longer has the image. A tag already there is fine: a re-run
+/// finishes the work.
+pub async fn add_tag(aws: &Aws, image: &TaggedImage) -> Result<bool, AwsError> {
     let id = ImageIdentifier::builder()
         .image_digest(&image.digest)
         .build();
@@ -177,12 +268,11 @@ pub async fn add_tag(aws: &Aws, image: &TaggedImage) -> Result<(), AwsError> {
         .send()
         .await
         .map_err(|e| classify("ecr:BatchGetImage", &image.repository, e))?;
+    if !got.failures().is_empty() && got.images().is_empty() {
+        return Ok(false);
+    }
     let Some(found) = got.images().first() else {
-        return Err(AwsError::Api {
-            operation: "ecr:BatchGetImage",
-            target: format!("{}@{}", image.repository, image.digest),
-            message: "the repository no longer has this image".into(),
-        });
+        return Ok(false);
     };
     let mut put = aws
         .ecr
@@ -195,15 +285,67 @@ pub async fn add_tag(aws: &Aws, image: &TaggedImage) -> Result<(), AwsError> {
         put = put.image_manifest_media_type(kind);
     }
     match put.send().await {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(true),
         Err(e)
             if e.as_service_error().is_some_and(|s| {
                 s.is_image_already_exists_exception() || s.is_image_tag_already_exists_exception()
             }) =>
         {
-            Ok(())
+            Ok(true)
         }
         Err(e) => Err(classify("ecr:PutImage", &image.repository, e)),
+    }
+}
+
+/// The images of `repository` carrying a tag that starts with `prefix`: one entry per tag,
+/// with how many tags its image has.
+pub async fn tagged_with(
+    aws: &Aws,
+    repository: &str,
+    prefix: &str,
+) -> Result<Vec<(TaggedImage, usize)>, AwsError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = match aws
+            .ecr
+            .describe_images()
+            .repository_name(repository)
+            .filter(
+                aws_sdk_ecr::types::DescribeImagesFilter::builder()
+                    .tag_status(aws_sdk_ecr::types::TagStatus::Tagged)
+                    .build(),
+            )
+            .set_next_token(token)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_not_found_exception()) =>
+            {
+                return Ok(out);
+            }
+            Err(e) => return Err(classify("ecr:DescribeImages", repository, e)),
+        };
+        for image in page.image_details() {
+            let digest = image.image_digest().unwrap_or_default();
+            for tag in image.image_tags().iter().filter(|t| t.starts_with(prefix)) {
+                out.push((
+                    TaggedImage {
+                        repository: repository.into(),
+                        digest: digest.into(),
+                        tag: tag.clone(),
+                    },
+                    image.image_tags().len(),
+                ));
+            }
+        }
+        match page.next_token() {
+            Some(t) => token = Some(t.to_string()),
+            None => return Ok(out),
+        }
     }
 }
 
@@ -244,4 +386,19 @@ pub async fn remove_tag(aws: &Aws, image: &TaggedImage) -> Result<(), AwsError> 
         .await
         .map_err(|e| classify("ecr:BatchDeleteImage", &image.repository, e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_tags_belong_to_their_environment_only() {
+        let id = "20261123T000001000Z-0123456789ab";
+        assert!(is_release_tag_of(&release_tag("prod", id), "prod"));
+        assert!(!is_release_tag_of(&release_tag("prod-eu", id), "prod"));
+        assert!(!is_release_tag_of(&release_tag("prod", id), "prod-eu"));
+        assert!(!is_release_tag_of("release-prod-latest", "prod"));
+        assert!(!is_release_tag_of("git-0123", "prod"));
+    }
 }

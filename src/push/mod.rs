@@ -252,7 +252,12 @@ impl Shared {
                 None => Ok(()),
                 Some(_) => {
                     let oci = oci::Oci::new(target, creds.as_ref());
-                    same_content(&oci, &repo, &tag, &ctx.hash, arch).await
+                    same_content(&oci, &repo, &tag, &ctx.hash, arch)
+                        .await
+                        .map_err(|detail| PushError::PushFailed {
+                            role: role.into(),
+                            detail: format!("cannot read the config of {image}: {detail}"),
+                        })?
                 }
             };
             match same {
@@ -376,32 +381,35 @@ pub fn labels(
     labels
 }
 
-/// Whether `repo:tag` holds an image built from a context hashing to `hash` for `arch`: `Err`
-/// says why not.
+/// Whether `repo:tag` holds an image built from a context hashing to `hash` for `arch`: the
+/// inner `Err` says why not; the outer one, that the registry could not tell (never taken for
+/// "other content", which `--force-tag` would overwrite).
 async fn same_content(
     oci: &oci::Oci,
     repo: &str,
     tag: &str,
     hash: &str,
     arch: Arch,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<std::result::Result<(), String>, String> {
     let config = match oci.config(repo, tag, arch).await {
         Ok(Some(c)) => c,
-        Ok(None) => return Err(format!("it has no image for {}", arch.platform())),
-        Err(oci::Failed(e)) => return Err(format!("its config could not be read: {e}")),
+        Ok(None) => return Ok(Err(format!("it has no image for {}", arch.platform()))),
+        Err(oci::Failed(e)) => return Err(e),
     };
-    match config["config"]["Labels"][oci::CONTENT_LABEL].as_str() {
-        Some(h) if h == hash => Ok(()),
-        Some(h) => Err(format!(
-            "it was built from content {}, the folder hashes to {}",
-            &h[..h.len().min(12)],
-            &hash[..hash.len().min(12)]
-        )),
-        None => Err(format!(
-            "it carries no {} label: exo-deploy did not build it",
-            oci::CONTENT_LABEL
-        )),
-    }
+    Ok(
+        match config["config"]["Labels"][oci::CONTENT_LABEL].as_str() {
+            Some(h) if h == hash => Ok(()),
+            Some(h) => Err(format!(
+                "it was built from content {}, the folder hashes to {}",
+                &h[..h.len().min(12)],
+                &hash[..hash.len().min(12)]
+            )),
+            None => Err(format!(
+                "it carries no {} label: exo-deploy did not build it",
+                oci::CONTENT_LABEL
+            )),
+        },
+    )
 }
 
 /// Where the image of `role` goes, given the run's registry `run`: the run's registry under

@@ -332,12 +332,13 @@ fn the_whole_lifecycle_runs_end_to_end_on_the_stand_ins() {
         .code(1)
         .stderr_contains("✗ pre-apply hook");
     std::fs::remove_file(l.app.join(".exo-deploy/hooks/pre-apply")).expect("remove hook");
-    let failure = l
-        .receiver
-        .received()
-        .pop()
-        .expect("a failure notification")
-        .json();
+    let failed = l.receiver.received().pop().expect("a failure notification");
+    assert_eq!(failed.header("X-Exo-Deploy-Event"), Some("failure"));
+    assert_eq!(
+        failed.header("X-Exo-Deploy-Signature"),
+        Some(crate::webhook::expected_signature(WEBHOOK_SECRET, &failed.body).as_str())
+    );
+    let failure = failed.json();
     assert_eq!(failure["event"], "failure");
     assert_eq!(failure["step"], "pre-apply hook");
     assert_eq!(l.records().len(), 1, "a failed deploy records nothing");

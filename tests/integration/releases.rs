@@ -221,7 +221,7 @@ fn a_given_tag_that_holds_other_content_is_refused_unless_forced() {
 }
 
 #[test]
-fn ecr_keeps_the_images_of_recent_releases_and_the_policy_protects_them() {
+fn ecr_release_tags_come_and_go_image_by_image_and_the_policy_rule_for_them_comes_first() {
     let moto = Moto::start();
     let region = "us-east-1";
     block_on(async {
@@ -267,10 +267,12 @@ fn ecr_keeps_the_images_of_recent_releases_and_the_policy_protects_them() {
             tag: tag.into(),
         };
         let keep = tagged(&digests[0], &ecr::release_tag("production", "r1"));
-        ecr::add_tag(&aws, &keep).await.expect("tag");
-        ecr::add_tag(&aws, &keep)
-            .await
-            .expect("a re-run tags again without error");
+        assert!(ecr::add_tag(&aws, &keep).await.expect("tag"));
+        assert!(
+            ecr::add_tag(&aws, &keep)
+                .await
+                .expect("a re-run tags again without error")
+        );
         let tags_of = |digest: String| {
             let client = client.clone();
             async move {
@@ -295,13 +297,14 @@ fn ecr_keeps_the_images_of_recent_releases_and_the_policy_protects_them() {
             ["git-1", "release-production-r1"],
             "the same image (its digest), one more tag: the repository's tags stay immutable"
         );
+        let account = "123456789012";
         assert!(
-            ecr::has_image(&aws, "hello-web", &digests[1])
+            ecr::has_image(&aws, account, "hello-web", &digests[1])
                 .await
                 .expect("ask")
         );
         assert!(
-            !ecr::has_image(&aws, "hello-web", &format!("sha256:{:064}", 9))
+            !ecr::has_image(&aws, account, "hello-web", &format!("sha256:{:064}", 9))
                 .await
                 .expect("ask")
         );
@@ -316,6 +319,46 @@ fn ecr_keeps_the_images_of_recent_releases_and_the_policy_protects_them() {
             .await
             .expect("the only tag stays");
         assert_eq!(tags_of(digests[1].clone()).await, ["git-2"]);
+
+        // a deploy's whole pass: the kept releases tagged, every other release tag of the
+        // environment removed, another environment's left alone, a gone image skipped
+        let r1 = "20261101T000000000Z-aaaaaaaaaaaa";
+        let r2 = "20261102T000000000Z-bbbbbbbbbbbb";
+        ecr::add_tag(
+            &aws,
+            &tagged(&digests[0], &ecr::release_tag("production", r1)),
+        )
+        .await
+        .expect("old release");
+        ecr::add_tag(&aws, &tagged(&digests[0], &ecr::release_tag("staging", r1)))
+            .await
+            .expect("another environment");
+        let kept = ecr::keep_released(
+            &aws,
+            &[
+                tagged(&digests[1], &ecr::release_tag("production", r2)),
+                tagged(
+                    &format!("sha256:{:064}", 9),
+                    &ecr::release_tag("production", r2),
+                ),
+            ],
+            &["hello-web".to_string()],
+            "production",
+        )
+        .await;
+        assert_eq!(
+            (kept.tagged, kept.untagged, kept.problems.len()),
+            (1, 1, 0),
+            "{kept:?}"
+        );
+        assert_eq!(
+            tags_of(digests[0].clone()).await,
+            ["git-1".to_string(), ecr::release_tag("staging", r1)]
+        );
+        assert_eq!(
+            tags_of(digests[1].clone()).await,
+            ["git-2".to_string(), ecr::release_tag("production", r2)]
+        );
 
         // moto never runs lifecycle policies: the document is what AWS would run
         let policy = client
