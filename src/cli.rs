@@ -222,6 +222,28 @@ pub enum Command {
         #[arg(long, conflicts_with = "services")]
         all: bool,
     },
+    /// Change how many tasks a service runs, now; the override is recorded in the state bucket
+    /// and every deploy shows it, until `--reset`
+    Scale {
+        #[arg(value_name = "SERVICE")]
+        service: String,
+        /// The number of tasks (within the service's autoscaling range, when it has one)
+        #[arg(value_name = "N", required_unless_present = "reset")]
+        count: Option<u32>,
+        /// End the override: the service runs the count its config says again
+        #[arg(long, conflicts_with = "count")]
+        reset: bool,
+    },
+    /// Scale a service to zero tasks, remembering its count for `start`
+    Stop {
+        #[arg(value_name = "SERVICE")]
+        service: String,
+    },
+    /// Bring a stopped service back to the count it ran before `stop`
+    Start {
+        #[arg(value_name = "SERVICE")]
+        service: String,
+    },
     /// Run any terraform command in the rendered directory, the same way deploys do
     /// (e.g. `exo-deploy terraform -- state list`)
     Terraform {

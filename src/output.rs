@@ -214,10 +214,15 @@ impl Reporter {
     /// The plan's steps.
     pub fn plan(&self, steps: &[Step], dry_run: bool) {
         self.event("plan", json!({ "dry_run": dry_run, "steps": steps }));
-        let mut text = String::from(if dry_run {
-            "plan (dry run: only rendering and the post-render hook run):\n"
-        } else {
-            "plan:\n"
+        let reads = steps
+            .iter()
+            .any(|s| matches!(s.inner(), Step::ShowOverrides));
+        let mut text = String::from(match (dry_run, reads) {
+            (true, true) => {
+                "plan (dry run: only rendering, the post-render hook and a read-only look at the scale overrides in effect run):\n"
+            }
+            (true, false) => "plan (dry run: only rendering and the post-render hook run):\n",
+            (false, _) => "plan:\n",
         });
         for (i, step) in steps.iter().enumerate() {
             text.push_str(&format!("  {:>2}. {step}\n", i + 1));
@@ -453,6 +458,34 @@ impl Reporter {
             return;
         }
         let _ = writeln!(std::io::stdout().lock(), "{text}");
+    }
+
+    /// The scale overrides in effect, as every deploy shows them.
+    pub fn overrides(
+        &self,
+        app: &crate::model::App,
+        found: &std::collections::BTreeMap<String, crate::release::ScaleOverride>,
+    ) {
+        for (role, o) in found {
+            self.event("scale-override", json!(o));
+            let configured = app
+                .services
+                .iter()
+                .find(|s| &s.role == role)
+                .map(|s| s.autoscaling.as_ref().map_or(s.desired_count, |a| a.min));
+            let said = configured.map_or_else(String::new, |c| format!(" (its config says {c})"));
+            let what = match (o.desired, o.stopped_from) {
+                (Some(0), Some(from)) => {
+                    format!("stopped (it ran {from}; `exo-deploy start {role}`)")
+                }
+                (Some(n), _) => format!("runs {n} tasks{said}"),
+                (None, _) => continue,
+            };
+            self.say(&format!(
+                "scale override in effect: {role} {what}, set by {} at {}; a deploy keeps it until `exo-deploy scale {role} --reset`",
+                o.set_by, o.set_at
+            ));
+        }
     }
 
     /// A channel just set.

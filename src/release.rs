@@ -193,6 +193,41 @@ pub fn check_channel_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// A scale override (`scale`, `stop`, `start`): from `set_at` on, `service` of `env` runs
+/// `desired` tasks whatever its config says, until `scale SERVICE --reset` (an entry with
+/// `desired: None`). Kept as `overrides/<env>/<time>-<service>.json`, never overwritten, so
+/// every deploy can say what is in effect, by whom and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleOverride {
+    pub service: String,
+    pub env: String,
+    /// The task count set; `None` ends the override.
+    pub desired: Option<u32>,
+    /// For `stop`: the count before, which `start` brings back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_from: Option<u32>,
+    pub set_by: String,
+    /// UTC, RFC 3339.
+    pub set_at: String,
+}
+
+/// The folder of an environment's scale overrides.
+pub fn override_prefix(env: &str) -> String {
+    format!("overrides/{env}/")
+}
+
+/// The overrides in effect, by service, from every entry (newest first).
+pub fn overrides_in_effect(entries: &[ScaleOverride]) -> BTreeMap<String, ScaleOverride> {
+    let mut out = BTreeMap::new();
+    let mut decided = BTreeSet::new();
+    for e in entries {
+        if decided.insert(e.service.clone()) && e.desired.is_some() {
+            out.insert(e.service.clone(), e.clone());
+        }
+    }
+    out
+}
+
 /// The folder of an environment's records in the state bucket.
 pub fn prefix(env: &str) -> String {
     format!("releases/{env}/")
@@ -273,6 +308,28 @@ pub fn id(now: jiff::Timestamp, commit: Option<&str>, dirty: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_newest_entry_of_each_service_decides_its_override() {
+        let entry = |service: &str, desired: Option<u32>, at: &str| ScaleOverride {
+            service: service.into(),
+            env: "production".into(),
+            desired,
+            stopped_from: None,
+            set_by: "user:t".into(),
+            set_at: at.into(),
+        };
+        // newest first, as they are read
+        let entries = [
+            entry("web", None, "3"),
+            entry("api", Some(4), "2"),
+            entry("web", Some(3), "1"),
+            entry("api", Some(2), "0"),
+        ];
+        let found = overrides_in_effect(&entries);
+        assert_eq!(found.len(), 1, "web was reset: {found:?}");
+        assert_eq!(found["api"].desired, Some(4));
+    }
 
     #[test]
     fn a_release_is_dirty_only_by_what_a_deploy_reads() {

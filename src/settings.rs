@@ -53,6 +53,8 @@ pub enum Intent {
     SetChannel { name: String, release: String },
     /// `channel list`.
     Channels,
+    /// `scale`, `stop`, `start`.
+    Scale { service: String, to: ScaleTo },
     /// `restart SERVICE…` (empty: `--all`).
     Restart { services: Vec<String> },
     /// `logs [SERVICE…] [--follow] [--since WHEN] [--filter PATTERN]`.
@@ -62,6 +64,20 @@ pub enum Intent {
         since: String,
         filter: Option<String>,
     },
+}
+
+/// What `scale` (and `stop`, `start`) set a service to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScaleTo {
+    /// This many tasks.
+    Count(u32),
+    /// What the config says again.
+    Reset,
+    /// Zero, remembering the count.
+    Stop,
+    /// The count before the stop.
+    Start,
 }
 
 /// How every command runs, decided once.
@@ -142,6 +158,22 @@ impl Cli {
                 action: ChannelCommand::List,
             }) => Intent::Channels,
             Some(Command::Restart { services, .. }) => Intent::Restart { services },
+            Some(Command::Scale {
+                service,
+                count,
+                reset: _,
+            }) => Intent::Scale {
+                service,
+                to: count.map_or(ScaleTo::Reset, ScaleTo::Count),
+            },
+            Some(Command::Stop { service }) => Intent::Scale {
+                service,
+                to: ScaleTo::Stop,
+            },
+            Some(Command::Start { service }) => Intent::Scale {
+                service,
+                to: ScaleTo::Start,
+            },
             Some(Command::Logs {
                 services,
                 follow,

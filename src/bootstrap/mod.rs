@@ -62,6 +62,13 @@ pub trait Cloud {
         cluster: &str,
         services: &[String],
     ) -> impl Future<Output = Result<Vec<objects::ServiceCount>>> + Send;
+    /// Sets how many tasks `service` runs.
+    fn set_desired_count(
+        &self,
+        cluster: &str,
+        service: &str,
+        count: u32,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// A new deployment of `service` with its current task definition.
     fn force_new_deployment(
         &self,
@@ -187,6 +194,14 @@ impl Cloud for Aws {
         service: &str,
     ) -> impl Future<Output = Result<()>> + Send {
         objects::force_new_deployment(self, cluster, service)
+    }
+    fn set_desired_count(
+        &self,
+        cluster: &str,
+        service: &str,
+        count: u32,
+    ) -> impl Future<Output = Result<()>> + Send {
+        objects::set_desired_count(self, cluster, service, count)
     }
     fn state_records(
         &self,

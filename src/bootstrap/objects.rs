@@ -155,6 +155,19 @@ pub async fn force_new_deployment(aws: &Aws, cluster: &str, service: &str) -> Re
     Ok(())
 }
 
+/// Sets how many tasks `service` in `cluster` runs.
+pub async fn set_desired_count(aws: &Aws, cluster: &str, service: &str, count: u32) -> Result<()> {
+    aws.ecs
+        .update_service()
+        .cluster(cluster)
+        .service(service)
+        .desired_count(i32::try_from(count).unwrap_or(i32::MAX))
+        .send()
+        .await
+        .map_err(|e| crate::adapters::aws::classify("ecs:UpdateService", service, e))?;
+    Ok(())
+}
+
 /// Where one ECS service's newest deployment stands.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rollout {

@@ -3,7 +3,7 @@
 //! variables and secrets flow into every service) and all cross-field checks happen in
 //! [`resolve`], and nowhere else.
 
-mod capacity;
+pub mod capacity;
 mod draft;
 pub mod image;
 pub mod instance_types;

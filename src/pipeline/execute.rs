@@ -651,6 +651,23 @@ impl Run<'_> {
                 self.step(&name, async { self.restart(cloud, services).await })
                     .await
             }
+            Step::Scale { service, to } => {
+                let bucket = self.bucket(cloud, progress).await?;
+                self.step(&name, self.scale(cloud, &bucket, service, *to))
+                    .await
+            }
+            Step::ShowOverrides => {
+                match self.overrides(cloud).await {
+                    Ok(found) => self.reporter.overrides(self.app, &found),
+                    Err(e) if self.settings.dry_run => self.reporter.say(&format!(
+                        "(dry run: the scale overrides in effect could not be read: {e})"
+                    )),
+                    Err(e) => self.reporter.say(&format!(
+                        "warning: the scale overrides in effect could not be read: {e}"
+                    )),
+                }
+                Ok(())
+            }
             Step::ShowLogs {
                 services,
                 follow,
@@ -1131,7 +1148,7 @@ impl Run<'_> {
 
     /// The JSON records under `prefix` of the state bucket, newest first (their keys start
     /// with their time); unreadable ones are left out.
-    async fn records<T: serde::de::DeserializeOwned>(
+    pub(super) async fn records<T: serde::de::DeserializeOwned>(
         &self,
         cloud: &impl Cloud,
         prefix: &str,

@@ -9,6 +9,8 @@ use crate::Error;
 use crate::bootstrap::{self, Cloud};
 use crate::model::EXOCOM_ROLE;
 use crate::operate::logs::{self, LogEvent, Printer, Tail};
+use crate::release;
+use crate::settings::ScaleTo;
 
 /// How often `logs --follow` asks CloudWatch again.
 pub const FOLLOW_POLL: Duration = Duration::from_secs(2);
@@ -153,6 +155,154 @@ impl Run<'_> {
                     tokio::time::sleep(FOLLOW_POLL * 2).await;
                 }
             }
+        }
+    }
+}
+
+impl Run<'_> {
+    /// The scale overrides of the environment in effect, by service.
+    pub(super) async fn overrides(
+        &self,
+        cloud: &impl Cloud,
+    ) -> Result<std::collections::BTreeMap<String, release::ScaleOverride>, Error> {
+        let entries: Vec<release::ScaleOverride> = self
+            .records(cloud, &release::override_prefix(&self.app.env.name))
+            .await?;
+        Ok(release::overrides_in_effect(&entries))
+    }
+
+    /// `scale`, `stop`, `start`: checks the count, sets it on the ECS service, records the
+    /// override.
+    pub(super) async fn scale(
+        &self,
+        cloud: &impl Cloud,
+        bucket: &str,
+        role: &str,
+        to: ScaleTo,
+    ) -> Result<(), Error> {
+        if role == EXOCOM_ROLE {
+            return Err(Error::Usage(
+                "ExoCom runs one broker, which services find by name: it is not scaled (`restart exocom` replaces it)".into(),
+            ));
+        }
+        self.log_roles(&[role.to_string()])?;
+        let Some(service) = self.app.services.iter().find(|s| s.role == role) else {
+            return Err(Error::Internal(format!(
+                "no service `{role}`; this is a bug in exo-deploy"
+            )));
+        };
+        let clusters = super::rollout::services_by_cluster(self.app);
+        let Some((cluster, _)) = clusters
+            .iter()
+            .find(|(_, names)| names.iter().any(|n| n == role))
+        else {
+            return Err(Error::Internal(format!(
+                "no cluster runs `{role}`; this is a bug in exo-deploy"
+            )));
+        };
+        let in_effect = self.overrides(cloud).await?;
+        let current = cloud
+            .service_counts(cluster, &[role.to_string()])
+            .await?
+            .first()
+            .map(|c| u32::try_from(c.desired).unwrap_or(0));
+        let Some(current) = current else {
+            return Err(Error::Usage(format!(
+                "`{role}` is not deployed in {} ({}): deploy it first",
+                self.app.name, self.app.env.name
+            )));
+        };
+        let configured = service
+            .autoscaling
+            .as_ref()
+            .map_or(service.desired_count, |a| a.min);
+        let (desired, stopped_from, count) = match to {
+            ScaleTo::Count(n) => {
+                self.fits(service, n)?;
+                (Some(n), None, n)
+            }
+            ScaleTo::Reset => (None, None, configured),
+            ScaleTo::Stop if service.autoscaling.is_some() => {
+                return Err(Error::Usage(format!(
+                    "`{role}` autoscales: Application Auto Scaling would start it again at its minimum, so exo-deploy does not stop it (nothing was changed); remove its `autoscaling` and deploy first"
+                )));
+            }
+            ScaleTo::Stop if current == 0 => {
+                return Err(Error::Usage(format!("`{role}` is stopped already")));
+            }
+            ScaleTo::Stop => (Some(0), Some(current), 0),
+            ScaleTo::Start => {
+                let Some(from) = in_effect.get(role).and_then(|o| o.stopped_from) else {
+                    return Err(Error::Usage(format!(
+                        "`{role}` was not stopped with `exo-deploy stop` (it runs {current} tasks); `exo-deploy scale {role} N` sets a count"
+                    )));
+                };
+                // back to the count before: an override still, unless it is the config's
+                let desired = (from != configured).then_some(from);
+                (desired, None, from)
+            }
+        };
+        cloud.set_desired_count(cluster, role, count).await?;
+        let now = jiff::Timestamp::now();
+        let entry = release::ScaleOverride {
+            service: role.to_string(),
+            env: self.app.env.name.clone(),
+            desired,
+            stopped_from,
+            set_by: release::deployed_by(),
+            set_at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        };
+        let body = serde_json::to_vec_pretty(&entry).map_err(|e| Error::Internal(e.to_string()))?;
+        let key = format!(
+            "{}{}-{role}.json",
+            release::override_prefix(&self.app.env.name),
+            release::stamp(now)
+        );
+        cloud.put_new(bucket, &key, body).await?;
+        self.reporter.event(
+            "scaled",
+            json!({ "service": role, "from": current, "to": count, "override": entry }),
+        );
+        self.reporter.say(&match (to, desired) {
+            (ScaleTo::Stop, _) => format!("{role}: stopped ({current} → 0 tasks); `exo-deploy start {role}` brings {current} back"),
+            (_, None) => format!("{role}: {current} → {count} tasks, as its config says; no override is in effect"),
+            (_, Some(_)) => format!("{role}: {current} → {count} tasks; every deploy shows this override until `exo-deploy scale {role} --reset`"),
+        });
+        Ok(())
+    }
+
+    /// Whether `service` may run `n` tasks: within its autoscaling range, and with room in its
+    /// cluster while it deploys (the capacity check of the config).
+    fn fits(&self, service: &crate::model::Service, n: u32) -> Result<(), Error> {
+        if let Some(a) = &service.autoscaling
+            && !(a.min..=a.max).contains(&n)
+        {
+            return Err(Error::Usage(format!(
+                "`{}` autoscales between {} and {} tasks: {n} is outside that range (change `autoscaling` in its config, and deploy, to go beyond it)",
+                service.role, a.min, a.max
+            )));
+        }
+        let mut services = self.app.services.clone();
+        for s in &mut services {
+            if s.role == service.role {
+                s.desired_count = n;
+                s.autoscaling = None;
+            }
+        }
+        let public = service.kind == crate::model::ServiceKind::Public;
+        let cluster = self.app.env.cluster_of(service.kind);
+        let name = if public { "public" } else { "private" };
+        let demands = crate::model::capacity::demands(&services, public);
+        let Some(it) = crate::model::instance_types::lookup(&cluster.instance_type) else {
+            return Ok(());
+        };
+        match crate::model::capacity::check(name, cluster, &it, &demands, self.app.env.eni_trunking)
+        {
+            None => Ok(()),
+            Some(short) => Err(Error::Usage(format!(
+                "the {name} cluster cannot hold {n} tasks of `{}` while it deploys: {}; {}",
+                service.role, short.message, short.help
+            ))),
         }
     }
 }

@@ -92,6 +92,10 @@ impl Cloud for FakeCloud {
     async fn eni_trunking(&self, _: &str) -> bootstrap::Result<bool> {
         Ok(self.trunking)
     }
+    async fn set_desired_count(&self, _: &str, service: &str, count: u32) -> bootstrap::Result<()> {
+        note(&self.log, format!("scale {service} {count}"));
+        Ok(())
+    }
     async fn force_new_deployment(&self, _: &str, service: &str) -> bootstrap::Result<()> {
         note(&self.log, format!("restart {service}"));
         Ok(())
@@ -1383,6 +1387,8 @@ fn effects_of(step: &Step) -> Vec<String> {
         | Step::ShowRelease { .. }
         | Step::ShowChannels
         | Step::ShowLogs { .. }
+        | Step::ShowOverrides
+        | Step::Scale { .. }
         | Step::UsePromotedRelease { .. }
         | Step::ShowConfig { .. }
         | Step::RefuseProtectedDatabases { .. }

@@ -163,6 +163,13 @@ pub enum Step {
     SetChannel { name: String, release: String },
     /// Show every channel and the release it points to.
     ShowChannels,
+    /// Set a service's task count now and record the override (`scale`, `stop`, `start`).
+    Scale {
+        service: String,
+        to: crate::settings::ScaleTo,
+    },
+    /// Say which scale overrides are in effect (read-only; a dry run reads them too).
+    ShowOverrides,
     /// Start a new deployment of each service (same task definition), ExoCom as `exocom`,
     /// and wait for them as a deploy waits for its rollouts.
     Restart { services: Vec<String> },
@@ -249,6 +256,8 @@ impl Step {
             Step::ShowChannels => "channels".into(),
             Step::ShowLogs { .. } => "logs".into(),
             Step::Restart { .. } => "restart".into(),
+            Step::Scale { .. } => "scale".into(),
+            Step::ShowOverrides => "scale overrides".into(),
             Step::ShowConfig { .. } => "config".into(),
             Step::RunTerraform { .. } => "terraform".into(),
             Step::When { then, .. } => then.name(),
@@ -366,6 +375,18 @@ impl fmt::Display for Step {
                 write!(f, "point channel `{name}` at release `{release}`")
             }
             Step::ShowChannels => f.write_str("show the channels and the releases they point to"),
+            Step::Scale { service, to } => {
+                use crate::settings::ScaleTo;
+                match to {
+                    ScaleTo::Count(n) => write!(f, "run {n} tasks of `{service}` now, and record the override"),
+                    ScaleTo::Reset => write!(f, "end the scale override of `{service}`: its config's count again"),
+                    ScaleTo::Stop => write!(f, "stop `{service}` (0 tasks), remembering its count"),
+                    ScaleTo::Start => write!(f, "start `{service}` again at the count it ran before `stop`"),
+                }
+            }
+            Step::ShowOverrides => f.write_str(
+                "say which scale overrides (`scale`, `stop`) are in effect (read-only, also in a dry run)",
+            ),
             Step::Restart { services } => write!(
                 f,
                 "start a new deployment of {} with the task definition it runs, and wait until its new tasks run (--rollout-timeout)",
@@ -490,6 +511,7 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             }
             checks.push(Check::Terraform);
             steps.push(Step::Preflight { checks });
+            steps.push(Step::ShowOverrides);
             steps.extend(pushes);
             steps.extend(bootstrap());
             render(&mut steps);
@@ -575,6 +597,15 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             release: release.clone(),
         }),
         Intent::Channels => steps.push(Step::ShowChannels),
+        Intent::Scale { service, to } => steps.extend([
+            Step::Preflight {
+                checks: vec![Check::Aws],
+            },
+            Step::Scale {
+                service: service.clone(),
+                to: *to,
+            },
+        ]),
         Intent::Restart { services } => {
             let all = || {
                 app.services
@@ -624,11 +655,12 @@ fn pushes_to_ecr(app: &App) -> bool {
         .is_none_or(|r| crate::model::image::is_ecr(&crate::push::Target::parse(r).host))
 }
 
-/// What a dry run of `steps` performs: the local steps alone, whatever their conditions.
+/// What a dry run of `steps` performs: the local steps alone, whatever their conditions, and
+/// the read-only look at the scale overrides in effect.
 pub fn dry_run(steps: &[Step]) -> Vec<Step> {
     steps
         .iter()
-        .filter(|s| s.is_local())
+        .filter(|s| s.is_local() || matches!(s.inner(), Step::ShowOverrides))
         .map(|s| s.inner().clone())
         .collect()
 }

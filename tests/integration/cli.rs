@@ -13,7 +13,7 @@ fn dry_run_prints_the_summary_and_plan_and_writes_the_directory() {
         .stderr_contains("users     private  users.production.space-tweet.internal")
         .stderr_contains("notifier  worker   over ExoCom only")
         .stderr_contains("private cluster: t3.medium × 1–6")
-        .stderr_contains("plan (dry run: only rendering and the post-render hook run):")
+        .stderr_contains("plan (dry run: only rendering, the post-render hook and a read-only look at the scale overrides in effect run):")
         .stderr_contains("build and push the image of `web` from [APP]/web-server")
         .stderr_contains(
             "ensure the state bucket 123456789012-space-tweet-production-terraform in us-west-2",
@@ -102,9 +102,10 @@ fn json_mode_prints_one_event_per_line_on_stdout() {
     assert_eq!(events[1]["dry_run"], true);
     assert_eq!(events[1]["steps"][0]["step"], "preflight");
     assert_eq!(events[1]["steps"][0]["checks"][0], "aws");
-    assert_eq!(events[1]["steps"][1]["step"], "use-image");
-    assert_eq!(events[1]["steps"][1]["role"], "exocom");
-    assert_eq!(events[1]["steps"][2]["step"], "push-image");
+    assert_eq!(events[1]["steps"][1]["step"], "show-overrides");
+    assert_eq!(events[1]["steps"][2]["step"], "use-image");
+    assert_eq!(events[1]["steps"][2]["role"], "exocom");
+    assert_eq!(events[1]["steps"][3]["step"], "push-image");
     assert_eq!(events[2]["step"], "render");
     assert_eq!(events[3]["files"], 30);
 }

@@ -25,9 +25,8 @@ fn deployment_id(moto: &Moto) -> (String, String) {
     })
 }
 
-#[test]
-fn restart_starts_a_new_deployment_of_the_same_task_definition_and_waits_for_it() {
-    let moto = Moto::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "1")]);
+/// The `web` service of the minimal app, as a deploy leaves it in ECS.
+fn seed_web(moto: &Moto) {
     block_on(async {
         let ecs = moto.ecs("us-east-1").await;
         ecs.create_cluster()
@@ -56,6 +55,26 @@ fn restart_starts_a_new_deployment_of_the_same_task_definition_and_waits_for_it(
             .await
             .expect("service");
     });
+}
+
+fn desired(moto: &Moto) -> i32 {
+    block_on(async {
+        let ecs = moto.ecs("us-east-1").await;
+        let s = ecs
+            .describe_services()
+            .cluster(CLUSTER)
+            .services("web")
+            .send()
+            .await
+            .expect("describe");
+        s.services()[0].desired_count()
+    })
+}
+
+#[test]
+fn restart_starts_a_new_deployment_of_the_same_task_definition_and_waits_for_it() {
+    let moto = Moto::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "1")]);
+    seed_web(&moto);
     let before = deployment_id(&moto);
     let out = Test::new()
         .app("minimal")
@@ -82,4 +101,63 @@ fn restart_starts_a_new_deployment_of_the_same_task_definition_and_waits_for_it(
         .run()
         .code(2)
         .stderr_contains("<SERVICE>...");
+}
+
+#[test]
+fn scale_stop_and_start_change_ecs_now_and_every_deploy_shows_the_override_until_reset() {
+    // moto-tls: the hardened state bucket's TLS-only policy lets the plain-HTTP SDK in
+    let moto = Moto::start_tls(&[("MOTO_ECS_SERVICE_RUNNING", "1")]);
+    seed_web(&moto);
+    let test = Test::new().app("minimal");
+    let app = test.path().join("app");
+    let run = |args: &[&str]| Test::new().at(&app).aws(&moto).args(args).run();
+    run(&["bootstrap"]).code(0);
+
+    run(&["scale", "web", "3"])
+        .code(0)
+        .stderr_contains("web: 1 → 3 tasks; every deploy shows this override");
+    assert_eq!(desired(&moto), 3);
+    // a dry run reads the overrides and says so; the deploy would keep the count
+    run(&["--dry-run"])
+        .code(0)
+        .stderr_contains("scale override in effect: web runs 3 tasks (its config says 1), set by ");
+
+    // refusals: more than the cluster holds while deploying, ExoCom, an unknown service
+    let over = run(&["scale", "web", "100"]);
+    over.code(2)
+        .stderr_contains("the public cluster cannot hold 100 tasks of `web`");
+    assert_eq!(desired(&moto), 3, "nothing changed");
+    run(&["scale", "exocom", "2"])
+        .code(2)
+        .stderr_contains("ExoCom runs one broker");
+    run(&["scale", "wbe", "2"])
+        .code(2)
+        .stderr_contains("(did you mean `web`?)");
+
+    // stop remembers the count, start brings it back
+    run(&["stop", "web"])
+        .code(0)
+        .stderr_contains("web: stopped (3 → 0 tasks)");
+    assert_eq!(desired(&moto), 0);
+    run(&["--dry-run"]).code(0).stderr_contains(
+        "scale override in effect: web stopped (it ran 3; `exo-deploy start web`)",
+    );
+    run(&["start", "web"]).code(0);
+    assert_eq!(desired(&moto), 3);
+    run(&["start", "web"])
+        .code(2)
+        .stderr_contains("was not stopped");
+
+    // reset: the config's count, and no override any more
+    run(&["scale", "web", "--reset"])
+        .code(0)
+        .stderr_contains("web: 3 → 1 tasks, as its config says");
+    assert_eq!(desired(&moto), 1);
+    let after = run(&["--dry-run"]);
+    after.code(0);
+    assert!(
+        !after.stderr.contains("scale override in effect"),
+        "{}",
+        after.stderr
+    );
 }
