@@ -61,7 +61,6 @@ fn a_promotion_copies_the_release_images_between_registries_and_deploys_them_unb
     let test = Test::new().app("minimal");
     let app = test.path().join("app");
     two_environments(&app, &staging_registry, &production_registry);
-    crate::releases::commit_all(&app);
     crate::harness::write_hook(
         &app,
         "post-render",
@@ -70,6 +69,8 @@ fn a_promotion_copies_the_release_images_between_registries_and_deploys_them_unb
             crate::tf_aws3::tf_moto().display()
         ),
     );
+    // committed, hook included: a hook is part of what a release is made of
+    crate::releases::commit_all(&app);
     let plugins = tempfile::TempDir::new().expect("plugin cache");
     let run = |args: &[&str]| -> Output {
         Test::new()
