@@ -441,7 +441,7 @@ impl Reporter {
         &self,
         e: &crate::operate::logs::LogEvent,
         printer: &crate::operate::logs::Printer,
-    ) {
+    ) -> std::io::Result<()> {
         let text = if self.json {
             let at = jiff::Timestamp::from_millisecond(e.timestamp)
                 .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
@@ -455,9 +455,9 @@ impl Reporter {
             if let Ok(mut s) = store.lock() {
                 s.lines.push(text);
             }
-            return;
+            return Ok(());
         }
-        let _ = writeln!(std::io::stdout().lock(), "{text}");
+        writeln!(std::io::stdout().lock(), "{text}")
     }
 
     /// The scale overrides in effect, as every deploy shows them.

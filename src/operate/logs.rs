@@ -48,8 +48,9 @@ pub fn since(text: &str, now_ms: i64) -> Result<i64, String> {
         && let Some(ms) = unit(last)
         && let Ok(n) = text[..text.len() - 1].parse::<i64>()
         && n >= 0
+        && let Some(back) = n.checked_mul(ms)
     {
-        return Ok(now_ms - n * ms);
+        return Ok(now_ms.saturating_sub(back));
     }
     text.parse::<jiff::Timestamp>()
         .map(|t| t.as_millisecond())
@@ -112,18 +113,18 @@ pub async fn fetch(
     }
 }
 
-/// What a follow has printed: the newest timestamp, and the ids seen since a little before it.
+/// What a follow has printed: the ids seen since the window before the last question.
 #[derive(Debug, Default)]
 pub struct Tail {
-    newest: Option<i64>,
     seen: HashMap<String, i64>,
 }
 
 impl Tail {
-    /// Where the next question starts: a window before the newest event seen, or `start`.
-    pub fn next_start(&self, start: i64) -> i64 {
-        self.newest
-            .map_or(start, |n| (n - LATE_WINDOW_MS).max(start))
+    /// Where the next question starts: a window before the last question (`polled`, the
+    /// clock), never before `start`. Events stamped further back than the window are not
+    /// asked for again.
+    pub fn next_start(&self, start: i64, polled: i64) -> i64 {
+        (polled - LATE_WINDOW_MS).max(start)
     }
 
     /// The events of `batch` not printed yet, in time order; remembers them.
@@ -138,16 +139,14 @@ impl Tail {
             self.seen.insert(e.id.clone(), e.timestamp);
             true
         });
-        if let Some(last) = batch.iter().map(|e| e.timestamp).max() {
-            self.newest = Some(self.newest.map_or(last, |n| n.max(last)));
-        }
         batch
     }
 }
 
-/// Time order; events of the same millisecond by service, then as CloudWatch gave them.
+/// Time order; events of the same millisecond by service, then as CloudWatch gave them (a
+/// stable sort: a stack trace logged in one millisecond keeps its lines' order).
 pub fn sort(events: &mut [LogEvent]) {
-    events.sort_by(|a, b| (a.timestamp, &a.service, &a.id).cmp(&(b.timestamp, &b.service, &b.id)));
+    events.sort_by(|a, b| (a.timestamp, &a.service).cmp(&(b.timestamp, &b.service)));
 }
 
 /// How lines are shown: a prefix per service (with the task when it has several), coloured
@@ -270,8 +269,8 @@ mod tests {
         );
         // the next question overlaps: what was printed is not printed again, and an event
         // that arrived late with an older timestamp is
-        let next = tail.next_start(start);
-        assert!(next <= 1_000);
+        let next = tail.next_start(start, 1_000 + LATE_WINDOW_MS);
+        assert_eq!(next, 1_000, "a window before the last question");
         let second = tail.fresh(
             vec![
                 event("api", "a", 1_000),
@@ -286,9 +285,19 @@ mod tests {
             ["late", "c"]
         );
         assert!(
-            tail.fresh(vec![event("web", "c", 3_000)], tail.next_start(start))
+            tail.fresh(
+                vec![event("web", "c", 3_000)],
+                tail.next_start(start, 3_000)
+            )
+            .is_empty()
+        );
+        // ids older than the window are forgotten: it never asks for them again
+        let later = 10_000 + LATE_WINDOW_MS;
+        assert!(
+            tail.fresh(Vec::new(), tail.next_start(start, later))
                 .is_empty()
         );
+        assert!(tail.seen.is_empty(), "{:?}", tail.seen);
     }
 
     #[test]

@@ -48,6 +48,8 @@ struct Progress {
     promoted_from: Option<String>,
     /// The images are exactly a recorded release's (rollback, promotion).
     exact: bool,
+    /// The scale overrides in effect, once read: the counts the render keeps.
+    scale: Option<BTreeMap<String, u32>>,
     /// `Some` once planned: the summary when the plan has changes.
     planned: Option<Option<PlanSummary>>,
     applied: bool,
@@ -397,6 +399,8 @@ impl Run<'_> {
                     hosted_zone_id: progress.zone_id.clone(),
                     state_bucket: progress.bucket.clone(),
                     exact: progress.exact,
+                    scale: progress.scale.clone().unwrap_or_default(),
+                    scale_read: progress.scale.is_some(),
                 };
                 self.step(&name, async { self.write_rendered(out, learned) })
                     .await
@@ -658,7 +662,15 @@ impl Run<'_> {
             }
             Step::ShowOverrides => {
                 match self.overrides(cloud).await {
-                    Ok(found) => self.reporter.overrides(self.app, &found),
+                    Ok(found) => {
+                        self.reporter.overrides(self.app, &found);
+                        progress.scale = Some(
+                            found
+                                .iter()
+                                .filter_map(|(role, o)| Some((role.clone(), o.desired?)))
+                                .collect(),
+                        );
+                    }
                     Err(e) if self.settings.dry_run => self.reporter.say(&format!(
                         "(dry run: the scale overrides in effect could not be read: {e})"
                     )),

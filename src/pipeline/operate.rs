@@ -114,11 +114,20 @@ impl Run<'_> {
                 Ok::<_, Error>(batch)
             }
         };
-        let first = ask(start).await?;
+        // one listener for the whole command: a Ctrl-C during a fetch is not lost
+        let interrupted = tokio::signal::ctrl_c();
+        tokio::pin!(interrupted);
+        let first = tokio::select! {
+            _ = &mut interrupted => return Ok(()),
+            batch = ask(start) => batch?,
+        };
         let shown = tail.fresh(first, start);
         printer.learn(&shown);
         for e in &shown {
-            self.reporter.log_line(e, &printer);
+            // a reader that went away (`| head`) ends the command
+            if self.reporter.log_line(e, &printer).is_err() {
+                return Ok(());
+            }
         }
         if !follow {
             if shown.is_empty() {
@@ -130,18 +139,26 @@ impl Run<'_> {
             return Ok(());
         }
         self.reporter.say("following; Ctrl-C stops");
+        let mut polled = now;
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => return Ok(()),
+                _ = &mut interrupted => return Ok(()),
                 _ = tokio::time::sleep(FOLLOW_POLL) => {}
             }
-            let from = tail.next_start(start);
-            match ask(from).await {
+            let from = tail.next_start(start, polled);
+            polled = jiff::Timestamp::now().as_millisecond();
+            let batch = tokio::select! {
+                _ = &mut interrupted => return Ok(()),
+                batch = ask(from) => batch,
+            };
+            match batch {
                 Ok(batch) => {
                     let fresh = tail.fresh(batch, from);
                     printer.learn(&fresh);
                     for e in &fresh {
-                        self.reporter.log_line(e, &printer);
+                        if self.reporter.log_line(e, &printer).is_err() {
+                            return Ok(());
+                        }
                     }
                 }
                 // throttled or briefly unreachable: said, and asked again at the next poll
@@ -152,7 +169,10 @@ impl Run<'_> {
                     );
                     self.reporter
                         .say(&format!("warning: {e}; asking again in a moment"));
-                    tokio::time::sleep(FOLLOW_POLL * 2).await;
+                    tokio::select! {
+                        _ = &mut interrupted => return Ok(()),
+                        _ = tokio::time::sleep(FOLLOW_POLL * 2) => {}
+                    }
                 }
             }
         }
@@ -212,21 +232,19 @@ impl Run<'_> {
                 self.app.name, self.app.env.name
             )));
         };
-        let configured = service
-            .autoscaling
-            .as_ref()
-            .map_or(service.desired_count, |a| a.min);
+        if service.autoscaling.is_some() && to != ScaleTo::Reset {
+            return Err(Error::Usage(format!(
+                "`{role}` autoscales: its scaler sets its count within the range its config gives, and would undo a count set by hand (nothing was changed); change `autoscaling` in its config and deploy"
+            )));
+        }
+        let configured = service.desired_count;
         let (desired, stopped_from, count) = match to {
             ScaleTo::Count(n) => {
                 self.fits(service, n)?;
-                (Some(n), None, n)
+                // the config's own count ends an override
+                ((n != configured).then_some(n), None, n)
             }
             ScaleTo::Reset => (None, None, configured),
-            ScaleTo::Stop if service.autoscaling.is_some() => {
-                return Err(Error::Usage(format!(
-                    "`{role}` autoscales: Application Auto Scaling would start it again at its minimum, so exo-deploy does not stop it (nothing was changed); remove its `autoscaling` and deploy first"
-                )));
-            }
             ScaleTo::Stop if current == 0 => {
                 return Err(Error::Usage(format!("`{role}` is stopped already")));
             }

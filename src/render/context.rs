@@ -172,6 +172,13 @@ impl Root {
         let images = super::images(app, inputs);
         for (s, key) in services.iter_mut().zip(keys) {
             s.role_key = key;
+            // a scale override (`scale`, `stop`) is the count a deploy keeps: the range
+            // Application Auto Scaling registers would otherwise move the service back
+            if let Some(n) = inputs.scale.get(&s.role)
+                && s.autoscaling.is_none()
+            {
+                s.desired_count = *n;
+            }
             s.repository_credentials = images
                 .get(&s.role)
                 .and_then(|image| pull_credentials(app, &s.role, image))

@@ -70,6 +70,12 @@ pub struct Inputs {
     /// had uncommitted changes), by role: the containers' `EXO_DEPLOY_SERVICE_COMMIT`.
     #[serde(default)]
     pub commits: BTreeMap<String, String>,
+    /// The task count of each service with a scale override in effect (`scale`, `stop`).
+    #[serde(default)]
+    pub scale: BTreeMap<String, u32>,
+    /// Whether `scale` was read this run (then it is exactly what is in effect).
+    #[serde(skip)]
+    pub scale_read: bool,
     /// The hosted zone, once bootstrap found or created it.
     pub hosted_zone_id: Option<String>,
     /// The state bucket, when known (configured, or derived from the account).
@@ -108,6 +114,13 @@ impl Inputs {
         Inputs {
             images,
             commits,
+            // what this run read is what is in effect; else what an earlier run read
+            scale: if self.scale_read {
+                self.scale
+            } else {
+                older.scale
+            },
+            scale_read: self.scale_read,
             hosted_zone_id: self.hosted_zone_id.or(older.hosted_zone_id),
             state_bucket: self.state_bucket.or(older.state_bucket),
             exact: self.exact,
@@ -309,6 +322,47 @@ mod tests {
             exact,
             ..Inputs::default()
         }
+    }
+
+    #[test]
+    fn a_scale_override_is_the_count_a_deploy_renders_and_keeps() {
+        let app = app(|_| {});
+        let main = |inputs: &Inputs| {
+            let rendered = render(&app, inputs).expect("renders");
+            rendered
+                .files
+                .iter()
+                .find(|(p, _)| p == Path::new("main.tf"))
+                .map(|(_, t)| t.clone())
+                .expect("main.tf")
+        };
+        let web_count = |text: &str| {
+            let block = text
+                .split("module \"service_web\"")
+                .nth(1)
+                .expect("web module");
+            block
+                .lines()
+                .find(|l| l.trim_start().starts_with("desired_count"))
+                .map(|l| l.split('=').nth(1).unwrap_or_default().trim().to_string())
+                .expect("desired_count")
+        };
+        assert_eq!(web_count(&main(&Inputs::default())), "1");
+        let scaled = Inputs {
+            scale: BTreeMap::from([("web".to_string(), 3)]),
+            scale_read: true,
+            ..Inputs::default()
+        };
+        assert_eq!(web_count(&main(&scaled)), "3");
+        // read this run, and empty: the override ended, whatever an earlier run saved
+        let ended = Inputs {
+            scale_read: true,
+            ..Inputs::default()
+        }
+        .over(scaled.clone());
+        assert!(ended.scale.is_empty());
+        // not read this run (a render alone): what the last read said
+        assert_eq!(Inputs::default().over(scaled).scale["web"], 3);
     }
 
     #[test]
