@@ -671,15 +671,6 @@ impl Reporter {
     }
 }
 
-/// A webhook url as logs show it: scheme and host only (Slack-style urls hold their secret
-/// in the path).
-pub fn webhook_host(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    format!("{scheme}://{host}/…")
-}
-
 fn relative(app: &App, path: &std::path::Path) -> String {
     let rel = path
         .strip_prefix(&app.dir)

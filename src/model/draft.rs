@@ -810,7 +810,7 @@ impl AppDraft {
             // by host only: a webhook's path may be its secret
             out.push((
                 format!("notify.{i}.url"),
-                crate::output::webhook_host(&url.value),
+                super::webhook_host(&url.value),
                 url.place.clone(),
             ));
             if let Some(s) = secret {

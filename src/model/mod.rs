@@ -71,7 +71,16 @@ pub struct Webhook {
 }
 
 fn host_only<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::output::webhook_host(url))
+    s.serialize_str(&webhook_host(url))
+}
+
+/// A webhook url as logs, config output and records show it: scheme and host only
+/// (Slack-style urls hold their secret in the path).
+pub fn webhook_host(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    format!("{scheme}://{host}/…")
 }
 
 /// A database (`remote.dependencies` of `type: rds`): an RDS instance in the private subnets

@@ -110,6 +110,15 @@ pub(super) fn released_images(
     (images, repositories)
 }
 
+impl Progress {
+    /// Runs exactly what `release` ran (a rollback, a promotion).
+    fn use_release(&mut self, release: Release) {
+        self.provenance = release.services;
+        self.images = release.images;
+        self.exact = true;
+    }
+}
+
 fn bug(what: &str) -> Error {
     Error::Internal(format!("{what}; this is a bug in exo-deploy"))
 }
@@ -282,10 +291,8 @@ impl Run<'_> {
                     .await?;
                 self.reporter
                     .say(&format!("rolling back to release {}", found.id));
-                progress.provenance = found.services;
-                progress.images = found.images;
-                progress.rollback_of = Some(found.id);
-                progress.exact = true;
+                progress.rollback_of = Some(found.id.clone());
+                progress.use_release(found);
                 Ok(())
             }
             Step::UsePromotedRelease {
@@ -321,10 +328,8 @@ impl Run<'_> {
                     "promoting release {} of `{from}` (deployed {} by {})",
                     found.id, found.deployed_at, found.deployed_by
                 ));
-                progress.provenance = found.services;
-                progress.images = found.images;
                 progress.promoted_from = Some(format!("{from}/{}", found.id));
-                progress.exact = true;
+                progress.use_release(found);
                 Ok(())
             }
             Step::CopyImages { .. } => {
@@ -995,7 +1000,7 @@ impl Run<'_> {
     async fn notify(&self, event: &str, body: &serde_json::Value, cloud: &impl Cloud) {
         let bytes = body.to_string().into_bytes();
         for hook in &self.app.env.notify {
-            let shown = crate::output::webhook_host(&hook.url);
+            let shown = crate::model::webhook_host(&hook.url);
             let secret = match &hook.secret {
                 Some(s) => match cloud.secret_value(s).await {
                     Ok(v) => Some(v),

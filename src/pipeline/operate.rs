@@ -17,7 +17,7 @@ pub const FOLLOW_POLL: Duration = Duration::from_secs(2);
 
 impl Run<'_> {
     /// The roles `asked` names (all, with ExoCom, when none), each checked.
-    pub(super) fn log_roles(&self, asked: &[String]) -> Result<Vec<String>, Error> {
+    pub(super) fn roles(&self, asked: &[String]) -> Result<Vec<String>, Error> {
         let all: Vec<String> = self
             .app
             .services
@@ -46,19 +46,29 @@ impl Run<'_> {
         Ok(asked.to_vec())
     }
 
+    /// The ECS cluster that runs `role` (a role the config has).
+    fn cluster_of(&self, role: &str) -> Result<String, Error> {
+        super::rollout::services_by_cluster(self.app)
+            .into_iter()
+            .find(|(_, names)| names.iter().any(|n| n == role))
+            .map(|(cluster, _)| cluster)
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "no cluster runs `{role}`; this is a bug in exo-deploy"
+                ))
+            })
+    }
+
     /// `restart`: a new deployment of each of `services` (checked first, all of them).
     pub(super) async fn restart(
         &self,
         cloud: &impl Cloud,
         services: &[String],
     ) -> Result<(), Error> {
-        let roles = self.log_roles(services)?;
-        let clusters = super::rollout::services_by_cluster(self.app);
+        let roles = self.roles(services)?;
         for role in &roles {
-            let Some((cluster, _)) = clusters.iter().find(|(_, names)| names.contains(role)) else {
-                continue;
-            };
-            cloud.force_new_deployment(cluster, role).await?;
+            let cluster = self.cluster_of(role)?;
+            cloud.force_new_deployment(&cluster, role).await?;
             self.reporter
                 .event("restarted", json!({ "service": role, "cluster": cluster }));
             self.reporter
@@ -86,7 +96,7 @@ impl Run<'_> {
         since: &str,
         filter: Option<&str>,
     ) -> Result<(), Error> {
-        let roles = self.log_roles(asked)?;
+        let roles = self.roles(asked)?;
         bootstrap::checked_account(cloud, self.app).await?;
         let now = jiff::Timestamp::now().as_millisecond();
         let start = logs::since(since, now).map_err(Error::Usage)?;
@@ -205,21 +215,13 @@ impl Run<'_> {
                 "ExoCom runs one broker, which services find by name: it is not scaled (`restart exocom` replaces it)".into(),
             ));
         }
-        self.log_roles(&[role.to_string()])?;
+        self.roles(&[role.to_string()])?;
         let Some(service) = self.app.services.iter().find(|s| s.role == role) else {
             return Err(Error::Internal(format!(
                 "no service `{role}`; this is a bug in exo-deploy"
             )));
         };
-        let clusters = super::rollout::services_by_cluster(self.app);
-        let Some((cluster, _)) = clusters
-            .iter()
-            .find(|(_, names)| names.iter().any(|n| n == role))
-        else {
-            return Err(Error::Internal(format!(
-                "no cluster runs `{role}`; this is a bug in exo-deploy"
-            )));
-        };
+        let cluster = &self.cluster_of(role)?;
         let in_effect = self.overrides(cloud).await?;
         let current = cloud
             .service_counts(cluster, &[role.to_string()])

@@ -89,7 +89,8 @@ pub async fn copy(
             super::ecr::ensure_repository(aws, &repo, &app.name, &app.env.name).await?;
         }
         let to_creds = login(&to, to_aws).await?;
-        let there = Registry::new(to.api_base(), to_creds.clone())
+        let registry = Registry::new(to.api_base(), to_creds.clone());
+        let there = registry
             .digest(&repo, &digest)
             .await
             .map_err(|p| failed(format!("{p:?}")))?;
@@ -111,7 +112,7 @@ pub async fn copy(
         };
         let tag = match tag {
             Some(t) => {
-                let held = Registry::new(to.api_base(), to_creds.clone())
+                let held = registry
                     .digest(&repo, t)
                     .await
                     .map_err(|p| failed(format!("{p:?}")))?;

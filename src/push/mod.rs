@@ -239,6 +239,17 @@ impl Shared {
         let (commit, dirty) = source
             .as_ref()
             .map_or((None, false), |s| (Some(s.commit.clone()), s.dirty));
+        let pushed = |digest: String, status, stats| Pushed {
+            role: role.into(),
+            reference: format!("{name}@{digest}"),
+            image: image.clone(),
+            digest,
+            tag: tag.clone(),
+            commit: commit.clone(),
+            dirty,
+            status,
+            stats,
+        };
         if target.kind == RegistryKind::Ecr
             && matches!(dest, Dest::Run)
             && let Some(aws) = &self.aws
@@ -261,19 +272,7 @@ impl Shared {
                 }
             };
             match same {
-                Ok(()) => {
-                    return Ok(Pushed {
-                        role: role.into(),
-                        reference: format!("{name}@{digest}"),
-                        image,
-                        digest,
-                        tag,
-                        commit,
-                        dirty,
-                        status: "unchanged",
-                        stats: Default::default(),
-                    });
-                }
+                Ok(()) => return Ok(pushed(digest, "unchanged", Default::default())),
                 Err(_) if self.req.force_tag => {
                     bar.set_message(format!("--force-tag: moving {image}"));
                 }
@@ -340,17 +339,7 @@ impl Shared {
                 role: role.into(),
                 detail: format!("the registry does not show {image} after the push"),
             })?;
-        Ok(Pushed {
-            role: role.into(),
-            reference: format!("{name}@{digest}"),
-            image,
-            digest,
-            tag,
-            commit,
-            dirty,
-            status: "pushed",
-            stats,
-        })
+        Ok(pushed(digest, "pushed", stats))
     }
 }
 

@@ -7,7 +7,8 @@ use crate::moto::{Moto, block_on};
 
 const CLUSTER: &str = "hello-production-public";
 
-fn deployment_id(moto: &Moto) -> (String, String) {
+/// The `web` service as ECS describes it.
+fn web(moto: &Moto) -> aws_sdk_ecs::types::Service {
     block_on(async {
         let ecs = moto.ecs("us-east-1").await;
         let s = ecs
@@ -17,12 +18,16 @@ fn deployment_id(moto: &Moto) -> (String, String) {
             .send()
             .await
             .expect("describe");
-        let s = &s.services()[0];
-        (
-            s.deployments()[0].id().unwrap_or_default().to_string(),
-            s.task_definition().unwrap_or_default().to_string(),
-        )
+        s.services()[0].clone()
     })
+}
+
+fn deployment_id(moto: &Moto) -> (String, String) {
+    let s = web(moto);
+    (
+        s.deployments()[0].id().unwrap_or_default().to_string(),
+        s.task_definition().unwrap_or_default().to_string(),
+    )
 }
 
 /// The `web` service of the minimal app, as a deploy leaves it in ECS.
@@ -58,17 +63,7 @@ fn seed_web(moto: &Moto) {
 }
 
 fn desired(moto: &Moto) -> i32 {
-    block_on(async {
-        let ecs = moto.ecs("us-east-1").await;
-        let s = ecs
-            .describe_services()
-            .cluster(CLUSTER)
-            .services("web")
-            .send()
-            .await
-            .expect("describe");
-        s.services()[0].desired_count()
-    })
+    web(moto).desired_count()
 }
 
 #[test]

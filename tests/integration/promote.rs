@@ -16,6 +16,18 @@ use crate::harness::{Output, Test};
 use crate::moto::{Moto, block_on};
 use crate::registry::{Registry, require_docker};
 
+/// `promote` of staging's `stable` channel to production.
+const PROMOTE_STABLE: &[&str] = &[
+    "promote",
+    "--from",
+    "staging",
+    "--to",
+    "production",
+    "--channel",
+    "stable",
+    "--yes",
+];
+
 /// The minimal app with a staging and a production environment, each with its own registry.
 fn two_environments(app: &Path, staging: &Registry, production: &Registry) {
     let file = app.join("application.yml");
@@ -101,16 +113,7 @@ fn a_promotion_copies_the_release_images_between_registries_and_deploys_them_unb
         "production's registry is empty"
     );
 
-    let promoted = run(&[
-        "promote",
-        "--from",
-        "staging",
-        "--to",
-        "production",
-        "--channel",
-        "stable",
-        "--yes",
-    ]);
+    let promoted = run(PROMOTE_STABLE);
     promoted
         .code(0)
         .stderr_contains("promoting release ")
@@ -153,19 +156,10 @@ fn a_promotion_copies_the_release_images_between_registries_and_deploys_them_unb
         tfvars_image(&app, "production", "web")
     );
     // promoting again finds everything in place
-    run(&[
-        "promote",
-        "--from",
-        "staging",
-        "--to",
-        "production",
-        "--channel",
-        "stable",
-        "--yes",
-    ])
-    .code(0)
-    .stderr_contains("(already there, nothing copied)")
-    .stderr_contains("no changes");
+    run(PROMOTE_STABLE)
+        .code(0)
+        .stderr_contains("(already there, nothing copied)")
+        .stderr_contains("no changes");
     // a channel's history
     run(&["-e", "staging", "channel", "set", "stable", "latest"]).code(0);
     run(&["-e", "staging", "channel", "list"])
