@@ -178,6 +178,7 @@ macro_rules! aws_environment_settings {
             pub flow_logs: Option<Spanned<bool>>,
             pub container_insights: Option<Spanned<String>>,
             pub detailed_monitoring: Option<Spanned<bool>>,
+            pub ecs_exec: Option<Spanned<bool>>,
             pub vpc_endpoints: Option<Spanned<bool>>,
             pub deletion_protection: Option<Spanned<bool>>,
             pub final_snapshot: Option<Spanned<bool>>,

@@ -120,6 +120,7 @@ pub struct EnvDraft {
     pub flow_logs: Option<Field<bool>>,
     pub container_insights: Option<Field<String>>,
     pub detailed_monitoring: Option<Field<bool>>,
+    pub ecs_exec: Option<Field<bool>>,
     pub vpc_endpoints: Option<Field<bool>>,
     pub deletion_protection: Option<Field<bool>>,
     pub final_snapshot: Option<Field<bool>>,
@@ -339,6 +340,7 @@ macro_rules! fill_env {
         merge(&mut e.flow_logs, opt(f, &s.flow_logs));
         merge(&mut e.container_insights, opt(f, &s.container_insights));
         merge(&mut e.detailed_monitoring, opt(f, &s.detailed_monitoring));
+        merge(&mut e.ecs_exec, opt(f, &s.ecs_exec));
         merge(&mut e.vpc_endpoints, opt(f, &s.vpc_endpoints));
         merge(&mut e.deletion_protection, opt(f, &s.deletion_protection));
         merge(&mut e.final_snapshot, opt(f, &s.final_snapshot));
@@ -799,6 +801,7 @@ impl AppDraft {
             "flow-logs" => e.flow_logs,
             "container-insights" => e.container_insights,
             "detailed-monitoring" => e.detailed_monitoring,
+            "ecs-exec" => e.ecs_exec,
             "vpc-endpoints" => e.vpc_endpoints,
             "deletion-protection" => e.deletion_protection,
             "final-snapshot" => e.final_snapshot,

@@ -242,6 +242,9 @@ pub struct Environment {
     pub container_insights: ContainerInsights,
     /// One-minute EC2 metrics for the clusters' instances.
     pub detailed_monitoring: bool,
+    /// ECS Exec in the services' tasks (`exo-deploy exec`), with the task-role permissions it
+    /// needs; off unless asked for.
+    pub ecs_exec: bool,
     /// Interface endpoints for ECR and CloudWatch Logs, so that image pulls and logs stay off
     /// the NAT (the free S3 gateway endpoint is always there).
     pub vpc_endpoints: bool,

@@ -362,6 +362,7 @@ impl Resolver {
             flow_logs: e.flow_logs.as_ref().is_none_or(|f| f.value),
             container_insights: self.container_insights(e.container_insights.as_ref()),
             detailed_monitoring: e.detailed_monitoring.as_ref().is_none_or(|f| f.value),
+            ecs_exec: e.ecs_exec.as_ref().is_some_and(|f| f.value),
             vpc_endpoints: e.vpc_endpoints.as_ref().is_some_and(|f| f.value),
             deletion_protection: e.deletion_protection.as_ref().map_or(
                 matches!(d.env_name.value.as_str(), "production" | "prod"),

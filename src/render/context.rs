@@ -36,6 +36,8 @@ pub struct Root {
     log_retention_days: u32,
     flow_logs: bool,
     vpc_endpoints: bool,
+    /// ECS Exec in every service (`ecs-exec`).
+    ecs_exec: bool,
     container_insights: &'static str,
     detailed_monitoring: bool,
     /// The KMS key of the secrets, for services that have secrets.
@@ -179,6 +181,13 @@ impl Root {
             {
                 s.desired_count = *n;
             }
+            // and a range override (`scale --min --max`) the range it keeps
+            if let (Some((min, max)), Some(a)) =
+                (inputs.scale_ranges.get(&s.role), s.autoscaling.as_mut())
+            {
+                a.min = *min;
+                a.max = *max;
+            }
             s.repository_credentials = images
                 .get(&s.role)
                 .and_then(|image| pull_credentials(app, &s.role, image))
@@ -261,6 +270,7 @@ impl Root {
             log_retention_days: env.log_retention_days,
             flow_logs: env.flow_logs,
             vpc_endpoints: env.vpc_endpoints,
+            ecs_exec: env.ecs_exec,
             container_insights: env.container_insights.name(),
             detailed_monitoring: env.detailed_monitoring,
             secrets_kms_key: env.secrets_kms_key.clone(),

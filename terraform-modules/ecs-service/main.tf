@@ -125,6 +125,44 @@ resource "aws_iam_role" "task" {
   tags = var.tags
 }
 
+# ECS Exec: the ECS agent in the task opens its Session Manager channel with the task's role
+# (ssmmessages actions take no resource: IAM's reference, hence `*`), and logs each session's
+# commands and output to the service's log group, the cluster's default (DescribeLogGroups
+# takes no resource either).
+resource "aws_iam_role_policy" "exec" {
+  #checkov:skip=CKV_AWS_290:ssmmessages actions have no resource-level permissions; the role is the task's own
+  #checkov:skip=CKV_AWS_355:ssmmessages actions have no resource-level permissions; the role is the task's own
+  count = var.enable_execute_command ? 1 : 0
+
+  name = "execute-command"
+  role = aws_iam_role.task.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect = "Allow"
+        Action = [
+          "ssmmessages:CreateControlChannel",
+          "ssmmessages:CreateDataChannel",
+          "ssmmessages:OpenControlChannel",
+          "ssmmessages:OpenDataChannel",
+        ]
+        Resource = "*"
+      },
+      {
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+        Resource = ["${aws_cloudwatch_log_group.this.arn}:*"]
+      },
+      {
+        Effect   = "Allow"
+        Action   = ["logs:DescribeLogGroups"]
+        Resource = "*"
+      },
+    ]
+  })
+}
+
 resource "aws_ecs_task_definition" "this" {
   #checkov:skip=CKV_AWS_336:Exosphere services commonly write to their filesystem; a read-only root is not yet an exo-deploy option (docs/security.md)
   family                   = local.full_name
@@ -163,7 +201,10 @@ resource "aws_ecs_task_definition" "this" {
     # a private registry other than ECR: the login is read from Secrets Manager at pull time
     var.repository_credentials == null ? {} : {
       repositoryCredentials = { credentialsParameter = var.repository_credentials }
-  })])
+    },
+    # ECS Exec sessions leave processes behind without an init process to reap them
+    var.enable_execute_command ? { linuxParameters = { initProcessEnabled = true } } : {},
+  )])
 
   tags = var.tags
 }
@@ -347,7 +388,7 @@ resource "aws_ecs_service" "this" {
   cluster                = var.cluster_arn
   task_definition        = aws_ecs_task_definition.this.arn
   desired_count          = var.desired_count
-  enable_execute_command = false
+  enable_execute_command = var.enable_execute_command
   propagate_tags         = "SERVICE"
 
   capacity_provider_strategy {
@@ -405,6 +446,7 @@ resource "aws_ecs_service" "this" {
     aws_vpc_security_group_egress_rule.vpc,
     aws_iam_role_policy_attachment.execution,
     aws_iam_role_policy.secrets,
+    aws_iam_role_policy.exec,
   ]
 }
 

@@ -122,6 +122,12 @@ variable "source_commit" {
   default     = null
 }
 
+variable "enable_execute_command" {
+  description = "Whether ECS Exec may open a shell or run a command in the service's running tasks (for whoever may call ecs:ExecuteCommand); the task role then gets the Session Manager channel it needs"
+  type        = bool
+  default     = false
+}
+
 variable "secrets" {
   description = "Secrets by variable name: where the value lives (`ssm` or `secretsmanager`) and its name or ARN. Never values."
   type = map(object({

@@ -216,10 +216,11 @@ resource "aws_vpc_endpoint" "s3" {
   tags = merge(var.tags, { Name = "${var.name}-s3" })
 }
 
-# Interface endpoints for ECR and CloudWatch Logs (`vpc-endpoints: true`): image pulls and logs
+# Interface endpoints for ECR and CloudWatch Logs (`vpc-endpoints: true`), and Session Manager's
+# for ECS Exec (`ssm_messages_endpoint`): image pulls, logs and sessions
 # stay off the NAT, at an hourly price per endpoint and zone.
 locals {
-  interface_endpoints = var.vpc_endpoints ? toset(["ecr.api", "ecr.dkr", "logs"]) : toset([])
+  interface_endpoints = var.vpc_endpoints ? toset(concat(["ecr.api", "ecr.dkr", "logs"], var.ssm_messages_endpoint ? ["ssmmessages"] : [])) : toset([])
 }
 
 data "aws_vpc_endpoint_service" "interface" {

@@ -32,6 +32,12 @@ variable "vpc_endpoints" {
   default     = false
 }
 
+variable "ssm_messages_endpoint" {
+  description = "With vpc_endpoints: also an interface endpoint for Session Manager's channels (ECS Exec), which services whose outbound traffic stays in the VPC need"
+  type        = bool
+  default     = false
+}
+
 variable "flow_log_retention_days" {
   description = "How long VPC flow logs are kept"
   type        = number

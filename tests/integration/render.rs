@@ -493,13 +493,24 @@ fn the_costly_extras_are_switchable_per_environment_with_safe_defaults() {
     // https-autoscaling asks for the interface endpoints and enhanced insights
     let shop = rendered_main("https-autoscaling");
     assert!(module_block(&shop, "network").contains("vpc_endpoints           = true"));
+    // and ECS Exec: every service, ExoCom included, and Session Manager's endpoint, which its
+    // restricted outbound traffic needs; off by default
+    assert!(module_block(&shop, "network").contains("ssm_messages_endpoint   = true"));
+    for service in ["service_api", "service_search", "exocom"] {
+        assert!(
+            module_block(&shop, service).contains("enable_execute_command = true"),
+            "{service}"
+        );
+    }
+    let hello = rendered_main("minimal");
+    assert!(!hello.contains("enable_execute_command") && !hello.contains("ssm_messages_endpoint"));
     assert!(module_block(&shop, "public_cluster").contains("container_insights  = \"enhanced\""));
     let network = module_source("network", "main.tf");
     for line in [
         // the S3 gateway endpoint costs nothing and is always there
         "resource \"aws_vpc_endpoint\" \"s3\" {",
         "route_table_ids   = aws_route_table.private[*].id",
-        "interface_endpoints = var.vpc_endpoints ? toset([\"ecr.api\", \"ecr.dkr\", \"logs\"]) : toset([])",
+        "interface_endpoints = var.vpc_endpoints ? toset(concat([\"ecr.api\", \"ecr.dkr\", \"logs\"], var.ssm_messages_endpoint ? [\"ssmmessages\"] : [])) : toset([])",
         "private_dns_enabled = true",
         // flow logs already deployed stay in place when they became switchable; terraform
         // 1.0 on moto lacks `moved`, so the moto copy drops these blocks: asserted here
