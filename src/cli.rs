@@ -227,12 +227,37 @@ pub enum Command {
     Scale {
         #[arg(value_name = "SERVICE")]
         service: String,
-        /// The number of tasks (within the service's autoscaling range, when it has one)
-        #[arg(value_name = "N", required_unless_present = "reset")]
+        /// The number of tasks (for a service that does not autoscale)
+        #[arg(value_name = "N", required_unless_present_any = ["reset", "min"])]
         count: Option<u32>,
-        /// End the override: the service runs the count its config says again
-        #[arg(long, conflicts_with = "count")]
+        /// For an autoscaled service: the fewest tasks its scaler may run (with --max)
+        #[arg(long, value_name = "A", requires = "max", conflicts_with = "count")]
+        min: Option<u32>,
+        /// For an autoscaled service: the most tasks its scaler may run (with --min)
+        #[arg(long, value_name = "B", requires = "min", conflicts_with = "count")]
+        max: Option<u32>,
+        /// End the override: the service runs the count (or range) its config says again
+        #[arg(long, conflicts_with_all = ["count", "min", "max"])]
         reset: bool,
+    },
+    /// What runs now: per service its tasks, the image digests they run (and their release),
+    /// its targets' health, its newest deployment and events; per cluster its instances
+    Ps,
+    /// A shell, or a command, in a running task of a service, through ECS Exec (needs
+    /// `ecs-exec: true` and AWS's Session Manager plugin)
+    Exec {
+        #[arg(value_name = "SERVICE")]
+        service: String,
+        /// The task (its id, see `ps`; default: the first running one)
+        #[arg(long, value_name = "ID")]
+        task: Option<String>,
+        /// The command, after `--` (default: `/bin/sh`)
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CMD"
+        )]
+        command: Vec<String>,
     },
     /// Scale a service to zero tasks, remembering its count for `start`
     Stop {

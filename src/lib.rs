@@ -64,6 +64,11 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Hook(#[from] hooks::HookError),
+    /// An ECS Exec session could not start: exit code 2 when the environment does not run
+    /// ECS Exec, else 1.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Exec(#[from] operate::exec::ExecError),
     /// Something exo-deploy itself could not do (the host, or a bug): exit code 1.
     #[error("{0}")]
     Internal(String),
@@ -131,6 +136,8 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Usage(_) | Error::ProtectedDatabases { .. } => 2,
+            Error::Exec(operate::exec::ExecError::NotEnabled { .. }) => 2,
+            Error::Exec(_) => 1,
             Error::Render(_)
             | Error::Bootstrap(_)
             | Error::Push(_)
@@ -158,6 +165,7 @@ impl Error {
             Error::Terraform(_) => "terraform",
             Error::Hook(_) => "hook",
             Error::Rollout(_) => "rollout",
+            Error::Exec(_) => "exec",
             Error::Preflight(_) => "preflight",
             Error::Internal(_) => "internal",
             Error::Usage(_) => "usage",
@@ -199,6 +207,8 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
             | Intent::SetChannel { .. }
             | Intent::Channels
             | Intent::Logs { .. }
+            | Intent::Ps
+            | Intent::Exec { .. }
             | Intent::Terraform { .. }
     );
     let images = pipeline::external::ImageServices::new(&settings.app_dir, refresh, lenient);

@@ -467,24 +467,50 @@ impl Reporter {
         found: &std::collections::BTreeMap<String, crate::release::ScaleOverride>,
     ) {
         for (role, o) in found {
-            self.event("scale-override", json!(o));
-            let configured = app
-                .services
-                .iter()
-                .find(|s| &s.role == role)
-                .map(|s| s.autoscaling.as_ref().map_or(s.desired_count, |a| a.min));
-            let said = configured.map_or_else(String::new, |c| format!(" (its config says {c})"));
-            let what = match (o.desired, o.stopped_from) {
-                (Some(0), Some(from)) => {
+            let service = app.services.iter().find(|s| &s.role == role);
+            let autoscales = service.map(|s| s.autoscaling.is_some());
+            let applies = o.applies(autoscales);
+            self.event(
+                "scale-override",
+                json!({ "override": o, "applied": applies }),
+            );
+            let said = service
+                .filter(|s| s.autoscaling.is_none())
+                .map_or_else(String::new, |s| {
+                    format!(" (its config says {})", s.desired_count)
+                });
+            let what = match (o.desired, o.stopped_from, o.range) {
+                (Some(0), Some(from), _) => {
                     format!("stopped (it ran {from}; `exo-deploy start {role}`)")
                 }
-                (Some(n), _) => format!("runs {n} tasks{said}"),
-                (None, _) => continue,
+                (Some(n), _, _) => format!("runs {n} tasks{said}"),
+                (None, _, Some(r)) => format!(
+                    "autoscales between {} and {} tasks{}",
+                    r.min,
+                    r.max,
+                    service.and_then(|s| s.autoscaling.as_ref()).map_or_else(
+                        String::new,
+                        |a| format!(" (its config says {} to {})", a.min, a.max)
+                    )
+                ),
+                (None, _, None) => continue,
             };
-            self.say(&format!(
-                "scale override in effect: {role} {what}, set by {} at {}; a deploy keeps it until `exo-deploy scale {role} --reset`",
-                o.set_by, o.set_at
-            ));
+            if applies {
+                self.say(&format!(
+                    "scale override in effect: {role} {what}, set by {} at {}; a deploy keeps it until `exo-deploy scale {role} --reset`",
+                    o.set_by, o.set_at
+                ));
+            } else {
+                let why = match autoscales {
+                    None => "the config has no such service any more",
+                    Some(true) => "it autoscales now",
+                    Some(false) => "it no longer autoscales",
+                };
+                self.say(&format!(
+                    "scale override not applied: {role} {what}, set by {} at {}, but {why}; `exo-deploy scale {role} --reset` ends it",
+                    o.set_by, o.set_at
+                ));
+            }
         }
     }
 
@@ -615,6 +641,13 @@ impl Reporter {
         self.say(&text);
     }
 
+    /// What runs: a table of the services, their details where something needs a look, and a
+    /// table of the clusters' instances (`--json`: all of it).
+    pub fn ps(&self, ps: &crate::operate::ps::Ps) {
+        self.event("ps", json!(ps));
+        self.say(&ps_text(ps));
+    }
+
     /// What nuke removed and what it left alone.
     pub fn removed(&self, removed: &[crate::bootstrap::Removal]) {
         for r in removed {
@@ -669,6 +702,227 @@ impl Reporter {
             }
         }
     }
+}
+
+/// `ps`, as people read it.
+pub fn ps_text(ps: &crate::operate::ps::Ps) -> String {
+    use crate::operate::ps::Provenance;
+    let mut text = format!(
+        "{} ({}): {}",
+        ps.app,
+        ps.env,
+        ps.last_release
+            .as_ref()
+            .map_or("no release recorded".to_string(), |r| format!(
+                "last release {r}"
+            ))
+    );
+    let mut rows = vec![
+        ["SERVICE", "TASKS", "DEPLOYMENT", "TARGETS", "IMAGE"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    let mut details = Vec::new();
+    for s in &ps.services {
+        let mut tasks = format!("{}/{} running", s.running, s.desired);
+        if s.pending > 0 {
+            tasks.push_str(&format!(", {} pending", s.pending));
+        }
+        let deployment = match &s.deployment {
+            Some(d) => match d.state.as_str() {
+                "COMPLETED" => "completed".to_string(),
+                "IN_PROGRESS" => format!("in progress ({}/{})", d.running, d.desired),
+                "FAILED" => "failed, rolled back".to_string(),
+                other => other.to_lowercase(),
+            },
+            None => "-".to_string(),
+        } + &if s.older_deployments > 0 {
+            format!(" (+{} older)", s.older_deployments)
+        } else {
+            String::new()
+        } + if s.failed_deployment.is_some() {
+            ", one rolled back"
+        } else {
+            ""
+        };
+        let mut health: std::collections::BTreeMap<&str, usize> = Default::default();
+        for t in &s.targets {
+            *health.entry(t.state.as_str()).or_default() += 1;
+        }
+        let targets = if health.is_empty() {
+            "-".to_string()
+        } else {
+            health
+                .iter()
+                .map(|(state, n)| format!("{n} {state}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let image = if s.digests.is_empty() {
+            "-".to_string()
+        } else {
+            s.digests
+                .iter()
+                .map(|d| {
+                    let of = match &d.release {
+                        Provenance::LastRelease { release } => format!("release {release}"),
+                        Provenance::EarlierRelease { release, .. } => {
+                            format!("release {release} (not the last)")
+                        }
+                        Provenance::Unknown => format!("{} (no release)", short_digest(&d.digest)),
+                    };
+                    if s.digests.len() > 1 {
+                        format!("{} × {of}", d.tasks)
+                    } else {
+                        of
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        rows.push(vec![s.service.clone(), tasks, deployment, targets, image]);
+        // what needs a look: targets not healthy, a deployment's reason, the newest events
+        let mut lines = Vec::new();
+        if let Some(d) = &s.deployment
+            && d.state != "COMPLETED"
+            && !d.reason.is_empty()
+        {
+            lines.push(format!("deployment: {}", d.reason));
+        }
+        if let Some(d) = &s.failed_deployment {
+            lines.push(format!(
+                "rolled back: the deployment of {} failed: {}",
+                d.task_definition, d.reason
+            ));
+        }
+        let ids: Vec<&String> = s.digests.iter().flat_map(|d| &d.task_ids).collect();
+        if !ids.is_empty() {
+            let more = ids.len().saturating_sub(5);
+            lines.push(format!(
+                "tasks: {}{}",
+                ids.iter()
+                    .take(5)
+                    .map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if more > 0 {
+                    format!(" and {more} more (`--json` lists all)")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        lines.extend(s.notes.iter().cloned());
+        for t in s.targets.iter().filter(|t| t.state != "healthy") {
+            let port = t.port.map(|p| format!(":{p}")).unwrap_or_default();
+            let why = t
+                .description
+                .as_ref()
+                .or(t.reason.as_ref())
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            lines.push(format!("target {}{port}: {}{why}", t.id, t.state));
+        }
+        for e in s.events.iter().take(3) {
+            lines.push(format!("{}  {}", e.at.as_deref().unwrap_or("?"), e.message));
+        }
+        if !lines.is_empty() {
+            details.push(format!("  {}:\n    {}", s.service, lines.join("\n    ")));
+        }
+    }
+    if rows.len() > 1 {
+        text.push('\n');
+        text.push_str(&table(&rows));
+    }
+    for n in &ps.not_deployed {
+        text.push_str(&format!("\n  {n}: not deployed"));
+    }
+    if !details.is_empty() {
+        text.push_str("\n\n");
+        text.push_str(&details.join("\n"));
+    }
+    let mut rows = vec![
+        [
+            "CLUSTER",
+            "INSTANCE",
+            "EC2",
+            "TYPE",
+            "AMI",
+            "STATUS",
+            "TASKS",
+            "CPU RESERVED",
+            "MEMORY RESERVED",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let mut empty = Vec::new();
+    for c in &ps.clusters {
+        if c.instances.is_empty() {
+            empty.push(&c.cluster);
+        }
+        for i in &c.instances {
+            let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            let status = if i.agent_connected {
+                i.status.to_lowercase()
+            } else {
+                format!("{}, agent disconnected", i.status.to_lowercase())
+            };
+            rows.push(vec![
+                c.cluster.clone(),
+                i.id.clone(),
+                dash(&i.ec2_instance_id),
+                dash(&i.instance_type),
+                dash(&i.ami),
+                status,
+                if i.pending_tasks > 0 {
+                    format!("{} (+{} pending)", i.running_tasks, i.pending_tasks)
+                } else {
+                    i.running_tasks.to_string()
+                },
+                format!("{}/{}", i.cpu.used(), i.cpu.registered),
+                format!("{}/{} MiB", i.memory.used(), i.memory.registered),
+            ]);
+        }
+    }
+    text.push_str("\n\n");
+    if rows.len() > 1 {
+        text.push_str(&table(&rows));
+    }
+    for c in empty {
+        text.push_str(&format!("\n  {c}: no container instances registered"));
+    }
+    text.trim_end().to_string()
+}
+
+/// `sha256:0123456789ab`: enough of a digest to tell images apart.
+fn short_digest(digest: &str) -> String {
+    digest.chars().take("sha256:".len() + 12).collect()
+}
+
+/// Rows as columns aligned on their widest cell, two spaces apart, each line indented by two.
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let line: Vec<String> = r
+                .iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect();
+            format!("  {}", line.join("  ").trim_end())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn relative(app: &App, path: &std::path::Path) -> String {

@@ -194,8 +194,8 @@ pub fn check_channel_name(name: &str) -> Result<(), String> {
 }
 
 /// A scale override (`scale`, `stop`, `start`): from `set_at` on, `service` of `env` runs
-/// `desired` tasks whatever its config says, until `scale SERVICE --reset` (an entry with
-/// `desired: None`). Kept as `overrides/<env>/<time>-<service>.json`, never overwritten, so
+/// `desired` tasks (or autoscales within `range`) whatever its config says, until `scale
+/// SERVICE --reset` (an entry with neither). Kept as `overrides/<env>/<time>-<service>.json`, never overwritten, so
 /// every deploy can say what is in effect, by whom and since when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScaleOverride {
@@ -206,9 +206,32 @@ pub struct ScaleOverride {
     /// For `stop`: the count before, which `start` brings back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_from: Option<u32>,
+    /// For an autoscaled service (`scale --min --max`): the range its scaler keeps it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<ScaleRange>,
     pub set_by: String,
     /// UTC, RFC 3339.
     pub set_at: String,
+}
+
+impl ScaleOverride {
+    /// Whether this override fits the service as the config has it now (`autoscales`: `None`
+    /// when the config has no such service): a count for a service with a fixed count, a range
+    /// for an autoscaled one. One that does not fit is shown, not applied, until reset.
+    pub fn applies(&self, autoscales: Option<bool>) -> bool {
+        match autoscales {
+            None => false,
+            Some(true) => self.range.is_some(),
+            Some(false) => self.desired.is_some(),
+        }
+    }
+}
+
+/// The range of an autoscaled service, as `scale --min --max` set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleRange {
+    pub min: u32,
+    pub max: u32,
 }
 
 /// The folder of an environment's scale overrides.
@@ -221,7 +244,7 @@ pub fn overrides_in_effect(entries: &[ScaleOverride]) -> BTreeMap<String, ScaleO
     let mut out = BTreeMap::new();
     let mut decided = BTreeSet::new();
     for e in entries {
-        if decided.insert(e.service.clone()) && e.desired.is_some() {
+        if decided.insert(e.service.clone()) && (e.desired.is_some() || e.range.is_some()) {
             out.insert(e.service.clone(), e.clone());
         }
     }
@@ -316,6 +339,7 @@ mod tests {
             env: "production".into(),
             desired,
             stopped_from: None,
+            range: None,
             set_by: "user:t".into(),
             set_at: at.into(),
         };
@@ -329,6 +353,15 @@ mod tests {
         let found = overrides_in_effect(&entries);
         assert_eq!(found.len(), 1, "web was reset: {found:?}");
         assert_eq!(found["api"].desired, Some(4));
+        // a range (`scale --min --max`) is an override too, until a reset
+        let ranged = ScaleOverride {
+            range: Some(ScaleRange { min: 4, max: 12 }),
+            ..entry("api", None, "4")
+        };
+        let found = overrides_in_effect(&[ranged.clone(), entry("api", Some(4), "2")]);
+        assert_eq!(found["api"].range, Some(ScaleRange { min: 4, max: 12 }));
+        let found = overrides_in_effect(&[entry("api", None, "5"), ranged]);
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]

@@ -57,6 +57,14 @@ pub enum Intent {
     Scale { service: String, to: ScaleTo },
     /// `restart SERVICE…` (empty: `--all`).
     Restart { services: Vec<String> },
+    /// `ps`.
+    Ps,
+    /// `exec SERVICE [--task ID] [-- CMD…]`.
+    Exec {
+        service: String,
+        task: Option<String>,
+        command: Vec<String>,
+    },
     /// `logs [SERVICE…] [--follow] [--since WHEN] [--filter PATTERN]`.
     Logs {
         services: Vec<String>,
@@ -78,6 +86,8 @@ pub enum ScaleTo {
     Stop,
     /// The count before the stop.
     Start,
+    /// An autoscaled service's range.
+    Range { min: u32, max: u32 },
 }
 
 /// How every command runs, decided once.
@@ -161,10 +171,26 @@ impl Cli {
             Some(Command::Scale {
                 service,
                 count,
+                min,
+                max,
                 reset: _,
             }) => Intent::Scale {
                 service,
-                to: count.map_or(ScaleTo::Reset, ScaleTo::Count),
+                to: match (count, min, max) {
+                    (Some(n), _, _) => ScaleTo::Count(n),
+                    (None, Some(min), Some(max)) => ScaleTo::Range { min, max },
+                    _ => ScaleTo::Reset,
+                },
+            },
+            Some(Command::Ps) => Intent::Ps,
+            Some(Command::Exec {
+                service,
+                task,
+                command,
+            }) => Intent::Exec {
+                service,
+                task,
+                command,
             },
             Some(Command::Stop { service }) => Intent::Scale {
                 service,

@@ -25,6 +25,8 @@ pub struct Aws {
     pub secretsmanager: aws_sdk_secretsmanager::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub region: String,
 }
 
@@ -110,6 +112,8 @@ impl Aws {
             secretsmanager: aws_sdk_secretsmanager::Client::new(conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(conf),
             ssm: aws_sdk_ssm::Client::new(conf),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(conf),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(conf),
             region: region.to_string(),
         }
     }

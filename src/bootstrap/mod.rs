@@ -114,6 +114,40 @@ pub trait Cloud {
         &self,
         secret: &crate::model::SecretRef,
     ) -> impl Future<Output = Result<String>> + Send;
+    /// `services` of `cluster` as they run: tasks, digests, targets, deployment, events.
+    fn service_states(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> impl Future<Output = Result<Vec<crate::operate::ps::ServiceState>>> + Send;
+    /// The container instances of `cluster`.
+    fn cluster_state(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<crate::operate::ps::ClusterState>> + Send;
+    /// Registers the range Application Auto Scaling keeps `service` in.
+    fn set_scaling_range(
+        &self,
+        cluster: &str,
+        service: &str,
+        min: u32,
+        max: u32,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The task of `service` an ECS Exec session can open in (`wanted`, else the first).
+    fn exec_task(
+        &self,
+        cluster: &str,
+        service: &str,
+        wanted: Option<&str>,
+    ) -> impl Future<Output = Result<Option<crate::operate::exec::Task>>> + Send;
+    /// Opens an ECS Exec session running `command` in `task`.
+    fn open_session(
+        &self,
+        cluster: &str,
+        service: &str,
+        task: &crate::operate::exec::Task,
+        command: &str,
+    ) -> impl Future<Output = Result<crate::operate::exec::Session>> + Send;
 }
 
 impl Cloud for Aws {
@@ -235,6 +269,42 @@ impl Cloud for Aws {
         filter: Option<&str>,
     ) -> Result<Vec<crate::operate::logs::LogEvent>> {
         Ok(crate::operate::logs::fetch(self, service, group, start_ms, filter).await?)
+    }
+    async fn service_states(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> Result<Vec<crate::operate::ps::ServiceState>> {
+        crate::operate::ps::services(self, cluster, services).await
+    }
+    async fn cluster_state(&self, cluster: &str) -> Result<crate::operate::ps::ClusterState> {
+        crate::operate::ps::cluster(self, cluster).await
+    }
+    async fn set_scaling_range(
+        &self,
+        cluster: &str,
+        service: &str,
+        min: u32,
+        max: u32,
+    ) -> Result<()> {
+        crate::operate::scaling::set_range(self, cluster, service, min, max).await
+    }
+    async fn exec_task(
+        &self,
+        cluster: &str,
+        service: &str,
+        wanted: Option<&str>,
+    ) -> Result<Option<crate::operate::exec::Task>> {
+        crate::operate::exec::task(self, cluster, service, wanted).await
+    }
+    async fn open_session(
+        &self,
+        cluster: &str,
+        service: &str,
+        task: &crate::operate::exec::Task,
+        command: &str,
+    ) -> Result<crate::operate::exec::Session> {
+        crate::operate::exec::open(self, cluster, service, task, command).await
     }
     async fn secret_value(&self, secret: &crate::model::SecretRef) -> Result<String> {
         use crate::model::SecretRef;

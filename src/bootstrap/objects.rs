@@ -95,7 +95,7 @@ pub struct ServiceCount {
 
 /// `ecs:DescribeServices` for `services` in `cluster`, ten at a time as the API takes them;
 /// a cluster that does not exist (yet, or any more) has no services.
-async fn describe_services(
+pub(crate) async fn describe_services(
     aws: &Aws,
     cluster: &str,
     services: &[String],

@@ -50,6 +50,8 @@ struct Progress {
     exact: bool,
     /// The scale overrides in effect, once read: the counts the render keeps.
     scale: Option<BTreeMap<String, u32>>,
+    /// And the ranges the render keeps (`scale --min --max`).
+    scale_ranges: BTreeMap<String, (u32, u32)>,
     /// `Some` once planned: the summary when the plan has changes.
     planned: Option<Option<PlanSummary>>,
     applied: bool,
@@ -405,6 +407,7 @@ impl Run<'_> {
                     state_bucket: progress.bucket.clone(),
                     exact: progress.exact,
                     scale: progress.scale.clone().unwrap_or_default(),
+                    scale_ranges: progress.scale_ranges.clone(),
                     scale_read: progress.scale.is_some(),
                 };
                 self.step(&name, async { self.write_rendered(out, learned) })
@@ -667,14 +670,31 @@ impl Run<'_> {
             }
             Step::ShowOverrides => {
                 match self.overrides(cloud).await {
-                    Ok(found) => {
+                    Ok(mut found) => {
                         self.reporter.overrides(self.app, &found);
+                        // what the render keeps: only the overrides that fit the config now
+                        found.retain(|role, o| {
+                            o.applies(
+                                self.app
+                                    .services
+                                    .iter()
+                                    .find(|s| &s.role == role)
+                                    .map(|s| s.autoscaling.is_some()),
+                            )
+                        });
                         progress.scale = Some(
                             found
                                 .iter()
                                 .filter_map(|(role, o)| Some((role.clone(), o.desired?)))
                                 .collect(),
                         );
+                        progress.scale_ranges = found
+                            .iter()
+                            .filter_map(|(role, o)| {
+                                let r = o.range.as_ref()?;
+                                Some((role.clone(), (r.min, r.max)))
+                            })
+                            .collect();
                     }
                     Err(e) if self.settings.dry_run => self.reporter.say(&format!(
                         "(dry run: the scale overrides in effect could not be read: {e})"
@@ -685,6 +705,16 @@ impl Run<'_> {
                 }
                 Ok(())
             }
+            Step::ShowPs => {
+                let ps = self.ps(cloud).await?;
+                self.reporter.ps(&ps);
+                Ok(())
+            }
+            Step::Exec {
+                service,
+                task,
+                command,
+            } => self.exec(cloud, service, task.as_deref(), command).await,
             Step::ShowLogs {
                 services,
                 follow,

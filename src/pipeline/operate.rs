@@ -1,4 +1,5 @@
-//! The commands that operate what is deployed, as the executor runs their steps: `logs`.
+//! The commands that operate what is deployed, as the executor runs their steps: `logs`,
+//! `restart`, `scale` (`stop`, `start`), `ps` and `exec`.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use crate::Error;
 use crate::bootstrap::{self, Cloud};
 use crate::model::EXOCOM_ROLE;
 use crate::operate::logs::{self, LogEvent, Printer, Tail};
+use crate::operate::{exec, ps};
 use crate::release;
 use crate::settings::ScaleTo;
 
@@ -66,6 +68,28 @@ impl Run<'_> {
         services: &[String],
     ) -> Result<(), Error> {
         let roles = self.roles(services)?;
+        // every one deployed, before the first is restarted
+        let mut missing = Vec::new();
+        for role in &roles {
+            let cluster = self.cluster_of(role)?;
+            // ECS describes a deleted service as INACTIVE (DRAINING while it goes) for a while
+            if !cloud
+                .service_counts(&cluster, std::slice::from_ref(role))
+                .await?
+                .iter()
+                .any(|c| c.status == "ACTIVE")
+            {
+                missing.push(role.clone());
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Error::Usage(format!(
+                "{} not deployed in {} ({}): nothing was restarted; deploy first",
+                missing.join(", "),
+                self.app.name,
+                self.app.env.name
+            )));
+        }
         for role in &roles {
             let cluster = self.cluster_of(role)?;
             cloud.force_new_deployment(&cluster, role).await?;
@@ -215,7 +239,21 @@ impl Run<'_> {
                 "ExoCom runs one broker, which services find by name: it is not scaled (`restart exocom` replaces it)".into(),
             ));
         }
-        self.roles(&[role.to_string()])?;
+        if let Err(unknown) = self.roles(&[role.to_string()]) {
+            // the override of a service the config no longer has can still be ended
+            if to == ScaleTo::Reset && self.overrides(cloud).await?.contains_key(role) {
+                let entry = self
+                    .record_override(cloud, bucket, role, None, None, None)
+                    .await?;
+                self.reporter
+                    .event("scaled", json!({ "service": role, "override": entry }));
+                self.reporter.say(&format!(
+                    "{role}: its override is ended (the config has no such service any more; nothing ran to scale)"
+                ));
+                return Ok(());
+            }
+            return Err(unknown);
+        }
         let Some(service) = self.app.services.iter().find(|s| s.role == role) else {
             return Err(Error::Internal(format!(
                 "no service `{role}`; this is a bug in exo-deploy"
@@ -226,7 +264,8 @@ impl Run<'_> {
         let current = cloud
             .service_counts(cluster, &[role.to_string()])
             .await?
-            .first()
+            .iter()
+            .find(|c| c.status == "ACTIVE")
             .map(|c| u32::try_from(c.desired).unwrap_or(0));
         let Some(current) = current else {
             return Err(Error::Usage(format!(
@@ -234,10 +273,25 @@ impl Run<'_> {
                 self.app.name, self.app.env.name
             )));
         };
-        if service.autoscaling.is_some() && to != ScaleTo::Reset {
-            return Err(Error::Usage(format!(
-                "`{role}` autoscales: its scaler sets its count within the range its config gives, and would undo a count set by hand (nothing was changed); change `autoscaling` in its config and deploy"
-            )));
+        match (&service.autoscaling, to) {
+            (Some(_), ScaleTo::Reset | ScaleTo::Range { .. }) | (None, _) => {}
+            (Some(a), ScaleTo::Stop | ScaleTo::Start) => {
+                return Err(Error::Usage(format!(
+                    "`{role}` autoscales between {} and {} tasks: its scaler would start it again (nothing was changed); `exo-deploy scale {role} --min 0 --max 0` stops it, and `exo-deploy scale {role} --reset` brings its range back",
+                    a.min, a.max
+                )));
+            }
+            (Some(a), _) => {
+                return Err(Error::Usage(format!(
+                    "`{role}` autoscales: its scaler sets its count within its range ({} to {} tasks) and would undo a count set by hand (nothing was changed); `exo-deploy scale {role} --min A --max B` changes the range",
+                    a.min, a.max
+                )));
+            }
+        }
+        if service.autoscaling.is_some() {
+            return self
+                .scale_range(cloud, bucket, service, cluster, current, to)
+                .await;
         }
         let configured = service.desired_count;
         let (desired, stopped_from, count) = match to {
@@ -245,6 +299,11 @@ impl Run<'_> {
                 self.fits(service, n)?;
                 // the config's own count ends an override
                 ((n != configured).then_some(n), None, n)
+            }
+            ScaleTo::Range { .. } => {
+                return Err(Error::Usage(format!(
+                    "`{role}` does not autoscale, so it has no range (nothing was changed): `exo-deploy scale {role} N` sets its count; `autoscaling` in its config lets it scale with its load"
+                )));
             }
             ScaleTo::Reset => (None, None, configured),
             ScaleTo::Stop if current == 0 => {
@@ -257,18 +316,46 @@ impl Run<'_> {
                         "`{role}` was not stopped with `exo-deploy stop` (it runs {current} tasks); `exo-deploy scale {role} N` sets a count"
                     )));
                 };
-                // back to the count before: an override still, unless it is the config's
+                // back to the count before, if the cluster still holds it: an override
+                // still, unless it is the config's
+                self.fits(service, from)?;
                 let desired = (from != configured).then_some(from);
                 (desired, None, from)
             }
         };
         cloud.set_desired_count(cluster, role, count).await?;
+        let entry = self
+            .record_override(cloud, bucket, role, desired, stopped_from, None)
+            .await?;
+        self.reporter.event(
+            "scaled",
+            json!({ "service": role, "from": current, "to": count, "override": entry }),
+        );
+        self.reporter.say(&match (to, desired) {
+            (ScaleTo::Stop, _) => format!("{role}: stopped ({current} → 0 tasks); `exo-deploy start {role}` brings {current} back"),
+            (_, None) => format!("{role}: {current} → {count} tasks, as its config says; no override is in effect"),
+            (_, Some(_)) => format!("{role}: {current} → {count} tasks; every deploy shows this override until `exo-deploy scale {role} --reset`"),
+        });
+        Ok(())
+    }
+
+    /// Writes a scale override entry (never overwriting one).
+    async fn record_override(
+        &self,
+        cloud: &impl Cloud,
+        bucket: &str,
+        role: &str,
+        desired: Option<u32>,
+        stopped_from: Option<u32>,
+        range: Option<release::ScaleRange>,
+    ) -> Result<release::ScaleOverride, Error> {
         let now = jiff::Timestamp::now();
         let entry = release::ScaleOverride {
             service: role.to_string(),
             env: self.app.env.name.clone(),
             desired,
             stopped_from,
+            range,
             set_by: release::deployed_by(),
             set_at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
         };
@@ -279,14 +366,60 @@ impl Run<'_> {
             release::stamp(now)
         );
         cloud.put_new(bucket, &key, body).await?;
+        Ok(entry)
+    }
+
+    /// `scale SERVICE --min A --max B` (and `--reset`) of an autoscaled service: registers the
+    /// range with Application Auto Scaling, which moves the count into it, and records it.
+    async fn scale_range(
+        &self,
+        cloud: &impl Cloud,
+        bucket: &str,
+        service: &crate::model::Service,
+        cluster: &str,
+        current: u32,
+        to: ScaleTo,
+    ) -> Result<(), Error> {
+        let role = &service.role;
+        let Some(configured) = &service.autoscaling else {
+            return Err(Error::Internal(format!(
+                "a range for `{role}`, which does not autoscale; this is a bug in exo-deploy"
+            )));
+        };
+        let (min, max, range) = match to {
+            ScaleTo::Range { min, max } => {
+                if min > max {
+                    return Err(Error::Usage(format!(
+                        "--min {min} is more than --max {max}: the range of `{role}` goes from the fewest tasks to the most"
+                    )));
+                }
+                self.fits_count(service, max)?;
+                let ours = min == configured.min && max == configured.max;
+                (
+                    min,
+                    max,
+                    (!ours).then_some(release::ScaleRange { min, max }),
+                )
+            }
+            ScaleTo::Reset => (configured.min, configured.max, None),
+            _ => {
+                return Err(Error::Internal(
+                    "a count for an autoscaled service; this is a bug in exo-deploy".into(),
+                ));
+            }
+        };
+        cloud.set_scaling_range(cluster, role, min, max).await?;
+        let entry = self
+            .record_override(cloud, bucket, role, None, None, range)
+            .await?;
         self.reporter.event(
             "scaled",
-            json!({ "service": role, "from": current, "to": count, "override": entry }),
+            json!({ "service": role, "from": current, "min": min, "max": max, "override": entry }),
         );
-        self.reporter.say(&match (to, desired) {
-            (ScaleTo::Stop, _) => format!("{role}: stopped ({current} → 0 tasks); `exo-deploy start {role}` brings {current} back"),
-            (_, None) => format!("{role}: {current} → {count} tasks, as its config says; no override is in effect"),
-            (_, Some(_)) => format!("{role}: {current} → {count} tasks; every deploy shows this override until `exo-deploy scale {role} --reset`"),
+        self.reporter.say(&match range {
+            Some(_) if max == 0 => format!("{role}: stopped (its range is 0 to 0; it ran {current}); `exo-deploy scale {role} --reset` brings its config's range back, and every deploy shows this override until then"),
+            None => format!("{role}: autoscales between {min} and {max} tasks, as its config says; no override is in effect (it runs {current} now)"),
+            Some(_) => format!("{role}: autoscales between {min} and {max} tasks (it runs {current} now; Application Auto Scaling moves it into the range); every deploy shows this override until `exo-deploy scale {role} --reset`"),
         });
         Ok(())
     }
@@ -302,6 +435,11 @@ impl Run<'_> {
                 service.role, a.min, a.max
             )));
         }
+        self.fits_count(service, n)
+    }
+
+    /// Whether `service`'s cluster has room for `n` of its tasks while it deploys.
+    fn fits_count(&self, service: &crate::model::Service, n: u32) -> Result<(), Error> {
         let mut services = self.app.services.clone();
         for s in &mut services {
             if s.role == service.role {
@@ -324,5 +462,113 @@ impl Run<'_> {
                 service.role, short.message, short.help
             ))),
         }
+    }
+}
+
+impl Run<'_> {
+    /// `ps`: every service of the environment as it runs, each running digest traced to its
+    /// release, and every cluster's instances.
+    pub(super) async fn ps(&self, cloud: &impl Cloud) -> Result<ps::Ps, Error> {
+        let releases = self.history(cloud).await?;
+        let mut services = Vec::new();
+        let mut not_deployed = Vec::new();
+        let mut clusters = Vec::new();
+        for (cluster, names) in super::rollout::services_by_cluster(self.app) {
+            let mut found = cloud.service_states(&cluster, &names).await?;
+            for s in &mut found {
+                ps::trace(s, &releases);
+            }
+            // a deleted service stays described as INACTIVE for a while
+            found.retain(|s| s.status != "INACTIVE");
+            not_deployed.extend(
+                names
+                    .iter()
+                    .filter(|n| !found.iter().any(|s| &&s.service == n))
+                    .cloned(),
+            );
+            services.extend(found);
+            clusters.push(cloud.cluster_state(&cluster).await?);
+        }
+        Ok(ps::Ps {
+            app: self.app.name.clone(),
+            env: self.app.env.name.clone(),
+            last_release: releases.first().map(|r| r.id.clone()),
+            services,
+            not_deployed,
+            clusters,
+        })
+    }
+
+    /// `exec`: a session in a running task of `service`, carried by the Session Manager
+    /// plugin until it ends. What can be checked here is, before any session opens: the
+    /// plugin, the environment's switch, the task.
+    pub(super) async fn exec(
+        &self,
+        cloud: &impl Cloud,
+        service: &str,
+        wanted: Option<&str>,
+        command: &[String],
+    ) -> Result<(), Error> {
+        self.roles(&[service.to_string()])?;
+        if !self.app.env.ecs_exec {
+            return Err(exec::ExecError::NotEnabled {
+                env: format!("{} ({})", self.app.name, self.app.env.name),
+            }
+            .into());
+        }
+        let plugin = exec::plugin_version()?;
+        bootstrap::checked_account(cloud, self.app).await?;
+        let cluster = self.cluster_of(service)?;
+        let Some(task) = cloud.exec_task(&cluster, service, wanted).await? else {
+            return Err(exec::ExecError::NoTask {
+                service: service.to_string(),
+                task: wanted.map(str::to_string),
+            }
+            .into());
+        };
+        // the ECS agent in the task opens the session over HTTPS to Session Manager
+        let open_https = |rules: &Option<Vec<crate::model::OutboundRule>>| match rules {
+            None => true,
+            Some(rules) => rules.iter().any(|r| {
+                r.protocol == "tcp"
+                    && r.from_port <= 443
+                    && 443 <= r.to_port
+                    && r.cidr == "0.0.0.0/0"
+            }),
+        };
+        let reaches = service != EXOCOM_ROLE
+            && self
+                .app
+                .services
+                .iter()
+                .find(|s| s.role == service)
+                .is_some_and(|s| open_https(&s.outbound));
+        if !reaches && !self.app.env.vpc_endpoints {
+            self.reporter.say(&format!(
+                "warning: `{service}` may send outbound traffic only inside the VPC or to its listed destinations, and the environment has no Session Manager endpoint: the session may never connect (set `vpc-endpoints: true`, or allow `443` in its `outbound`)"
+            ));
+        }
+        let command = exec::command_line(command);
+        let session = cloud
+            .open_session(&cluster, service, &task, &command)
+            .await?;
+        self.reporter.event(
+            "exec",
+            json!({ "service": service, "task": task.id, "command": command, "session": session.session_id }),
+        );
+        self.reporter.say(&format!(
+            "{service}: session {} in task {} runs `{command}` (Session Manager plugin {plugin}); it ends with the command, or with `exit`",
+            session.session_id, task.id
+        ));
+        let region = &self.app.env.region;
+        let (args, env) = exec::plugin_invocation(
+            &session,
+            region,
+            self.app.env.profile.as_deref(),
+            &cluster,
+            &task,
+            &exec::ecs_endpoint(region, self.settings.endpoint_url.as_deref()),
+        );
+        Ok(exec::attach(exec::PLUGIN, &args, env).await?)
     }
 }

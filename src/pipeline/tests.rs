@@ -112,6 +112,62 @@ impl Cloud for FakeCloud {
     async fn secret_value(&self, _: &crate::model::SecretRef) -> bootstrap::Result<String> {
         Ok("webhook-key".into())
     }
+    async fn service_states(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> bootstrap::Result<Vec<crate::operate::ps::ServiceState>> {
+        Ok(services
+            .iter()
+            .map(|s| crate::operate::ps::ServiceState {
+                service: s.clone(),
+                cluster: cluster.into(),
+                ..Default::default()
+            })
+            .collect())
+    }
+    async fn cluster_state(
+        &self,
+        cluster: &str,
+    ) -> bootstrap::Result<crate::operate::ps::ClusterState> {
+        Ok(crate::operate::ps::ClusterState {
+            cluster: cluster.into(),
+            instances: Vec::new(),
+        })
+    }
+    async fn set_scaling_range(
+        &self,
+        _: &str,
+        service: &str,
+        min: u32,
+        max: u32,
+    ) -> bootstrap::Result<()> {
+        note(&self.log, format!("scale {service} {min}..{max}"));
+        Ok(())
+    }
+    async fn exec_task(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+    ) -> bootstrap::Result<Option<crate::operate::exec::Task>> {
+        Ok(None)
+    }
+    async fn open_session(
+        &self,
+        _: &str,
+        service: &str,
+        _: &crate::operate::exec::Task,
+        _: &str,
+    ) -> bootstrap::Result<crate::operate::exec::Session> {
+        Err(bootstrap::BootstrapError::from(
+            crate::adapters::aws::AwsError::Api {
+                operation: "ecs:ExecuteCommand",
+                target: service.into(),
+                message: "the recording cloud opens no sessions".into(),
+            },
+        ))
+    }
     async fn database_snapshots(&self, _: &[String]) -> bootstrap::Result<Vec<String>> {
         Ok(Vec::new())
     }
@@ -1328,6 +1384,7 @@ fn intents(release: &str) -> Vec<Intent> {
             release: "latest".into(),
         },
         Intent::Channels,
+        Intent::Ps,
         Intent::Logs {
             services: Vec::new(),
             follow: false,
@@ -1387,6 +1444,8 @@ fn effects_of(step: &Step) -> Vec<String> {
         | Step::ShowRelease { .. }
         | Step::ShowChannels
         | Step::ShowLogs { .. }
+        | Step::ShowPs
+        | Step::Exec { .. }
         | Step::ShowOverrides
         | Step::Scale { .. }
         | Step::UsePromotedRelease { .. }

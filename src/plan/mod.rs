@@ -173,6 +173,15 @@ pub enum Step {
     /// Start a new deployment of each service (same task definition), ExoCom as `exocom`,
     /// and wait for them as a deploy waits for its rollouts.
     Restart { services: Vec<String> },
+    /// Show what runs: per service its tasks, digests, targets, deployment and events; per
+    /// cluster its instances.
+    ShowPs,
+    /// Open an ECS Exec session in a running task of `service`.
+    Exec {
+        service: String,
+        task: Option<String>,
+        command: Vec<String>,
+    },
     /// Print the services' log events (with `follow`, until Ctrl-C).
     ShowLogs {
         services: Vec<String>,
@@ -255,6 +264,8 @@ impl Step {
             Step::SetChannel { .. } => "set the channel".into(),
             Step::ShowChannels => "channels".into(),
             Step::ShowLogs { .. } => "logs".into(),
+            Step::ShowPs => "ps".into(),
+            Step::Exec { .. } => "exec".into(),
             Step::Restart { .. } => "restart".into(),
             Step::Scale { .. } => "scale".into(),
             Step::ShowOverrides => "scale overrides".into(),
@@ -382,6 +393,7 @@ impl fmt::Display for Step {
                     ScaleTo::Reset => write!(f, "end the scale override of `{service}`: its config's count again"),
                     ScaleTo::Stop => write!(f, "stop `{service}` (0 tasks), remembering its count"),
                     ScaleTo::Start => write!(f, "start `{service}` again at the count it ran before `stop`"),
+                    ScaleTo::Range { min, max } => write!(f, "let `{service}` autoscale between {min} and {max} tasks now, and record the override"),
                 }
             }
             Step::ShowOverrides => f.write_str(
@@ -391,6 +403,20 @@ impl fmt::Display for Step {
                 f,
                 "start a new deployment of {} with the task definition it runs, and wait until its new tasks run (--rollout-timeout)",
                 services.join(", ")
+            ),
+            Step::ShowPs => f.write_str(
+                "show what runs: each service's tasks, image digests, targets, deployment and events, and each cluster's instances",
+            ),
+            Step::Exec {
+                service, command, ..
+            } => write!(
+                f,
+                "open an ECS Exec session in a running task of `{service}` running `{}`",
+                if command.is_empty() {
+                    crate::operate::exec::SHELL.to_string()
+                } else {
+                    command.join(" ")
+                }
             ),
             Step::ShowLogs {
                 services, follow, ..
@@ -627,6 +653,16 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
                 },
             ]);
         }
+        Intent::Ps => steps.push(Step::ShowPs),
+        Intent::Exec {
+            service,
+            task,
+            command,
+        } => steps.push(Step::Exec {
+            service: service.clone(),
+            task: task.clone(),
+            command: command.clone(),
+        }),
         Intent::Logs {
             services,
             follow,

@@ -73,7 +73,12 @@ pub struct Inputs {
     /// The task count of each service with a scale override in effect (`scale`, `stop`).
     #[serde(default)]
     pub scale: BTreeMap<String, u32>,
-    /// Whether `scale` was read this run (then it is exactly what is in effect).
+    /// The range of each autoscaled service with a range override in effect (`scale --min
+    /// --max`), by role.
+    #[serde(default)]
+    pub scale_ranges: BTreeMap<String, (u32, u32)>,
+    /// Whether `scale` and `scale_ranges` were read this run (then they are exactly what is in
+    /// effect).
     #[serde(skip)]
     pub scale_read: bool,
     /// The hosted zone, once bootstrap found or created it.
@@ -119,6 +124,11 @@ impl Inputs {
                 self.scale
             } else {
                 older.scale
+            },
+            scale_ranges: if self.scale_read {
+                self.scale_ranges
+            } else {
+                older.scale_ranges
             },
             scale_read: self.scale_read,
             hosted_zone_id: self.hosted_zone_id.or(older.hosted_zone_id),
@@ -363,6 +373,56 @@ mod tests {
         assert!(ended.scale.is_empty());
         // not read this run (a render alone): what the last read said
         assert_eq!(Inputs::default().over(scaled).scale["web"], 3);
+    }
+
+    #[test]
+    fn a_range_override_is_the_range_a_deploy_renders_for_an_autoscaled_service() {
+        let dir =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/https-autoscaling");
+        let raw = crate::config::load(&dir).expect("fixture loads");
+        let app = crate::model::resolve(&raw, None).expect("fixture resolves");
+        let autoscaling = |inputs: &Inputs| {
+            let rendered = render(&app, inputs).expect("renders");
+            let main = &rendered
+                .files
+                .iter()
+                .find(|(p, _)| p == Path::new("main.tf"))
+                .expect("main.tf")
+                .1;
+            let block = main
+                .split("module \"service_api\"")
+                .nth(1)
+                .expect("api module");
+            let block = block.split("autoscaling = {").nth(1).expect("autoscaling");
+            block
+                .split('}')
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            autoscaling(&Inputs::default()),
+            "min = 2 max = 10 cpu_target = 60"
+        );
+        let ranged = Inputs {
+            scale_ranges: BTreeMap::from([("api".to_string(), (4, 12))]),
+            scale_read: true,
+            ..Inputs::default()
+        };
+        assert_eq!(autoscaling(&ranged), "min = 4 max = 12 cpu_target = 60");
+        // kept for a render that did not read the overrides; gone once one reads none
+        assert_eq!(
+            Inputs::default().over(ranged.clone()).scale_ranges["api"],
+            (4, 12)
+        );
+        let ended = Inputs {
+            scale_read: true,
+            ..Inputs::default()
+        }
+        .over(ranged);
+        assert!(ended.scale_ranges.is_empty());
     }
 
     #[test]

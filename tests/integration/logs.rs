@@ -87,6 +87,7 @@ fn logs_merge_the_services_in_time_order_with_their_prefix() {
     let moto = seeded();
     let out = logs(&moto, &["--since", "10m"]);
     out.code(0);
+    insta::assert_snapshot!(format!("stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr));
     assert_eq!(
         out.stdout.lines().collect::<Vec<_>>(),
         [

@@ -183,6 +183,42 @@ impl Moto {
         answer
     }
 
+    /// moto advances a task's status on every DescribeTasks (RUNNING, DEACTIVATING, STOPPING,
+    /// …); ECS keeps a healthy task RUNNING. This holds moto's tasks RUNNING for 1000 reads.
+    pub fn hold_tasks_running(&self) {
+        let body = r#"{"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000}}"#;
+        let answer = self.raw(
+            "POST",
+            "/moto-api/state-manager/set-transition",
+            "ecs",
+            "us-east-1",
+            &[("Content-Type", "application/json")],
+            body,
+        );
+        assert!(answer.starts_with("HTTP/1.1 20"), "{answer}");
+    }
+
+    /// Starts one EC2 instance of `instance_type` from image `ami` and gives its id (EC2 through
+    /// its query API: this suite builds no EC2 SDK).
+    pub fn ec2_instance(&self, region: &str, instance_type: &str, ami: &str) -> String {
+        let answer = self.query_call(
+            "ec2",
+            region,
+            &format!("Action=RunInstances&Version=2016-11-15&ImageId={ami}&MinCount=1&MaxCount=1&InstanceType={instance_type}"),
+        );
+        xml_value(&answer, "instanceId")
+    }
+
+    /// The id of the default VPC moto gives a region.
+    pub fn default_vpc(&self, region: &str) -> String {
+        let answer = self.query_call(
+            "ec2",
+            region,
+            "Action=DescribeVpcs&Version=2016-11-15&Filter.1.Name=isDefault&Filter.1.Value.1=true",
+        );
+        xml_value(&answer, "vpcId")
+    }
+
     fn raw(
         &self,
         method: &str,
@@ -237,6 +273,16 @@ impl Drop for Moto {
 }
 
 /// Runs async test code.
+/// The text of the first `<tag>` element of an XML answer.
+fn xml_value(answer: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    answer
+        .split_once(&open)
+        .and_then(|(_, rest)| rest.split_once(&format!("</{tag}>")))
+        .map(|(value, _)| value.trim().to_string())
+        .unwrap_or_else(|| panic!("no <{tag}> in {answer}"))
+}
+
 pub fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
