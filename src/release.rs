@@ -251,6 +251,33 @@ pub fn overrides_in_effect(entries: &[ScaleOverride]) -> BTreeMap<String, ScaleO
     out
 }
 
+/// What a deploy of `app` keeps of the overrides in effect: the counts and the ranges, by
+/// service, of those that fit the config now ([`ScaleOverride::applies`]).
+pub type AppliedOverrides = (BTreeMap<String, u32>, BTreeMap<String, (u32, u32)>);
+
+/// The overrides of `found` that apply to `app`, as counts and ranges by service.
+pub fn applied_overrides(app: &App, found: &BTreeMap<String, ScaleOverride>) -> AppliedOverrides {
+    let mut counts = BTreeMap::new();
+    let mut ranges = BTreeMap::new();
+    for (role, o) in found {
+        let autoscales = app
+            .services
+            .iter()
+            .find(|s| &s.role == role)
+            .map(|s| s.autoscaling.is_some());
+        if !o.applies(autoscales) {
+            continue;
+        }
+        if let Some(n) = o.desired {
+            counts.insert(role.clone(), n);
+        }
+        if let Some(r) = o.range {
+            ranges.insert(role.clone(), (r.min, r.max));
+        }
+    }
+    (counts, ranges)
+}
+
 /// The folder of an environment's records in the state bucket.
 pub fn prefix(env: &str) -> String {
     format!("releases/{env}/")

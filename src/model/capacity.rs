@@ -5,9 +5,12 @@
 //! ([`instance_types`]). An exact fit passes. The sums do not see how tasks pack onto single
 //! instances; a task that fits no instance at all is an error of its own.
 
+use std::collections::BTreeMap;
+
 use super::instance_types::{self, InstanceType};
 use super::{
-    Cluster, DEPLOY_MAX_PERCENT, EXOCOM_CPU, EXOCOM_MEMORY, EXOCOM_ROLE, Service, ServiceKind,
+    Cluster, DEPLOY_MAX_PERCENT, EXOCOM_CPU, EXOCOM_MEMORY, EXOCOM_ROLE, Environment, Service,
+    ServiceKind,
 };
 
 /// One service's demand on its cluster.
@@ -47,10 +50,64 @@ pub fn demands(services: &[Service], public: bool) -> Vec<Demand> {
     out
 }
 
+/// The services as scale overrides run them (`scale`, `stop`, `scale --min --max`): a count
+/// fixes the count of a service with a fixed count, a range replaces an autoscaled service's
+/// range; either by role. What the overrides do not name stays as the config has it.
+pub fn overridden(
+    services: &[Service],
+    counts: &BTreeMap<String, u32>,
+    ranges: &BTreeMap<String, (u32, u32)>,
+) -> Vec<Service> {
+    services
+        .iter()
+        .cloned()
+        .map(|mut s| {
+            match (
+                s.autoscaling.as_mut(),
+                counts.get(&s.role),
+                ranges.get(&s.role),
+            ) {
+                (None, Some(n), _) => s.desired_count = *n,
+                (Some(a), _, Some((min, max))) => {
+                    a.min = *min;
+                    a.max = *max;
+                }
+                _ => {}
+            }
+            s
+        })
+        .collect()
+}
+
+/// Each cluster of `env` that cannot hold `services` while they all deploy, by its name
+/// (`public`, `private`). A cluster of an unknown instance type is left to the config check.
+pub fn shortfalls(env: &Environment, services: &[Service]) -> Vec<(&'static str, Shortfall)> {
+    [
+        ("public", &env.public_cluster, true),
+        ("private", &env.private_cluster, false),
+    ]
+    .into_iter()
+    .filter_map(|(name, cluster, public)| {
+        let it = instance_types::lookup(&cluster.instance_type)?;
+        check(
+            name,
+            cluster,
+            &it,
+            &demands(services, public),
+            env.eni_trunking,
+        )
+        .map(|short| (name, short))
+    })
+    .collect()
+}
+
 /// Why a cluster cannot hold its demands, with the smallest `max` that would.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shortfall {
     pub message: String,
+    /// What the services need against what the cluster has (the message without its
+    /// opening), for messages about one service's count.
+    pub need: String,
     pub help: String,
 }
 
@@ -134,6 +191,7 @@ pub fn check(
         message: format!(
             "the {name} cluster cannot hold its services while they deploy: they need {short}"
         ),
+        need: short,
         help,
     })
 }

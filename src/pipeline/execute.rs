@@ -670,31 +670,15 @@ impl Run<'_> {
             }
             Step::ShowOverrides => {
                 match self.overrides(cloud).await {
-                    Ok(mut found) => {
+                    Ok(found) => {
                         self.reporter.overrides(self.app, &found);
                         // what the render keeps: only the overrides that fit the config now
-                        found.retain(|role, o| {
-                            o.applies(
-                                self.app
-                                    .services
-                                    .iter()
-                                    .find(|s| &s.role == role)
-                                    .map(|s| s.autoscaling.is_some()),
-                            )
-                        });
-                        progress.scale = Some(
-                            found
-                                .iter()
-                                .filter_map(|(role, o)| Some((role.clone(), o.desired?)))
-                                .collect(),
-                        );
-                        progress.scale_ranges = found
-                            .iter()
-                            .filter_map(|(role, o)| {
-                                let r = o.range.as_ref()?;
-                                Some((role.clone(), (r.min, r.max)))
-                            })
-                            .collect();
+                        let (counts, ranges) = release::applied_overrides(self.app, &found);
+                        // and only while the clusters hold them with the config's other
+                        // services: a config changed since they were set may not
+                        self.overrides_fit(&counts, &ranges)?;
+                        progress.scale = Some(counts);
+                        progress.scale_ranges = ranges;
                     }
                     Err(e) if self.settings.dry_run => self.reporter.say(&format!(
                         "(dry run: the scale overrides in effect could not be read: {e})"

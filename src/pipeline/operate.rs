@@ -1,6 +1,7 @@
 //! The commands that operate what is deployed, as the executor runs their steps: `logs`,
 //! `restart`, `scale` (`stop`, `start`), `ps` and `exec`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::json;
@@ -8,7 +9,7 @@ use serde_json::json;
 use super::Run;
 use crate::Error;
 use crate::bootstrap::{self, Cloud};
-use crate::model::EXOCOM_ROLE;
+use crate::model::{EXOCOM_ROLE, ServiceKind, capacity};
 use crate::operate::logs::{self, LogEvent, Printer, Tail};
 use crate::operate::{exec, ps};
 use crate::release;
@@ -218,7 +219,7 @@ impl Run<'_> {
     pub(super) async fn overrides(
         &self,
         cloud: &impl Cloud,
-    ) -> Result<std::collections::BTreeMap<String, release::ScaleOverride>, Error> {
+    ) -> Result<BTreeMap<String, release::ScaleOverride>, Error> {
         let entries: Vec<release::ScaleOverride> = self
             .records(cloud, &release::override_prefix(&self.app.env.name))
             .await?;
@@ -290,13 +291,13 @@ impl Run<'_> {
         }
         if service.autoscaling.is_some() {
             return self
-                .scale_range(cloud, bucket, service, cluster, current, to)
+                .scale_range(cloud, bucket, service, current, to, &in_effect)
                 .await;
         }
         let configured = service.desired_count;
         let (desired, stopped_from, count) = match to {
             ScaleTo::Count(n) => {
-                self.fits(service, n)?;
+                self.fits(service, n, &in_effect)?;
                 // the config's own count ends an override
                 ((n != configured).then_some(n), None, n)
             }
@@ -318,7 +319,7 @@ impl Run<'_> {
                 };
                 // back to the count before, if the cluster still holds it: an override
                 // still, unless it is the config's
-                self.fits(service, from)?;
+                self.fits(service, from, &in_effect)?;
                 let desired = (from != configured).then_some(from);
                 (desired, None, from)
             }
@@ -376,9 +377,9 @@ impl Run<'_> {
         cloud: &impl Cloud,
         bucket: &str,
         service: &crate::model::Service,
-        cluster: &str,
         current: u32,
         to: ScaleTo,
+        in_effect: &BTreeMap<String, release::ScaleOverride>,
     ) -> Result<(), Error> {
         let role = &service.role;
         let Some(configured) = &service.autoscaling else {
@@ -393,7 +394,7 @@ impl Run<'_> {
                         "--min {min} is more than --max {max}: the range of `{role}` goes from the fewest tasks to the most"
                     )));
                 }
-                self.fits_count(service, max)?;
+                self.fits_count(service, max, in_effect)?;
                 let ours = min == configured.min && max == configured.max;
                 (
                     min,
@@ -408,6 +409,7 @@ impl Run<'_> {
                 ));
             }
         };
+        let cluster = &self.cluster_of(role)?;
         cloud.set_scaling_range(cluster, role, min, max).await?;
         let entry = self
             .record_override(cloud, bucket, role, None, None, range)
@@ -425,8 +427,13 @@ impl Run<'_> {
     }
 
     /// Whether `service` may run `n` tasks: within its autoscaling range, and with room in its
-    /// cluster while it deploys (the capacity check of the config).
-    fn fits(&self, service: &crate::model::Service, n: u32) -> Result<(), Error> {
+    /// cluster while it deploys, beside the other services' overrides `in_effect`.
+    fn fits(
+        &self,
+        service: &crate::model::Service,
+        n: u32,
+        in_effect: &BTreeMap<String, release::ScaleOverride>,
+    ) -> Result<(), Error> {
         if let Some(a) = &service.autoscaling
             && !(a.min..=a.max).contains(&n)
         {
@@ -435,33 +442,94 @@ impl Run<'_> {
                 service.role, a.min, a.max
             )));
         }
-        self.fits_count(service, n)
+        self.fits_count(service, n, in_effect)
     }
 
-    /// Whether `service`'s cluster has room for `n` of its tasks while it deploys.
-    fn fits_count(&self, service: &crate::model::Service, n: u32) -> Result<(), Error> {
-        let mut services = self.app.services.clone();
-        for s in &mut services {
-            if s.role == service.role {
-                s.desired_count = n;
-                s.autoscaling = None;
-            }
+    /// Whether `service`'s cluster has room for `n` of its tasks while it deploys, with every
+    /// other service as the config and the overrides `in_effect` have it (a deploy renders
+    /// them all: each override that fits alone may not fit beside another).
+    fn fits_count(
+        &self,
+        service: &crate::model::Service,
+        n: u32,
+        in_effect: &BTreeMap<String, release::ScaleOverride>,
+    ) -> Result<(), Error> {
+        let role = &service.role;
+        let (mut counts, mut ranges) = release::applied_overrides(self.app, in_effect);
+        counts.remove(role);
+        ranges.remove(role);
+        let mut services = capacity::overridden(&self.app.services, &counts, &ranges);
+        for s in services.iter_mut().filter(|s| &s.role == role) {
+            s.desired_count = n;
+            s.autoscaling = None;
         }
-        let public = service.kind == crate::model::ServiceKind::Public;
-        let cluster = self.app.env.cluster_of(service.kind);
-        let name = if public { "public" } else { "private" };
-        let demands = crate::model::capacity::demands(&services, public);
-        let Some(it) = crate::model::instance_types::lookup(&cluster.instance_type) else {
+        let cluster = if service.kind == ServiceKind::Public {
+            "public"
+        } else {
+            "private"
+        };
+        let Some((name, short)) = capacity::shortfalls(&self.app.env, &services)
+            .into_iter()
+            .find(|(name, _)| *name == cluster)
+        else {
             return Ok(());
         };
-        match crate::model::capacity::check(name, cluster, &it, &demands, self.app.env.eni_trunking)
-        {
-            None => Ok(()),
-            Some(short) => Err(Error::Usage(format!(
-                "the {name} cluster cannot hold {n} tasks of `{}` while it deploys: {}; {}",
-                service.role, short.message, short.help
-            ))),
+        let others = overrides_listed(&self.app.services, &counts, &ranges, |s| {
+            (s.kind == ServiceKind::Public) == (name == "public")
+        });
+        let beside = if others.is_empty() {
+            String::new()
+        } else {
+            format!(" beside the overrides in effect ({others})")
+        };
+        Err(Error::Usage(format!(
+            "the {name} cluster cannot hold {n} tasks of `{role}` while it deploys{beside}: its services would need {}; {} (nothing was changed)",
+            short.need, short.help
+        )))
+    }
+
+    /// Before a deploy renders the overrides in effect (`counts`, `ranges`: those that apply):
+    /// whether the clusters hold them beside the config's other services. A config changed
+    /// since an override was set (a smaller cluster, more tasks elsewhere) may not; a deploy
+    /// then stops before anything is pushed or changed, and a dry run says so.
+    pub(super) fn overrides_fit(
+        &self,
+        counts: &BTreeMap<String, u32>,
+        ranges: &BTreeMap<String, (u32, u32)>,
+    ) -> Result<(), Error> {
+        if counts.is_empty() && ranges.is_empty() {
+            return Ok(());
         }
+        let services = capacity::overridden(&self.app.services, counts, ranges);
+        // what the config alone cannot hold is the config check's to report
+        let config_short: Vec<&str> = capacity::shortfalls(&self.app.env, &self.app.services)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let shorts: Vec<String> = capacity::shortfalls(&self.app.env, &services)
+            .into_iter()
+            .filter(|(name, _)| !config_short.contains(name))
+            .filter_map(|(name, short)| {
+                let listed = overrides_listed(&self.app.services, counts, ranges, |s| {
+                    (s.kind == ServiceKind::Public) == (name == "public")
+                });
+                (!listed.is_empty())
+                    .then(|| format!("{} (with the overrides {listed})", short.message))
+            })
+            .collect();
+        if shorts.is_empty() {
+            return Ok(());
+        }
+        let message = format!(
+            "the scale overrides in effect no longer fit beside the config: {}; end one with `exo-deploy scale SERVICE --reset` (or set a smaller count or range), or give the cluster more room",
+            shorts.join("; ")
+        );
+        if self.settings.dry_run {
+            self.reporter
+                .say(&format!("(dry run) a deploy would stop here: {message}"));
+            return Ok(());
+        }
+        Err(Error::Usage(message))
     }
 }
 
@@ -571,4 +639,26 @@ impl Run<'_> {
         );
         Ok(exec::attach(exec::PLUGIN, &args, env).await?)
     }
+}
+
+/// The overrides of `counts` and `ranges` of the services `which` selects, as a deploy would
+/// render them ("web 6 tasks, api 2 to 12 tasks").
+fn overrides_listed(
+    services: &[crate::model::Service],
+    counts: &BTreeMap<String, u32>,
+    ranges: &BTreeMap<String, (u32, u32)>,
+    which: impl Fn(&crate::model::Service) -> bool,
+) -> String {
+    services
+        .iter()
+        .filter(|s| which(s))
+        .filter_map(
+            |s| match (&s.autoscaling, counts.get(&s.role), ranges.get(&s.role)) {
+                (None, Some(n), _) => Some(format!("{} {n} tasks", s.role)),
+                (Some(_), _, Some((min, max))) => Some(format!("{} {min} to {max} tasks", s.role)),
+                _ => None,
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(", ")
 }

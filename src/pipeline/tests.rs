@@ -2017,3 +2017,99 @@ fn only_the_images_the_app_builds_into_its_own_ecr_are_kept_by_release_tags() {
         "the repositories it pushes to are cleaned of older release tags: {repositories:?}"
     );
 }
+
+/// A scale override of `service` to `n` tasks, as `exo-deploy scale` records it, in `cloud`.
+fn seed_override(cloud: &FakeCloud, service: &str, n: u32) {
+    let entry = crate::release::ScaleOverride {
+        service: service.into(),
+        env: "production".into(),
+        desired: Some(n),
+        stopped_from: None,
+        range: None,
+        set_by: "user:t".into(),
+        set_at: "2026-11-01T00:00:00Z".into(),
+    };
+    cloud.objects.lock().expect("objects").insert(
+        format!("overrides/production/20261101T000000000Z-{service}.json"),
+        serde_json::to_vec(&entry).expect("json"),
+    );
+}
+
+#[test]
+fn overrides_are_checked_against_the_cluster_together_by_scale_and_by_every_deploy() {
+    // spacetweet's private cluster: up to 6 × t3.medium, 2 tasks each = 12 at once; the config
+    // needs users 2, tweets 2, notifier 2 (deploying at 200%) and ExoCom 1
+    let w = World::new();
+    let f = w.fakes(true);
+    seed_override(&f.cloud, "users", 3);
+    // tweets 3 alone fits (2 + 6 + 2 + 1 = 11), not beside users' 3 (6 + 6 + 2 + 1 = 15)
+    let err = block(w.run().scale(
+        &f.cloud,
+        "bucket",
+        "tweets",
+        crate::settings::ScaleTo::Count(3),
+    ))
+    .expect_err("too many beside users' override");
+    let message = err.to_string();
+    assert!(
+        message.contains(
+            "the private cluster cannot hold 3 tasks of `tweets` while it deploys beside the overrides in effect (users 3 tasks)"
+        ) && message.contains("(nothing was changed)"),
+        "{message}"
+    );
+    assert!(w.effects().is_empty(), "nothing scaled: {:?}", w.effects());
+    let alone = w.fakes(true);
+    block(w.run().scale(
+        &alone.cloud,
+        "bucket",
+        "tweets",
+        crate::settings::ScaleTo::Count(3),
+    ))
+    .expect("fits without users' override");
+    let done = w.effects();
+    assert_eq!(done[0], "scale tweets 3");
+    assert!(
+        done.len() == 2 && done[1].starts_with("record overrides/production/"),
+        "{done:?}"
+    );
+
+    // two overrides that no longer fit together (the config changed since, or they were set
+    // side by side): a deploy stops before anything is pushed or changed
+    let w = World::new();
+    let f = w.fakes(true);
+    seed_override(&f.cloud, "users", 3);
+    seed_override(&f.cloud, "tweets", 3);
+    let err = w.deploy(&f).expect_err("overrides that do not fit");
+    let message = err.to_string();
+    assert!(matches!(err, Error::Usage(_)), "{err:?}");
+    assert!(
+        message.contains("the scale overrides in effect no longer fit beside the config: the private cluster cannot hold its services while they deploy")
+            && message.contains("(with the overrides tweets 3 tasks, users 3 tasks)")
+            && message.contains("`exo-deploy scale SERVICE --reset`"),
+        "{message}"
+    );
+    assert!(w.effects().is_empty(), "nothing done: {:?}", w.effects());
+    // a dry run says so and goes on
+    let mut w = World::new();
+    w.settings = crate::cli::Cli::parse_from(["exo-deploy", "--dry-run"])
+        .resolve()
+        .1;
+    let f = w.fakes(true);
+    seed_override(&f.cloud, "users", 3);
+    seed_override(&f.cloud, "tweets", 3);
+    let steps = planning::dry_run(&planning::plan(
+        &w.app,
+        &Intent::Deploy,
+        w.out.path().into(),
+    ));
+    let hooks = Hooks::new(&w.app, w.out.path(), false);
+    w.steps(&steps, &f.cloud, &f.pusher, &f.tf, &hooks, &Confirm::Yes)
+        .expect("a dry run goes on");
+    let said = w.recorded.lock().expect("recorded").lines.join("\n");
+    assert!(
+        said.contains(
+            "(dry run) a deploy would stop here: the scale overrides in effect no longer fit"
+        ),
+        "{said}"
+    );
+}

@@ -168,7 +168,8 @@ pub enum Step {
         service: String,
         to: crate::settings::ScaleTo,
     },
-    /// Say which scale overrides are in effect (read-only; a dry run reads them too).
+    /// Say which scale overrides are in effect, and stop a deploy the clusters cannot hold
+    /// with them (read-only; a dry run reads them too and only says so).
     ShowOverrides,
     /// Start a new deployment of each service (same task definition), ExoCom as `exocom`,
     /// and wait for them as a deploy waits for its rollouts.
@@ -397,7 +398,7 @@ impl fmt::Display for Step {
                 }
             }
             Step::ShowOverrides => f.write_str(
-                "say which scale overrides (`scale`, `stop`) are in effect (read-only, also in a dry run)",
+                "say which scale overrides (`scale`, `stop`) are in effect, and stop if the clusters cannot hold them beside the config (read-only, also in a dry run)",
             ),
             Step::Restart { services } => write!(
                 f,
