@@ -67,6 +67,11 @@ pub enum ExecError {
         "its own message above says why; a task whose outbound traffic is restricted reaches Session Manager only through the `vpc-endpoints` endpoint"
     ))]
     PluginFailed { status: String },
+    #[error("the session was ended by {signal}, passed on to the Session Manager plugin")]
+    #[diagnostic(help(
+        "exo-deploy was asked to stop (a CI job's timeout, a closed terminal); the plugin closed the session before exo-deploy ended"
+    ))]
+    Stopped { signal: String },
 }
 
 fn detail(task: &Option<String>) -> String {
@@ -277,7 +282,8 @@ pub fn plugin_invocation(
 
 /// Runs the plugin for `session` until the session ends. Ctrl-C, Ctrl-\ and Ctrl-Z are the
 /// remote command's (the plugin forwards them): exo-deploy handles them from here on, as the
-/// AWS CLI ignores them, so they never end or stop it under the plugin. (A handler, once
+/// AWS CLI ignores them, so they never end or stop it under the plugin. SIGTERM and SIGHUP
+/// are passed on to the plugin, and its end awaited. (A handler, once
 /// registered, stays for the process's life; exo-deploy ends with the session.)
 pub async fn attach(
     plugin: &str,
@@ -306,7 +312,48 @@ pub async fn attach(
                 status: e.to_string(),
             },
         })?;
-    match child.wait().await {
+    // SIGTERM and SIGHUP sent to exo-deploy alone (a CI runner's timeout, a closed remote
+    // shell) are passed on to the plugin, which then closes the session; exo-deploy waits for
+    // it rather than leave it running without its parent
+    #[cfg(unix)]
+    let status = {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn next(s: &mut Option<Signal>) {
+            // a signal whose handler could not be registered, or whose stream ended, never
+            // comes
+            if let Some(s) = s
+                && s.recv().await.is_some()
+            {
+                return;
+            }
+            std::future::pending::<()>().await;
+        }
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut hangup = signal(SignalKind::hangup()).ok();
+        let mut passed_on = None;
+        let status = loop {
+            let name = tokio::select! {
+                status = child.wait() => break status,
+                () = next(&mut term) => "TERM",
+                () = next(&mut hangup) => "HUP",
+            };
+            passed_on.get_or_insert(name);
+            if let Some(pid) = child.id() {
+                let _ = std::process::Command::new("kill")
+                    .args([&format!("-{name}"), &pid.to_string()])
+                    .status();
+            }
+        };
+        if let Some(name) = passed_on {
+            return Err(ExecError::Stopped {
+                signal: format!("SIG{name}"),
+            });
+        }
+        status
+    };
+    #[cfg(not(unix))]
+    let status = child.wait().await;
+    match status {
         Ok(s) if s.success() => Ok(()),
         Ok(s) => Err(ExecError::PluginFailed {
             status: s.to_string(),
@@ -355,6 +402,10 @@ pub fn ecs_endpoint(region: &str, endpoint_url: Option<&str>) -> String {
 mod tests {
     use super::*;
 
+    /// Held by the tests that run `attach`: a signal sent to this process reaches every
+    /// `attach` running in it.
+    static ATTACHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn only_plugins_that_take_the_session_from_their_environment_are_used() {
         assert!(newer_than_last_without_env("1.2.707.0"));
@@ -367,6 +418,9 @@ mod tests {
 
     #[test]
     fn the_plugin_gets_the_session_in_its_environment_and_its_failure_is_reported() {
+        let _alone = ATTACHING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // a script stands in for AWS's plugin (which cannot be installed here): it writes
         // down its arguments and the session variable it was given
         let dir = tempfile::TempDir::new().expect("dir");
@@ -430,6 +484,82 @@ mod tests {
             .block_on(attach(failing.to_str().expect("utf-8"), &args, env))
             .expect_err("exit 3");
         assert!(err.to_string().contains("exit status: 3"), "{err}");
+    }
+
+    #[test]
+    fn sigterm_and_sighup_are_passed_on_to_the_plugin_whose_end_is_awaited() {
+        // the handlers `attach` registers stay for this test process's life, as for
+        // exo-deploy's (see `attach`); the signals are sent to this process, as a CI runner
+        // would send them to exo-deploy alone, and only once the plugin runs (its handlers
+        // are registered before it starts)
+        let _alone = ATTACHING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let dir = tempfile::TempDir::new().expect("dir");
+        let seen = dir.path().join("seen");
+        let ready = dir.path().join("ready");
+        let plugin = dir.path().join("session-manager-plugin");
+        std::fs::write(
+            &plugin,
+            format!(
+                "#!/bin/sh\ntrap 'echo TERM >> {seen}' TERM\ntrap 'echo HUP >> {seen}; exit 0' HUP\ntouch {ready}\nwhile :; do sleep 0.05; done\n",
+                seen = seen.display(),
+                ready = ready.display()
+            ),
+        )
+        .expect("write");
+        let mut perms = std::fs::metadata(&plugin).expect("meta").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&plugin, perms).expect("chmod");
+        let signals = {
+            let (seen, ready) = (seen.clone(), ready.clone());
+            std::thread::spawn(move || {
+                let wait_for = |done: &dyn Fn() -> bool| {
+                    for _ in 0..400 {
+                        if done() {
+                            return true;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(25));
+                    }
+                    false
+                };
+                let me = std::process::id().to_string();
+                assert!(wait_for(&|| ready.exists()), "the plugin never started");
+                let kill = |name: &str| {
+                    std::process::Command::new("kill")
+                        .args([name, &me])
+                        .status()
+                        .expect("kill")
+                };
+                assert!(kill("-TERM").success());
+                assert!(
+                    wait_for(&|| std::fs::read_to_string(&seen).is_ok_and(|s| s.contains("TERM"))),
+                    "SIGTERM never reached the plugin"
+                );
+                assert!(kill("-HUP").success());
+            })
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let err = runtime
+            .block_on(attach(
+                plugin.to_str().expect("utf-8"),
+                &[],
+                ("EXO_TEST_SESSION".into(), "{}".into()),
+            ))
+            .expect_err("a stopped session is a failed run");
+        signals.join().expect("signals sent");
+        assert!(
+            matches!(&err, ExecError::Stopped { signal } if signal == "SIGTERM"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&seen).expect("seen"),
+            "TERM\nHUP\n",
+            "each signal reached the plugin once, and exo-deploy waited for its end"
+        );
     }
 
     #[test]
