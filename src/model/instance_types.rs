@@ -98,6 +98,8 @@ pub fn lookup(name: &str) -> Option<InstanceType> {
         ("t3" | "t3a" | "t4g", "xlarge") => (4, 4, gib(16)),
         ("t3" | "t3a" | "t4g", "2xlarge") => (4, 8, gib(32)),
         ("t3" | "t3a" | "t4g", _) => return None,
+        // c5 goes from 4xlarge to 9xlarge: there is no c5.8xlarge
+        ("c5", "8xlarge") => return None,
         (f, s) => {
             // general purpose 4 GiB a vCPU, compute 2, memory 8
             let per_vcpu = match &f[..1] {
@@ -166,6 +168,10 @@ mod tests {
         );
         let r5 = lookup("r5.xlarge").expect("r5.xlarge");
         assert_eq!((r5.interfaces, r5.vcpus, r5.memory_mib), (4, 4, 32768));
+        // sizes a family does not have are unknown, not guessed
+        assert!(lookup("c5.8xlarge").is_none());
+        assert!(lookup("m5.medium").is_none());
+        assert!(lookup("t3.4xlarge").is_none());
         let m5_4x = lookup("m5.4xlarge").expect("m5.4xlarge");
         assert_eq!(
             (m5_4x.interfaces, m5_4x.vcpus, m5_4x.memory_mib),
