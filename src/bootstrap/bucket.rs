@@ -617,11 +617,25 @@ async fn read_state(aws: &Aws, bucket: &str, key: &str) -> Result<Option<Vec<u8>
     Ok(Some(bytes.to_vec()))
 }
 
-/// How many resources the Terraform state at `key` records (0 without a state).
-pub async fn state_resources(aws: &Aws, bucket: &str, key: &str) -> Result<usize> {
+/// What a teardown needs to know of a Terraform state before it destroys anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateSummary {
+    /// The managed resources it records ([`count_resources`]; 0 without a state).
+    pub resources: usize,
+    /// The identifiers of the databases it records with deletion protection on, as last
+    /// applied ([`protected_databases`]).
+    pub protected_databases: Vec<String>,
+}
+
+/// What the Terraform state at `key` records (nothing without a state).
+pub async fn state_summary(aws: &Aws, bucket: &str, key: &str) -> Result<StateSummary> {
     Ok(read_state(aws, bucket, key)
         .await?
-        .map_or(0, |s| count_resources(&s)))
+        .map(|s| StateSummary {
+            resources: count_resources(&s),
+            protected_databases: protected_databases(&s),
+        })
+        .unwrap_or_default())
 }
 
 /// The DNS names of the Route53 records the Terraform state at `key` holds: the records
@@ -656,6 +670,26 @@ pub fn record_names(state: &[u8]) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// The identifiers of the `aws_db_instance` resources a state file (v4) records with
+/// `deletion_protection` on: AWS refuses to delete them, so a destroy would stop half-way
+/// whatever the config says now.
+pub fn protected_databases(state: &[u8]) -> Vec<String> {
+    let Ok(state) = serde_json::from_slice::<Value>(state) else {
+        return Vec::new();
+    };
+    let mut ids: Vec<String> = state["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["mode"] == "managed" && r["type"] == "aws_db_instance")
+        .flat_map(|r| r["instances"].as_array().cloned().unwrap_or_default())
+        .filter(|i| i["attributes"]["deletion_protection"] == Value::Bool(true))
+        .filter_map(|i| i["attributes"]["identifier"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
 }
 
 /// Managed resources with at least one instance in a Terraform state file (v4 format).
@@ -700,6 +734,18 @@ mod tests {
             {"mode":"managed","type":"aws_vpc","name":"this","instances":[{"attributes":{"name":"x"}}]}]}"#;
         assert_eq!(record_names(state), ["hello.example.com"]);
         assert!(record_names(b"not json").is_empty());
+    }
+
+    #[test]
+    fn the_databases_a_state_records_with_deletion_protection_are_named() {
+        let state = br#"{"version":4,"resources":[
+            {"mode":"managed","type":"aws_db_instance","name":"this","module":"module.database_postgres",
+             "instances":[{"attributes":{"identifier":"bookshop-production-postgres","deletion_protection":true}}]},
+            {"mode":"managed","type":"aws_db_instance","name":"this","module":"module.database_cache",
+             "instances":[{"attributes":{"identifier":"bookshop-production-cache","deletion_protection":false}}]},
+            {"mode":"managed","type":"aws_vpc","name":"this","instances":[{"attributes":{"deletion_protection":true}}]}]}"#;
+        assert_eq!(protected_databases(state), ["bookshop-production-postgres"]);
+        assert!(protected_databases(b"not json").is_empty());
     }
 
     #[test]

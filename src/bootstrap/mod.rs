@@ -11,7 +11,7 @@ pub mod zone;
 
 use std::future::Future;
 
-pub use bucket::{BucketOutcome, BucketSpec};
+pub use bucket::{BucketOutcome, BucketSpec, StateSummary};
 pub use error::{BootstrapError, Result};
 pub use zone::{Delegation, DnsRecord, Removal, ZoneOutcome, ZoneSpec};
 
@@ -27,11 +27,12 @@ pub trait Cloud {
         account: &str,
     ) -> impl Future<Output = Result<BucketOutcome>> + Send;
     fn ensure_zone(&self, spec: &ZoneSpec) -> impl Future<Output = Result<ZoneOutcome>> + Send;
-    fn state_resources(
+    /// What the Terraform state at `key` records: its resources, its protected databases.
+    fn state_summary(
         &self,
         bucket: &str,
         key: &str,
-    ) -> impl Future<Output = Result<usize>> + Send;
+    ) -> impl Future<Output = Result<StateSummary>> + Send;
     fn delete_zones(
         &self,
         domain: &str,
@@ -164,12 +165,12 @@ impl Cloud for Aws {
     fn ensure_zone(&self, spec: &ZoneSpec) -> impl Future<Output = Result<ZoneOutcome>> + Send {
         zone::ensure(self, spec)
     }
-    fn state_resources(
+    fn state_summary(
         &self,
         bucket: &str,
         key: &str,
-    ) -> impl Future<Output = Result<usize>> + Send {
-        bucket::state_resources(self, bucket, key)
+    ) -> impl Future<Output = Result<StateSummary>> + Send {
+        bucket::state_summary(self, bucket, key)
     }
     fn delete_zones(
         &self,

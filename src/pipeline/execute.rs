@@ -544,9 +544,19 @@ impl Run<'_> {
                 let count = self
                     .step(&name, async {
                         let bucket = self.bucket(cloud, progress).await?;
-                        Ok(cloud
-                            .state_resources(&bucket, &self.app.state_key())
-                            .await?)
+                        let state = cloud.state_summary(&bucket, &self.app.state_key()).await?;
+                        // deletion protection as last applied: turned off in the config but
+                        // not yet deployed, AWS would still refuse, half-way through destroy
+                        if !state.protected_databases.is_empty() {
+                            return Err(Error::ProtectedDatabases {
+                                env: format!(
+                                    "environment `{}`, as last deployed,",
+                                    self.app.env.name
+                                ),
+                                databases: state.protected_databases.join(", "),
+                            });
+                        }
+                        Ok(state.resources)
                     })
                     .await?;
                 self.reporter.event("state", json!({ "resources": count }));
@@ -569,7 +579,7 @@ impl Run<'_> {
                 self.step(&name, async {
                     let bucket = self.bucket(cloud, progress).await?;
                     let key = self.app.state_key();
-                    match cloud.state_resources(&bucket, &key).await? {
+                    match cloud.state_summary(&bucket, &key).await?.resources {
                         0 => Ok(()),
                         count => Err(Error::Bootstrap(bootstrap::BootstrapError::StateNotEmpty {
                             key,

@@ -47,6 +47,8 @@ struct FakeCloud {
     our_records: Vec<String>,
     /// The account has ENI trunking on.
     trunking: bool,
+    /// The databases the Terraform state records with deletion protection on.
+    protected_databases: Vec<String>,
 }
 
 impl Cloud for FakeCloud {
@@ -70,8 +72,11 @@ impl Cloud for FakeCloud {
             delegation: bootstrap::Delegation::Elsewhere,
         })
     }
-    async fn state_resources(&self, _: &str, _: &str) -> bootstrap::Result<usize> {
-        Ok(*self.state.lock().expect("state"))
+    async fn state_summary(&self, _: &str, _: &str) -> bootstrap::Result<bootstrap::StateSummary> {
+        Ok(bootstrap::StateSummary {
+            resources: *self.state.lock().expect("state"),
+            protected_databases: self.protected_databases.clone(),
+        })
     }
     async fn state_records(&self, _: &str, _: &str) -> bootstrap::Result<Vec<String>> {
         Ok(self.our_records.clone())
@@ -1799,6 +1804,37 @@ fn a_teardown_of_an_environment_protecting_its_databases_is_refused_before_anyth
     let f = w.fakes(true);
     w.execute(&Intent::Teardown, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
         .expect("a teardown");
+    // unless protection is on as last applied (turned off in the config, not yet deployed):
+    // AWS would refuse to delete the database half-way through the destroy
+    for intent in [Intent::Teardown, Intent::Nuke] {
+        let w = World::of("bookshop", Some("staging"));
+        *w.state.lock().expect("state") = 40;
+        let f = Fakes {
+            cloud: FakeCloud {
+                protected_databases: vec!["bookshop-staging-postgres".into()],
+                ..w.cloud()
+            },
+            ..w.fakes(true)
+        };
+        let err = w
+            .execute(&intent, &f.cloud, &f.pusher, &f.tf, &Confirm::Yes)
+            .expect_err("protected as last applied");
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains(
+                "environment `staging`, as last deployed, protects its databases from deletion (bookshop-staging-postgres)"
+            ),
+            "{err}"
+        );
+        assert!(w.log().is_empty(), "nothing destroyed: {:?}", w.log());
+        assert_eq!(*w.state.lock().expect("state"), 40);
+        let started: Vec<serde_json::Value> = w
+            .events("step-started")
+            .iter()
+            .map(|e| e["step"].clone())
+            .collect();
+        assert_eq!(started, ["read the state"], "refused before the question");
+    }
 }
 
 #[test]

@@ -139,7 +139,8 @@ pub enum Step {
     /// Stop before anything is asked or changed: the environment protects these databases
     /// from deletion.
     RefuseProtectedDatabases { databases: Vec<String> },
-    /// Count the resources the Terraform state in the state bucket records.
+    /// Count the resources the Terraform state in the state bucket records, and stop (before
+    /// the question) when it records databases with deletion protection on, as last applied.
     ReadState,
     /// `terraform destroy`.
     TerraformDestroy,
@@ -354,7 +355,7 @@ impl fmt::Display for Step {
             Step::ConfirmDestroy { .. } => {
                 f.write_str("ask for the app's name before destroying (--yes answers)")
             }
-            Step::ReadState => f.write_str("count the resources the Terraform state records"),
+            Step::ReadState => f.write_str("count the resources the Terraform state records, and stop if it records databases with deletion protection on"),
             Step::RefuseProtectedDatabases { databases } => write!(
                 f,
                 "refuse: the environment protects its databases from deletion ({})",
@@ -573,10 +574,12 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
                     databases: app.databases.iter().map(|d| d.id.clone()).collect(),
                 });
             }
+            // read-only, before the question: what there is to destroy, and whether AWS
+            // would refuse part of it
+            steps.push(Step::ReadState);
             steps.push(Step::ConfirmDestroy {
                 nuke: *intent == Intent::Nuke,
             });
-            steps.push(Step::ReadState);
             let deployed = when(Condition::Deployed);
             steps.push(deployed(Step::Render { out: out.clone() }));
             steps.extend(hook(Hook::PostRender).map(deployed));
@@ -760,7 +763,12 @@ mod tests {
     fn conditional_steps_say_their_condition_and_a_dry_run_keeps_only_local_steps() {
         let app = app();
         let steps = plan(&app, &Intent::Teardown, PathBuf::from("out"));
-        assert_eq!(steps[0], Step::ConfirmDestroy { nuke: false });
+        // the state is read (read-only) before the question, so that a teardown AWS would
+        // refuse half-way stops before it is confirmed
+        assert_eq!(
+            steps[..2],
+            [Step::ReadState, Step::ConfirmDestroy { nuke: false }]
+        );
         let destroy = steps
             .iter()
             .find(|s| s.inner() == &Step::TerraformDestroy)

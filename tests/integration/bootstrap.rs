@@ -931,3 +931,59 @@ fn nuke_lists_the_databases_snapshots_and_deletes_none() {
     );
     assert_eq!(count(), before, "nothing deleted");
 }
+
+#[test]
+fn a_teardown_stops_before_its_question_when_the_deployed_state_protects_a_database() {
+    // the config of staging has deletion protection off; the state as last applied has it on
+    // (turned off in the config, not yet deployed): AWS would refuse to delete the database
+    // half-way through the destroy
+    // moto-tls: the hardened state bucket's TLS-only policy lets the plain-HTTP SDK in
+    let moto = Moto::start_tls(&[]);
+    let run = |args: &[&str]| {
+        Test::new()
+            .app("bookshop")
+            .aws(&moto)
+            .args(["-e", "staging"])
+            .args(args)
+            .run()
+    };
+    run(&["bootstrap"]).code(0);
+    let bucket = "123456789012-bookshop-staging-terraform";
+    let key = "bookshop/staging/terraform.tfstate";
+    let state = r#"{"version":4,"resources":[
+        {"mode":"managed","type":"aws_vpc","name":"this","module":"module.network","instances":[{"attributes":{"id":"vpc-1"}}]},
+        {"mode":"managed","type":"aws_db_instance","name":"this","module":"module.database_postgres",
+         "instances":[{"attributes":{"identifier":"bookshop-staging-postgres","deletion_protection":true}}]}]}"#;
+    let s3 = || async { moto.s3("eu-west-1").await };
+    block_on(async {
+        s3().await
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from_static(state.as_bytes()))
+            .send()
+            .await
+            .expect("state");
+    });
+    for flag in ["--teardown", "--nuke"] {
+        run(&[flag, "--yes"])
+            .code(2)
+            .stderr_contains("environment `staging`, as last deployed, protects its databases from deletion (bookshop-staging-postgres): a teardown would fail half-way")
+            .stderr_contains("set `deletion-protection: false` for the environment, run `exo-deploy` to apply it, then tear down");
+    }
+    let kept = block_on(async {
+        s3().await
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("the state is still there")
+            .body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+    });
+    assert_eq!(&kept[..], state.as_bytes(), "nothing was destroyed");
+}
