@@ -119,7 +119,7 @@ impl Aws {
     }
 
     /// The value of a Secrets Manager secret (name or ARN): exo-deploy reads one only to sign
-    /// its own webhooks, and never writes it anywhere.
+    /// its own webhooks or to learn a webhook's url, and never writes it anywhere.
     pub async fn secret_value(&self, id: &str) -> Result<String> {
         let out = self
             .secretsmanager

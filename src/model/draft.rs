@@ -810,12 +810,13 @@ impl AppDraft {
             "profile" => e.profile,
         );
         for (i, (url, secret)) in e.notify.iter().flatten().enumerate() {
-            // by host only: a webhook's path may be its secret
-            out.push((
-                format!("notify.{i}.url"),
-                super::webhook_host(&url.value),
-                url.place.clone(),
-            ));
+            // by host only: a webhook's path may be its secret (a reference as written)
+            let shown = if super::validate::secret_reference_like(&url.value) {
+                url.value.clone()
+            } else {
+                super::webhook_host(&url.value)
+            };
+            out.push((format!("notify.{i}.url"), shown, url.place.clone()));
             if let Some(s) = secret {
                 out.push((
                     format!("notify.{i}.secret"),

@@ -63,11 +63,33 @@ pub struct App {
 /// signed with HMAC-SHA256 under the secret's value when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Webhook {
-    /// Shown (config output, release records) by its host only: a webhook's path may be its
-    /// secret, as Slack's are.
-    #[serde(serialize_with = "host_only")]
-    pub url: String,
+    pub url: WebhookUrl,
     pub secret: Option<SecretRef>,
+}
+
+/// Where a webhook is posted: a url written in the config, or a secret holding the url (a
+/// Slack-style url is its own secret, and then stays out of the repository too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum WebhookUrl {
+    /// Shown (config output, release records) by its host only: a webhook's path may be its
+    /// secret.
+    Written(#[serde(serialize_with = "host_only")] String),
+    /// Read when a notification is sent; shown by the reference.
+    Secret(SecretRef),
+}
+
+impl WebhookUrl {
+    /// How logs show it before it is read: the host of a written url, or the reference.
+    pub fn shown(&self) -> String {
+        match self {
+            WebhookUrl::Written(url) => webhook_host(url),
+            WebhookUrl::Secret(SecretRef::Ssm(name)) => format!("ssm:{name}"),
+            WebhookUrl::Secret(SecretRef::SecretsManager(name)) => {
+                format!("secretsmanager:{name}")
+            }
+        }
+    }
 }
 
 fn host_only<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {

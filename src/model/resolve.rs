@@ -383,15 +383,18 @@ impl Resolver {
                 .iter()
                 .flatten()
                 .filter_map(|(url, secret)| {
-                    let url_ok = self.check(url, "webhook url", v::webhook_url);
+                    // a url that is itself a secret is written as a reference to it
+                    let url = if v::secret_reference_like(&url.value) {
+                        self.secret_ref(url).map(crate::model::WebhookUrl::Secret)
+                    } else {
+                        self.check(url, "webhook url", v::webhook_url)
+                            .then(|| crate::model::WebhookUrl::Written(url.value.clone()))
+                    };
                     let secret = match secret {
                         Some(s) => Some(self.secret_ref(s)?),
                         None => None,
                     };
-                    url_ok.then(|| crate::model::Webhook {
-                        url: url.value.clone(),
-                        secret,
-                    })
+                    Some(crate::model::Webhook { url: url?, secret })
                 })
                 .collect(),
         }

@@ -252,6 +252,12 @@ pub fn certificate_arn(s: &str) -> Result<(), String> {
 }
 
 /// A webhook's url: `https://…` (or `http://` for a receiver on the same network).
+/// Whether `s` is written as a secret reference (`ssm:`, `secretsmanager:`, an ARN) rather
+/// than a value: then it is read as one, and reported as one when it is not well formed.
+pub fn secret_reference_like(s: &str) -> bool {
+    s.starts_with("ssm:") || s.starts_with("secretsmanager:") || s.starts_with("arn:")
+}
+
 pub fn webhook_url(s: &str) -> Result<(), String> {
     let rest = s
         .strip_prefix("https://")
@@ -260,7 +266,7 @@ pub fn webhook_url(s: &str) -> Result<(), String> {
         Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace) => {
             Ok(())
         }
-        _ => Err("a webhook url looks like `https://hooks.example.com/deploys`".into()),
+        _ => Err("a webhook url looks like `https://hooks.example.com/deploys`, or is a reference to a secret holding it (`secretsmanager:NAME`, `ssm:/PATH`, an ARN)".into()),
     }
 }
 

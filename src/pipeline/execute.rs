@@ -1024,7 +1024,31 @@ impl Run<'_> {
     async fn notify(&self, event: &str, body: &serde_json::Value, cloud: &impl Cloud) {
         let bytes = body.to_string().into_bytes();
         for hook in &self.app.env.notify {
-            let shown = crate::model::webhook_host(&hook.url);
+            let (url, shown) = match &hook.url {
+                crate::model::WebhookUrl::Written(url) => {
+                    (url.clone(), crate::model::webhook_host(url))
+                }
+                crate::model::WebhookUrl::Secret(r) => {
+                    let read = cloud.secret_value(r).await.map_err(|e| e.to_string());
+                    match read.and_then(|url| {
+                        let url = url.trim().to_string();
+                        crate::model::validate::webhook_url(&url)
+                            .map(|()| url)
+                            .map_err(|_| "its value is not an http(s) url".to_string())
+                    }) {
+                        Ok(url) => {
+                            let shown = crate::model::webhook_host(&url);
+                            (url, shown)
+                        }
+                        Err(e) => {
+                            self.reporter.notification(&hook.url.shown(), event, Err(&format!(
+                                "its url could not be read from the secret ({e}); nothing was sent"
+                            )));
+                            continue;
+                        }
+                    }
+                }
+            };
             let secret = match &hook.secret {
                 Some(s) => match cloud.secret_value(s).await {
                     Ok(v) => Some(v),
@@ -1038,7 +1062,7 @@ impl Run<'_> {
                 None => None,
             };
             let sent = crate::adapters::webhook::deliver(
-                &hook.url,
+                &url,
                 event,
                 &bytes,
                 secret.as_deref().map(str::as_bytes),

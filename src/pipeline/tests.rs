@@ -2149,3 +2149,30 @@ fn overrides_are_checked_against_the_cluster_together_by_scale_and_by_every_depl
         "{said}"
     );
 }
+
+#[test]
+fn a_webhook_whose_url_secret_holds_no_url_is_reported_and_nothing_is_sent() {
+    // the recording cloud's secrets all hold `webhook-key`, which is no url
+    let mut w = World::new();
+    w.app.env.notify = vec![crate::model::Webhook {
+        url: crate::model::WebhookUrl::Secret(crate::model::SecretRef::SecretsManager(
+            "deploy-webhook-url".into(),
+        )),
+        secret: None,
+    }];
+    let f = w.fakes(true);
+    w.deploy(&f).expect("a webhook never fails the run");
+    let failed = w.events("notification-failed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["webhook"], "secretsmanager:deploy-webhook-url");
+    let message = failed[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("its url could not be read from the secret (its value is not an http(s) url); nothing was sent"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("webhook-key"),
+        "never the value: {message}"
+    );
+    assert!(w.events("notified").is_empty());
+}

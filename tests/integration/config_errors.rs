@@ -329,4 +329,34 @@ fn release_settings_are_checked_where_they_are_written_and_webhook_paths_never_s
         assert!(!all.contains("secretpath"), "{args:?}: {all}");
     }
     good(&["--dry-run"]).stderr_contains("post the release to 1 webhook");
+
+    // a url that is itself a secret is written as a reference, read only when sending; a
+    // reference that is not one is an error at it
+    let referenced = |url: &str| {
+        Test::new()
+            .app("minimal")
+            .edit("application.yml", |t| {
+                t.replace(
+                    "      region: us-east-1\n",
+                    &format!("      region: us-east-1\n      notify:\n        - url: {url}\n"),
+                )
+            })
+            .args(["config"])
+            .run()
+    };
+    let good = referenced("secretsmanager:deploy-webhook-url");
+    good.code(0);
+    assert!(
+        good.stdout.contains("deploy-webhook-url"),
+        "{}",
+        good.stdout
+    );
+    let bad = referenced("ssm:no-leading-slash");
+    bad.code(2);
+    let text = unwrapped(&bad.stderr);
+    assert!(
+        text.contains("a secret must be a reference to where its value is stored")
+            && text.contains("application.yml:8:16"),
+        "{text}"
+    );
 }

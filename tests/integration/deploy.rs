@@ -38,6 +38,8 @@ struct Lifecycle {
     exocom_digest: String,
     /// The webhook `notify` posts to.
     receiver: crate::webhook::Receiver,
+    /// The webhook whose url is a secret (`url: secretsmanager:…`), in moto's Secrets Manager.
+    secret_url_receiver: crate::webhook::Receiver,
 }
 
 /// The secret the webhook's signatures are made with, in moto's Secrets Manager.
@@ -53,14 +55,21 @@ impl Lifecycle {
         let registry = Registry::start();
         let exocom_digest = registry.push_scratch("team/exocom:0.27.0", None);
         let receiver = crate::webhook::Receiver::start();
+        let secret_url_receiver = crate::webhook::Receiver::start();
         block_on(async {
-            aws_sdk_secretsmanager::Client::new(&moto.config("us-east-1").await)
-                .create_secret()
-                .name("hello-webhook")
-                .secret_string(WEBHOOK_SECRET)
-                .send()
-                .await
-                .expect("webhook secret");
+            let secrets = aws_sdk_secretsmanager::Client::new(&moto.config("us-east-1").await);
+            for (name, value) in [
+                ("hello-webhook", WEBHOOK_SECRET),
+                ("hello-webhook-url", secret_url_receiver.url.as_str()),
+            ] {
+                secrets
+                    .create_secret()
+                    .name(name)
+                    .secret_string(value)
+                    .send()
+                    .await
+                    .expect("webhook secret");
+            }
         });
         let dir = tempfile::TempDir::new().expect("temp dir");
         let app = dir.path().join("app");
@@ -72,7 +81,7 @@ impl Lifecycle {
             text.replace(
                 "      region: us-east-1\n",
                 &format!(
-                    "      region: us-east-1\n      registry: {0}/team\n      exocom-image: {0}/team/exocom:0.27.0\n      notify:\n        - url: {1}\n          secret: secretsmanager:hello-webhook\n        - url: http://127.0.0.1:1/dead\n",
+                    "      region: us-east-1\n      registry: {0}/team\n      exocom-image: {0}/team/exocom:0.27.0\n      notify:\n        - url: {1}\n          secret: secretsmanager:hello-webhook\n        - url: http://127.0.0.1:1/dead\n        - url: secretsmanager:hello-webhook-url\n",
                     registry.host, receiver.url
                 ),
             ),
@@ -86,6 +95,7 @@ impl Lifecycle {
             plugins: tempfile::TempDir::new().expect("plugin cache"),
             exocom_digest,
             receiver,
+            secret_url_receiver,
         };
         l.hook(
             "post-render",
@@ -257,7 +267,23 @@ fn the_whole_lifecycle_runs_end_to_end_on_the_stand_ins() {
             "notified {} of the release",
             l.receiver.url.replace("/hooks/s3cr3t-path", "/…")
         ))
-        .stderr_contains("warning: the release notification to http://127.0.0.1:1/… failed");
+        .stderr_contains("warning: the release notification to http://127.0.0.1:1/… failed")
+        // a webhook whose url is a secret: read from Secrets Manager when sending, shown by
+        // its host only like any other
+        .stderr_contains(&format!(
+            "notified {} of the release",
+            l.secret_url_receiver
+                .url
+                .replace("/hooks/s3cr3t-path", "/…")
+        ));
+    let by_secret_url = l.secret_url_receiver.received();
+    assert_eq!(by_secret_url.len(), 1, "{by_secret_url:?}");
+    assert_eq!(by_secret_url[0].json()["event"], "release");
+    assert_eq!(
+        by_secret_url[0].header("X-Exo-Deploy-Signature"),
+        None,
+        "no `secret`, no signature"
+    );
     assert!(
         !first.stderr.contains("s3cr3t"),
         "neither the secret nor the webhook's path is logged: {}",
