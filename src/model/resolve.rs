@@ -385,13 +385,14 @@ impl Resolver {
                 .filter_map(|(url, secret)| {
                     // a url that is itself a secret is written as a reference to it
                     let url = if v::secret_reference_like(&url.value) {
-                        self.secret_ref(url).map(crate::model::WebhookUrl::Secret)
+                        self.whole_secret_ref(url)
+                            .map(crate::model::WebhookUrl::Secret)
                     } else {
                         self.check(url, "webhook url", v::webhook_url)
                             .then(|| crate::model::WebhookUrl::Written(url.value.clone()))
                     };
                     let secret = match secret {
-                        Some(s) => Some(self.secret_ref(s)?),
+                        Some(s) => Some(self.whole_secret_ref(s)?),
                         None => None,
                     };
                     Some(crate::model::Webhook { url: url?, secret })
@@ -1356,6 +1357,25 @@ impl Resolver {
             );
         }
         parsed
+    }
+
+    /// A secret exo-deploy reads itself (a webhook's signing key or url): the whole value, as
+    /// Secrets Manager's GetSecretValue takes no JSON key (ECS resolves keys only for tasks).
+    fn whole_secret_ref(&mut self, r: &Field<String>) -> Option<SecretRef> {
+        let parsed = self.secret_ref(r)?;
+        if let SecretRef::SecretsManager(arn) = &parsed
+            && arn.starts_with("arn:")
+            && arn.split(':').nth(7).is_some_and(|key| !key.is_empty())
+        {
+            self.error(
+                &r.place,
+                "exo-deploy reads this secret itself, and can only read a whole secret, not one key of a JSON secret",
+                "a JSON key",
+                "keep the value alone in a secret of its own and write its ARN without the key (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf`) or `secretsmanager:NAME`",
+            );
+            return None;
+        }
+        Some(parsed)
     }
 }
 

@@ -351,6 +351,18 @@ fn release_settings_are_checked_where_they_are_written_and_webhook_paths_never_s
         "{}",
         good.stdout
     );
+    // exo-deploy reads it itself: a whole secret, not one key of a JSON secret
+    // (quoted: YAML reads a plain value ending in `:` as a key)
+    let keyed = referenced(
+        "'arn:aws:secretsmanager:us-east-1:123456789012:secret:hooks-AbCdEf:slack-url::'",
+    );
+    keyed.code(2);
+    assert!(
+        unwrapped(&keyed.stderr)
+            .contains("can only read a whole secret, not one key of a JSON secret"),
+        "{}",
+        keyed.stderr
+    );
     let bad = referenced("ssm:no-leading-slash");
     bad.code(2);
     let text = unwrapped(&bad.stderr);
