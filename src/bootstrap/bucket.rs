@@ -650,17 +650,9 @@ pub async fn state_records(aws: &Aws, bucket: &str, key: &str) -> Result<Vec<Str
 /// The names of the `aws_route53_record` resources in a state file (v4), lowercase, without
 /// the final dot.
 pub fn record_names(state: &[u8]) -> Vec<String> {
-    let Ok(state) = serde_json::from_slice::<Value>(state) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = state["resources"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["mode"] == "managed" && r["type"] == "aws_route53_record")
-        .flat_map(|r| r["instances"].as_array().cloned().unwrap_or_default())
-        .filter_map(|i| {
-            let a = &i["attributes"];
+    let mut names: Vec<String> = attributes_of(state, "aws_route53_record")
+        .iter()
+        .filter_map(|a| {
             a["fqdn"]
                 .as_str()
                 .or(a["name"].as_str())
@@ -676,20 +668,29 @@ pub fn record_names(state: &[u8]) -> Vec<String> {
 /// `deletion_protection` on: AWS refuses to delete them, so a destroy would stop half-way
 /// whatever the config says now.
 pub fn protected_databases(state: &[u8]) -> Vec<String> {
-    let Ok(state) = serde_json::from_slice::<Value>(state) else {
-        return Vec::new();
-    };
-    let mut ids: Vec<String> = state["resources"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["mode"] == "managed" && r["type"] == "aws_db_instance")
-        .flat_map(|r| r["instances"].as_array().cloned().unwrap_or_default())
-        .filter(|i| i["attributes"]["deletion_protection"] == Value::Bool(true))
-        .filter_map(|i| i["attributes"]["identifier"].as_str().map(str::to_string))
+    let mut ids: Vec<String> = attributes_of(state, "aws_db_instance")
+        .iter()
+        .filter(|a| a["deletion_protection"] == Value::Bool(true))
+        .filter_map(|a| a["identifier"].as_str().map(str::to_string))
         .collect();
     ids.sort();
     ids
+}
+
+/// The attributes of every instance of the managed resources of type `kind` in a state file
+/// (v4); none when it cannot be read.
+fn attributes_of(state: &[u8], kind: &str) -> Vec<Value> {
+    let Ok(state) = serde_json::from_slice::<Value>(state) else {
+        return Vec::new();
+    };
+    state["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["mode"] == "managed" && r["type"] == kind)
+        .flat_map(|r| r["instances"].as_array().cloned().unwrap_or_default())
+        .map(|i| i["attributes"].clone())
+        .collect()
 }
 
 /// Managed resources with at least one instance in a Terraform state file (v4 format).

@@ -406,6 +406,14 @@ mod tests {
     /// `attach` running in it.
     static ATTACHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+    /// An executable shell script at `path` (a stand-in for AWS's plugin).
+    fn script(path: &std::path::Path, body: &str) {
+        std::fs::write(path, body).expect("write");
+        let mut perms = std::fs::metadata(path).expect("meta").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(path, perms).expect("chmod");
+    }
+
     #[test]
     fn only_plugins_that_take_the_session_from_their_environment_are_used() {
         assert!(newer_than_last_without_env("1.2.707.0"));
@@ -426,17 +434,13 @@ mod tests {
         let dir = tempfile::TempDir::new().expect("dir");
         let seen = dir.path().join("seen");
         let plugin = dir.path().join("session-manager-plugin");
-        std::fs::write(
+        script(
             &plugin,
-            format!(
+            &format!(
                 "#!/bin/sh\nprintf '%s\\n' \"$@\" > {seen}\nprintf 'env=%s\\n' \"$(printenv \"$1\")\" >> {seen}\n",
                 seen = seen.display()
             ),
-        )
-        .expect("write");
-        let mut perms = std::fs::metadata(&plugin).expect("meta").permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-        std::fs::set_permissions(&plugin, perms).expect("chmod");
+        );
         let session = Session {
             session_id: "s-1".into(),
             stream_url: "wss://x".into(),
@@ -476,10 +480,7 @@ mod tests {
         );
         // a plugin that fails is a failed run
         let failing = dir.path().join("failing-plugin");
-        std::fs::write(&failing, "#!/bin/sh\nexit 3\n").expect("write");
-        let mut perms = std::fs::metadata(&failing).expect("meta").permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-        std::fs::set_permissions(&failing, perms).expect("chmod");
+        script(&failing, "#!/bin/sh\nexit 3\n");
         let err = runtime
             .block_on(attach(failing.to_str().expect("utf-8"), &args, env))
             .expect_err("exit 3");
@@ -499,18 +500,14 @@ mod tests {
         let seen = dir.path().join("seen");
         let ready = dir.path().join("ready");
         let plugin = dir.path().join("session-manager-plugin");
-        std::fs::write(
+        script(
             &plugin,
-            format!(
+            &format!(
                 "#!/bin/sh\ntrap 'echo TERM >> {seen}' TERM\ntrap 'echo HUP >> {seen}; exit 0' HUP\ntouch {ready}\nwhile :; do sleep 0.05; done\n",
                 seen = seen.display(),
                 ready = ready.display()
             ),
-        )
-        .expect("write");
-        let mut perms = std::fs::metadata(&plugin).expect("meta").permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-        std::fs::set_permissions(&plugin, perms).expect("chmod");
+        );
         let signals = {
             let (seen, ready) = (seen.clone(), ready.clone());
             std::thread::spawn(move || {

@@ -86,18 +86,13 @@ fn exec_finds_no_task_that_can_open_a_session_on_moto_and_says_what_to_do() {
             .send()
             .await
             .expect("container instance");
-        ecs.register_task_definition()
-            .family("hello-production-web")
-            .container_definitions(
-                aws_sdk_ecs::types::ContainerDefinition::builder()
-                    .name("web")
-                    .image("127.0.0.1:5000/team/hello-web@sha256:0000000000000000000000000000000000000000000000000000000000000001")
-                    .memory(256)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("task definition");
+        crate::moto::register_task_definition(
+            &ecs,
+            "hello-production-web",
+            "web",
+            "127.0.0.1:5000/team/hello-web@sha256:0000000000000000000000000000000000000000000000000000000000000001",
+        )
+        .await;
         ecs.run_task()
             .cluster("hello-production-public")
             .task_definition("hello-production-web")

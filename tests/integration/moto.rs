@@ -290,3 +290,26 @@ pub fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
         .expect("runtime")
         .block_on(f)
 }
+
+/// Registers the task definition `family` with one container, `name`, running `image` (256 CPU
+/// units, 256 MiB), as a deploy leaves one in ECS.
+pub async fn register_task_definition(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+    name: &str,
+    image: &str,
+) {
+    ecs.register_task_definition()
+        .family(family)
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name(name)
+                .image(image)
+                .cpu(256)
+                .memory(256)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("task definition");
+}

@@ -39,18 +39,13 @@ fn seed_web(moto: &Moto) {
             .send()
             .await
             .expect("cluster");
-        ecs.register_task_definition()
-            .family("hello-production-web")
-            .container_definitions(
-                aws_sdk_ecs::types::ContainerDefinition::builder()
-                    .name("web")
-                    .image("127.0.0.1:5000/team/hello-web@sha256:0000000000000000000000000000000000000000000000000000000000000001")
-                    .memory(256)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("task definition");
+        crate::moto::register_task_definition(
+            &ecs,
+            "hello-production-web",
+            "web",
+            "127.0.0.1:5000/team/hello-web@sha256:0000000000000000000000000000000000000000000000000000000000000001",
+        )
+        .await;
         ecs.create_service()
             .cluster(CLUSTER)
             .service_name("web")
@@ -221,6 +216,17 @@ fn masked(text: &str) -> String {
         .to_string()
 }
 
+/// The `service_web` module block and what follows it in the Terraform the last render of
+/// the app at `app` wrote.
+fn rendered_web(app: &std::path::Path) -> String {
+    let main =
+        std::fs::read_to_string(app.join(".exo-deploy/production/main.tf")).expect("main.tf");
+    main.split("module \"service_web\"")
+        .nth(1)
+        .expect("web module")
+        .to_string()
+}
+
 /// The range Application Auto Scaling keeps `web` in.
 fn range(moto: &Moto) -> (i32, i32) {
     block_on(async {
@@ -276,12 +282,7 @@ fn scale_min_max_moves_an_autoscaled_services_range_and_every_deploy_renders_it_
     out.code(0).stderr_contains(
         "scale override in effect: web autoscales between 2 and 6 tasks (its config says 1 to 4)",
     );
-    let main =
-        std::fs::read_to_string(app.join(".exo-deploy/production/main.tf")).expect("main.tf");
-    let web = main
-        .split("module \"service_web\"")
-        .nth(1)
-        .expect("web module");
+    let web = rendered_web(&app);
     assert!(
         web.contains("min        = 2") && web.contains("max        = 6"),
         "{web}"
@@ -329,12 +330,7 @@ fn scale_min_max_moves_an_autoscaled_services_range_and_every_deploy_renders_it_
         "{}",
         after.stderr
     );
-    let main =
-        std::fs::read_to_string(app.join(".exo-deploy/production/main.tf")).expect("main.tf");
-    let web = main
-        .split("module \"service_web\"")
-        .nth(1)
-        .expect("web module");
+    let web = rendered_web(&app);
     assert!(
         web.contains("min        = 1") && web.contains("max        = 4"),
         "{web}"

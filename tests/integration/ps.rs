@@ -4,7 +4,7 @@
 //! must not count), targets registered in the service's target group, fewer tasks running
 //! than desired (`MOTO_ECS_SERVICE_RUNNING`), and a release record whose image the task runs.
 
-use aws_sdk_ecs::types::{ContainerDefinition, LoadBalancer};
+use aws_sdk_ecs::types::LoadBalancer;
 
 use crate::harness::Test;
 use crate::moto::{Moto, block_on};
@@ -46,19 +46,7 @@ fn seed(moto: &Moto) -> String {
             ("hello-production-web", "web", 1),
             ("hello-production-admin", "admin", 2),
         ] {
-            ecs.register_task_definition()
-                .family(family)
-                .container_definitions(
-                    ContainerDefinition::builder()
-                        .name(name)
-                        .image(image(n))
-                        .cpu(256)
-                        .memory(256)
-                        .build(),
-                )
-                .send()
-                .await
-                .expect("task definition");
+            crate::moto::register_task_definition(&ecs, family, name, &image(n)).await;
         }
         let group = elb
             .create_target_group()
@@ -132,11 +120,13 @@ fn out_task_ids(moto: &Moto) -> Vec<String> {
     })
 }
 
-fn record(moto: &Moto) {
+/// A release record of `web` running `image(n)`, written to the state bucket as a deploy
+/// writes one.
+fn record(moto: &Moto, id: &str, deployed_at: &str, n: u8) {
     let record = serde_json::json!({
-        "id": RELEASE, "app": "hello", "env": "production", "version": "0.0.0",
-        "deployed_at": "2026-11-20T00:00:00Z", "commit": null, "dirty": false,
-        "images": { "web": image(1) },
+        "id": id, "app": "hello", "env": "production", "version": "0.0.0",
+        "deployed_at": deployed_at, "commit": null, "dirty": false,
+        "images": { "web": image(n) },
         "outputs": null, "deployed_by": "user:t", "duration_seconds": 1.0
     });
     block_on(async {
@@ -144,7 +134,7 @@ fn record(moto: &Moto) {
             .await
             .put_object()
             .bucket(BUCKET)
-            .key(format!("releases/production/{RELEASE}.json"))
+            .key(format!("releases/production/{id}.json"))
             .body(record.to_string().into_bytes().into())
             .send()
             .await
@@ -161,7 +151,7 @@ fn ps_shows_tasks_digests_releases_targets_deployments_and_instances() {
     let app = test.path().join("app");
     let run = |args: &[&str]| Test::new().at(&app).aws(&moto).args(args).run();
     run(&["bootstrap"]).code(0);
-    record(&moto);
+    record(&moto, RELEASE, "2026-11-20T00:00:00Z", 1);
     let instance = seed(&moto);
 
     let json = run(&["ps", "--json"]);
@@ -248,23 +238,7 @@ fn ps_shows_tasks_digests_releases_targets_deployments_and_instances() {
 
     // an earlier release's image, still running: said so
     let newer = "20261121T000000000Z-0123456789ab";
-    let record = serde_json::json!({
-        "id": newer, "app": "hello", "env": "production", "version": "0.0.1",
-        "deployed_at": "2026-11-21T00:00:00Z", "commit": null, "dirty": false,
-        "images": { "web": image(3) },
-        "outputs": null, "deployed_by": "user:t", "duration_seconds": 1.0
-    });
-    block_on(async {
-        moto.s3(REGION)
-            .await
-            .put_object()
-            .bucket(BUCKET)
-            .key(format!("releases/production/{newer}.json"))
-            .body(record.to_string().into_bytes().into())
-            .send()
-            .await
-            .expect("record");
-    });
+    record(&moto, newer, "2026-11-21T00:00:00Z", 3);
     run(&["ps"])
         .code(0)
         .stderr_contains(&format!("release {RELEASE} (not the last)"));
