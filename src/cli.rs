@@ -51,8 +51,9 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub yes: bool,
 
-    /// AWS endpoint for an emulator such as moto (also AWS_ENDPOINT_URL)
-    #[arg(long, global = true, value_name = "URL")]
+    /// AWS endpoint for an emulator such as moto or LocalStack: exo-deploy's own calls and the
+    /// rendered Terraform's provider and state backend use it
+    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
 
     /// Terraform image to run (default: hashicorp/terraform 1.13.3, pinned by digest)
@@ -281,4 +282,26 @@ pub enum Command {
         )]
         args: Vec<String>,
     },
+}
+
+/// An emulator's endpoint: an http(s) url without credentials (it is written into the rendered
+/// Terraform).
+fn endpoint_url(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"))
+        .ok_or_else(|| format!("`{value}` is not an http:// or https:// url"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(format!("`{value}` names no host"));
+    }
+    if authority.contains('@') {
+        return Err(
+            "the url holds credentials, and it is written into the rendered Terraform: give the emulator's credentials through AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY instead".into(),
+        );
+    }
+    Ok(value.trim_end_matches('/').to_string())
 }

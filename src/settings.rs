@@ -222,7 +222,8 @@ impl Cli {
             json: self.json,
             yes: self.yes,
             dry_run,
-            endpoint_url: self.endpoint_url,
+            // an empty AWS_ENDPOINT_URL means no emulator
+            endpoint_url: self.endpoint_url.filter(|u| !u.is_empty()),
             terraform_image: self
                 .terraform_image
                 .unwrap_or_else(|| crate::terraform::DEFAULT_IMAGE.to_string()),

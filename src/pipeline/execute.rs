@@ -409,6 +409,7 @@ impl Run<'_> {
                     scale: progress.scale.clone().unwrap_or_default(),
                     scale_ranges: progress.scale_ranges.clone(),
                     scale_read: progress.scale.is_some(),
+                    endpoint_url: None,
                 };
                 self.step(&name, async { self.write_rendered(out, learned) })
                     .await

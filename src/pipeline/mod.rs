@@ -220,7 +220,11 @@ impl Run<'_> {
                 source,
             })?;
         }
-        let inputs = learned.over(render::Inputs::load(out));
+        let inputs = render::Inputs {
+            endpoint_url: self.settings.endpoint_url.clone(),
+            ..learned
+        }
+        .over(render::Inputs::load(out));
         let rendered = render::render(self.app, &inputs)?;
         rendered.write(out)?;
         inputs.save(out)?;

@@ -21,10 +21,61 @@ pub fn private_domain(app: &App) -> String {
     format!("{}.{}.internal", app.env.name, app.name)
 }
 
+/// The hashicorp/aws provider's endpoint names (the same in 5.x and 6.x) of every AWS service
+/// the rendered Terraform calls, by the resource-type prefixes that call it: an emulator given
+/// with `--endpoint-url` gets all of them, so no call goes to the real AWS.
+pub const ENDPOINT_SERVICE_PREFIXES: [(&str, &[&str]); 17] = [
+    ("appautoscaling", &["aws_appautoscaling_"]),
+    ("autoscaling", &["aws_autoscaling_"]),
+    (
+        "cloudwatch",
+        &["aws_cloudwatch_metric_", "aws_cloudwatch_dashboard"],
+    ),
+    (
+        "ec2",
+        &[
+            "aws_vpc",
+            "aws_subnet",
+            "aws_route",
+            "aws_internet_gateway",
+            "aws_nat_gateway",
+            "aws_eip",
+            "aws_security_group",
+            "aws_default_security_group",
+            "aws_launch_template",
+            "aws_flow_log",
+            "aws_availability_zones",
+            "aws_vpc_endpoint",
+        ],
+    ),
+    ("ecs", &["aws_ecs_"]),
+    ("elbv2", &["aws_lb"]),
+    ("events", &["aws_cloudwatch_event_"]),
+    ("iam", &["aws_iam_"]),
+    ("kms", &["aws_kms_"]),
+    ("logs", &["aws_cloudwatch_log_"]),
+    ("rds", &["aws_db_"]),
+    ("route53", &["aws_route53_"]),
+    ("s3", &["aws_s3_"]),
+    ("secretsmanager", &["aws_secretsmanager_"]),
+    ("servicediscovery", &["aws_service_discovery_"]),
+    ("ssm", &["aws_ssm_"]),
+    // the provider's own account lookup, and data sources that need no service of their own
+    (
+        "sts",
+        &["aws_caller_identity", "aws_partition", "aws_region"],
+    ),
+];
+
 #[derive(Debug, Serialize)]
 pub struct Root {
     header: String,
     region: String,
+    /// An emulator's endpoint (`--endpoint-url`): the provider and the backend use it.
+    endpoint: Option<String>,
+    /// The provider's endpoint name of every AWS service the Terraform uses, padded for
+    /// aligned lines.
+    endpoint_services: Vec<String>,
     account_id: Option<String>,
     prefix: String,
     tags: BTreeMap<String, String>,
@@ -260,6 +311,8 @@ impl Root {
                 app.name, app.format, env.name
             ),
             region: env.region.clone(),
+            endpoint: inputs.endpoint_url.clone(),
+            endpoint_services: padded(ENDPOINT_SERVICE_PREFIXES.iter().map(|(name, _)| *name)),
             account_id: env.account_id.clone(),
             tags: crate::model::tags::managed(&app.name, &env.name),
             private_domain: namespace,
@@ -501,9 +554,57 @@ pub fn load_balancer_name(prefix: &str) -> String {
     shortened(base, 32)
 }
 
+/// Names padded to the longest, for `name = value` lines aligned as `terraform fmt` aligns them.
+fn padded<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
+    let width = names.clone().map(str::len).max().unwrap_or(0);
+    names.map(|n| format!("{n:width$}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::load_balancer_name;
+
+    #[test]
+    fn an_emulator_endpoint_covers_every_aws_resource_type_the_modules_use() {
+        use super::ENDPOINT_SERVICE_PREFIXES;
+        fn files<'a>(dir: &'a include_dir::Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
+            out.extend(dir.files());
+            for sub in dir.dirs() {
+                files(sub, out);
+            }
+        }
+        let mut all = Vec::new();
+        files(&crate::render::MODULES, &mut all);
+        let mut uncovered = Vec::new();
+        let mut checked = 0;
+        for file in all {
+            let text = file.contents_utf8().expect("utf-8 module");
+            for line in text.lines() {
+                let Some(rest) = line
+                    .strip_prefix("resource \"")
+                    .or_else(|| line.strip_prefix("data \""))
+                else {
+                    continue;
+                };
+                let kind = rest.split('"').next().unwrap_or_default();
+                checked += 1;
+                let covered = ENDPOINT_SERVICE_PREFIXES
+                    .iter()
+                    .any(|(_, prefixes)| prefixes.iter().any(|p| kind.starts_with(p)));
+                if kind.starts_with("aws_") && !covered {
+                    uncovered.push(kind.to_string());
+                }
+            }
+        }
+        assert!(
+            checked > 50,
+            "only {checked} resource blocks found in the modules"
+        );
+        assert!(
+            uncovered.is_empty(),
+            "no emulator endpoint for {uncovered:?}: add their service to ENDPOINT_SERVICE_PREFIXES"
+        );
+    }
 
     #[test]
     fn database_names_leave_room_for_rds_identifiers_and_stay_apart() {

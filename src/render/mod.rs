@@ -18,7 +18,7 @@ use tera::{Kwargs, State, Tera};
 
 use crate::model::{App, EXOCOM_ROLE, ImageSource};
 
-pub use context::{database_name, private_domain};
+pub use context::{ENDPOINT_SERVICE_PREFIXES, database_name, private_domain};
 
 /// The root module's templates, by the file they render to.
 pub const ROOT_TEMPLATES: [(&str, &str); 5] = [
@@ -89,6 +89,11 @@ pub struct Inputs {
     /// references a release recorded). Never kept between runs.
     #[serde(skip)]
     pub exact: bool,
+    /// An emulator's endpoint (`--endpoint-url`, `AWS_ENDPOINT_URL`), which the rendered
+    /// provider and backend then use. A setting of this run, never kept between runs: a render
+    /// without it talks to AWS.
+    #[serde(skip)]
+    pub endpoint_url: Option<String>,
 }
 
 /// Where [`Inputs`] are kept between runs, inside the output folder.
@@ -134,6 +139,7 @@ impl Inputs {
             hosted_zone_id: self.hosted_zone_id.or(older.hosted_zone_id),
             state_bucket: self.state_bucket.or(older.state_bucket),
             exact: self.exact,
+            endpoint_url: self.endpoint_url,
         }
     }
 
