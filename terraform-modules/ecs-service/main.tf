@@ -7,7 +7,7 @@ data "aws_region" "current" {}
 locals {
   full_name  = "${var.prefix}-${var.name}"
   arn_prefix = "arn:${data.aws_partition.current.partition}"
-  where      = "${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
+  where      = "${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}"
 
   # ECS accepts a name or an ARN in valueFrom; IAM needs ARNs. Linked secrets (a database's
   # managed password) are full ARNs with a JSON key.
@@ -42,8 +42,8 @@ locals {
   # Tasks cannot read the instance metadata, so SDKs learn the region from here; the
   # service's own variables win. The commit it was built from comes last: it is exo-deploy's.
   environment = merge({
-    AWS_REGION         = data.aws_region.current.region
-    AWS_DEFAULT_REGION = data.aws_region.current.region
+    AWS_REGION         = data.aws_region.current.id
+    AWS_DEFAULT_REGION = data.aws_region.current.id
     }, var.environment, var.linked_environment, {
     for k, v in { EXO_DEPLOY_SERVICE_COMMIT = var.source_commit } : k => v if v != null
   })
@@ -101,7 +101,7 @@ resource "aws_iam_role_policy" "secrets" {
         Effect    = "Allow"
         Action    = ["kms:Decrypt"]
         Resource  = [var.secrets_kms_key_arn]
-        Condition = { StringEquals = { "kms:ViaService" = ["secretsmanager.${data.aws_region.current.region}.amazonaws.com", "ssm.${data.aws_region.current.region}.amazonaws.com"] } }
+        Condition = { StringEquals = { "kms:ViaService" = ["secretsmanager.${data.aws_region.current.id}.amazonaws.com", "ssm.${data.aws_region.current.id}.amazonaws.com"] } }
       }],
     )
   })
@@ -193,7 +193,7 @@ resource "aws_ecs_task_definition" "this" {
       logDriver = "awslogs"
       options = {
         awslogs-group         = aws_cloudwatch_log_group.this.name
-        awslogs-region        = data.aws_region.current.region
+        awslogs-region        = data.aws_region.current.id
         awslogs-stream-prefix = var.name
       }
     }

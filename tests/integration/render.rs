@@ -183,6 +183,51 @@ fn backend_uses_the_state_bucket_and_native_locking() {
 }
 
 #[test]
+fn an_emulator_endpoint_reaches_the_provider_and_the_backend_and_nothing_else() {
+    let url = "http://127.0.0.1:4566";
+    let main = rendered_file(
+        Test::new().app("minimal").args(["--endpoint-url", url]),
+        "main.tf",
+    );
+    let provider = &main[..main.find("\nlocals {").expect("locals")];
+    assert!(provider.contains("s3_use_path_style = true"), "{provider}");
+    // every AWS service the Terraform calls, so none of its calls reaches the real AWS
+    for (service, _) in exo_deploy::render::ENDPOINT_SERVICE_PREFIXES {
+        assert!(
+            provider.contains(&format!("    {service:<16} = \"{url}\"")),
+            "{service} missing:\n{provider}"
+        );
+    }
+    let backend = rendered_file(
+        Test::new().app("minimal").env("AWS_ENDPOINT_URL", url),
+        "backend.tf",
+    );
+    assert!(backend.contains("use_path_style = true"), "{backend}");
+    assert!(backend.contains(&format!("s3  = \"{url}\"")), "{backend}");
+    assert!(backend.contains(&format!("sts = \"{url}\"")), "{backend}");
+    // without one (an empty AWS_ENDPOINT_URL is none), nothing of it is rendered
+    let plain = rendered_file(
+        Test::new().app("minimal").env("AWS_ENDPOINT_URL", ""),
+        "main.tf",
+    );
+    assert!(
+        !plain.contains("endpoints {") && !plain.contains("path_style"),
+        "{plain}"
+    );
+    // a url with credentials is refused: it would be written into the files
+    Test::new()
+        .app("minimal")
+        .args([
+            "render",
+            "--endpoint-url",
+            "http://key:secret@127.0.0.1:4566",
+        ])
+        .run()
+        .code(2)
+        .stderr_contains("the url holds credentials");
+}
+
+#[test]
 fn both_formats_of_the_same_app_render_the_same_infrastructure() {
     let (_, original) = render("spacetweet", "production");
     let (_, later) = render("spacetweet-exosphere", "production");
@@ -293,7 +338,7 @@ fn exocom_never_runs_two_brokers_and_load_balanced_services_get_a_grace_period()
         "deployment_maximum_percent         = var.deployment.maximum_percent",
         "health_check_grace_period_seconds  = var.public ? var.health_check_grace_period : null",
         // tasks cannot read the instance metadata: the region comes in their environment
-        "AWS_REGION         = data.aws_region.current.region",
+        "AWS_REGION         = data.aws_region.current.id",
         "environment  = [for k in sort(keys(local.environment))",
     ] {
         assert!(
@@ -383,7 +428,7 @@ fn secrets_by_arn_with_a_json_key_and_under_a_customer_key_can_be_read_by_the_ta
         // IAM gets the secret's ARN without the JSON key, and with or without its suffix
         "[join(\":\", slice(split(\":\", s.name), 0, 7)), \"${join(\":\", slice(split(\":\", s.name), 0, 7))}-??????\"] :",
         "Action    = [\"kms:Decrypt\"]",
-        "Condition = { StringEquals = { \"kms:ViaService\" = [\"secretsmanager.${data.aws_region.current.region}.amazonaws.com\", \"ssm.${data.aws_region.current.region}.amazonaws.com\"] } }",
+        "Condition = { StringEquals = { \"kms:ViaService\" = [\"secretsmanager.${data.aws_region.current.id}.amazonaws.com\", \"ssm.${data.aws_region.current.id}.amazonaws.com\"] } }",
     ] {
         assert!(
             service.contains(line),
