@@ -29,6 +29,14 @@ pub enum TerraformError {
     NoLocalTerraform,
 
     #[error(
+        "the `terraform` first on PATH ({path}) is {version}; exo-deploy's Terraform needs 1.10 or newer"
+    )]
+    #[diagnostic(help(
+        "put terraform 1.10 or newer first on PATH, or leave out --local-terraform to run it in a container"
+    ))]
+    TooOld { path: String, version: String },
+
+    #[error(
         "another exo-deploy run (pid {pid}) is running terraform for this app and environment in {container}"
     )]
     #[diagnostic(help(

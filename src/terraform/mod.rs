@@ -43,9 +43,8 @@ impl Engine {
     pub async fn choose(local: bool, image: &str) -> Result<Engine> {
         let local_binary = which::which("terraform").ok();
         if local {
-            return local_binary
-                .map(Engine::Local)
-                .ok_or(TerraformError::NoLocalTerraform);
+            let binary = local_binary.ok_or(TerraformError::NoLocalTerraform)?;
+            return Ok(Engine::Local(new_enough(binary).await?));
         }
         match crate::adapters::docker::connect().await {
             Ok(docker) => Ok(Engine::Container {
@@ -53,7 +52,7 @@ impl Engine {
                 image: image.to_string(),
             }),
             Err(e) => match local_binary {
-                Some(binary) => Ok(Engine::Local(binary)),
+                Some(binary) => Ok(Engine::Local(new_enough(binary).await?)),
                 None => Err(TerraformError::NoEngine {
                     docker: e.to_string(),
                 }),
@@ -68,6 +67,36 @@ impl Engine {
             Engine::Local(path) => format!("terraform runs from {}", path.display()),
         }
     }
+}
+
+/// The oldest terraform the rendered Terraform runs on (its `required_version`).
+pub const MIN_VERSION: (u64, u64) = (1, 10);
+
+/// `binary`, when it is at least [`MIN_VERSION`] (or says no version exo-deploy can read: then
+/// Terraform's own `required_version` check speaks).
+async fn new_enough(binary: PathBuf) -> Result<PathBuf> {
+    let out = tokio::process::Command::new(&binary)
+        .args(["version", "-json"])
+        .env("CHECKPOINT_DISABLE", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await;
+    let version = out
+        .ok()
+        .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+        .and_then(|v| v["terraform_version"].as_str().map(str::to_string));
+    let Some(version) = version else {
+        return Ok(binary);
+    };
+    let mut parts = version.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if found < MIN_VERSION {
+        return Err(TerraformError::TooOld {
+            path: binary.display().to_string(),
+            version,
+        });
+    }
+    Ok(binary)
 }
 
 /// Runs Terraform commands in one rendered directory.

