@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use crate::apply::{Deployment, import_certificate};
 use crate::moto::Moto;
-use crate::tf_aws3::{Change, Plan};
+use crate::terraform_moto::{Change, Plan};
 
 fn moto_for_apply() -> Moto {
-    Moto::start_with(&[
+    Moto::start_tls(&[
         ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
         ("MOTO_ACCOUNT_ID", "123456789012"),
     ])

@@ -2,20 +2,20 @@
 //! registry, bootstrap on moto, render, `terraform init` with the S3 backend on moto, plan,
 //! apply and the release record; then a deploy without changes, `status`, `history`, a deploy
 //! of a changed service stopped between its apply and its record and run again, `rollback
-//! previous`, `--teardown` and `--nuke`. Terraform runs with `--local-terraform` (1.0.3 with
-//! hashicorp/aws 3.39, the newest that install here).
+//! previous`, `--teardown` and `--nuke`. Terraform runs with `--local-terraform`: terraform
+//! 1.10 or newer and hashicorp/aws 5.x from the machine's mirror, on the Terraform exactly as
+//! rendered for the emulator (`AWS_ENDPOINT_URL` puts moto in the provider's `endpoints` and
+//! the backend's), its state in the bucket bootstrap made and hardened, locked with
+//! `use_lockfile`.
 //!
 //! Stand-ins, handled here and nowhere in the product:
-//! - the app's `post-render` hook runs `tests/support/tf-moto`, which translates the rendered
-//!   directory for aws 3.39 and points it at moto (hooks are the product feature that makes
-//!   this possible);
+//! - the app's `post-render` hook copies in the moto quirk overrides, each named in
+//!   `terraform_moto::MOTO_QUIRKS`, and nothing else;
 //! - moto runs through `shared/tools/moto-tls`, so the hardened state bucket's TLS-only policy
-//!   lets the plain-HTTP backend in, as AWS does for HTTPS;
+//!   lets the plain-HTTP backend in, as AWS does for HTTPS, and Application Auto Scaling has
+//!   the tag API aws 5.x reads;
 //! - no image can be pulled from Docker Hub here, so ExoCom runs from a mirror in the loopback
-//!   registry (`exocom-image`), as a team without Docker Hub access would run it;
-//! - moto deletes a capacity provider at once, so aws 3.39's delete waiter fails the first
-//!   teardown; the test then removes it from the state with `exo-deploy terraform -- state rm`
-//!   and tears down again, as a user would after such a failure.
+//!   registry (`exocom-image`), as a team without Docker Hub access would run it.
 
 use std::path::Path;
 
@@ -99,10 +99,7 @@ impl Lifecycle {
         };
         l.hook(
             "post-render",
-            &format!(
-                "#!/bin/sh\nexec {} \"$EXO_DEPLOY_OUT\" \"$AWS_ENDPOINT_URL\"\n",
-                crate::tf_aws3::tf_moto().display()
-            ),
+            &crate::terraform_moto::quirks_hook(&l.dir.path().join("moto-quirks")),
         );
         // an app repository that ignores nothing of exo-deploy's
         crate::releases::commit_all(&l.app);
@@ -118,7 +115,8 @@ impl Lifecycle {
         Test::new()
             .at(&self.app)
             .aws(&self.moto)
-            .env("TF_CLI_CONFIG_FILE", crate::tf_aws3::cli_config())
+            .env("TF_CLI_CONFIG_FILE", crate::terraform_moto::cli_config())
+            .env("PATH", &crate::terraform_moto::path_with_terraform())
             .env(
                 "TF_PLUGIN_CACHE_DIR",
                 self.plugins.path().to_str().expect("utf-8"),
@@ -435,27 +433,9 @@ fn the_whole_lifecycle_runs_end_to_end_on_the_stand_ins() {
     assert_eq!(l.records().len(), 3);
 
     // 8. teardown: the state ends empty; the bucket and the zone stay
-    let teardown = l.run(&["--teardown", "--yes"]);
-    if teardown.code != 0 {
-        // moto quirk (see the module doc): the capacity providers are already gone
-        teardown
-            .stderr_contains("✗ terraform destroy")
-            .stderr_contains("Error: error waiting for ECS Capacity Provider");
-        let listed = l.run(&["terraform", "--", "state", "list"]);
-        listed.code(0);
-        for address in listed
-            .stderr
-            .lines()
-            .chain(listed.stdout.lines())
-            .map(|line| line.trim().trim_start_matches('│').trim())
-            .filter(|a| a.contains("aws_ecs_capacity_provider."))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-        {
-            l.run(&["terraform", "--", "state", "rm", &address]).code(0);
-        }
-        l.run(&["--teardown", "--yes"]).code(0);
-    }
+    l.run(&["--teardown", "--yes"])
+        .code(0)
+        .stderr_contains("✓ terraform destroy");
     let state = l.run(&["terraform", "--", "state", "list"]);
     state.code(0);
     assert!(

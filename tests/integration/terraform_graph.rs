@@ -1,6 +1,6 @@
-//! The order AWS needs, asserted on the rendered Terraform itself (not the moto copy: the
-//! translation for aws 3.39 merges the capacity-provider association into the cluster, so a
-//! graph of the translated copy proves nothing there).
+//! The order AWS needs, asserted on the rendered Terraform itself: moto creates an ECS service
+//! whose capacity provider is not associated with its cluster yet (AWS refuses it), so a green
+//! apply on moto proves no order.
 //!
 //! The rendered files are parsed with hcl-rs into a reference graph over every module:
 //! resources, data sources, locals, variables and outputs, with `depends_on` and the module

@@ -141,7 +141,7 @@ pub fn quirks_hook(dir: &Path) -> String {
         std::fs::write(&path, text).expect("write quirk override");
     }
     format!(
-        "#!/bin/sh\n# moto quirks only (tests/integration/terraform_moto.rs)\nexec cp -R {}/. \"$EXO_DEPLOY_OUT\"/\n",
+        "#!/bin/sh\n# moto quirks only (tests/integration/terraform_moto.rs)\nset -e\ncp -R {0}/. \"$EXO_DEPLOY_OUT\"/\necho \"moto quirk overrides copied from {0}\"\n",
         dir.display()
     )
 }
