@@ -4,5 +4,6 @@
 
 pub mod aws;
 pub mod docker;
+pub mod ec2;
 pub mod git;
 pub mod webhook;

@@ -2,8 +2,8 @@
 //! and how much memory each has, and its CPU architecture. The capacity check, the AMI and the
 //! image platform are decided from here.
 //!
-//! Figures are AWS's published ones (EC2 User Guide, "Maximum IP addresses per network
-//! interface"; instance type pages). Families with a `g` (Graviton) are arm64.
+//! Figures are AWS's own (DescribeInstanceTypes, through `scripts/instance-types`), for every
+//! type ECS runs, t2 to the newest families in the table.
 
 use serde::Serialize;
 
@@ -70,76 +70,93 @@ impl InstanceType {
     }
 }
 
-/// The families exo-deploy knows, for error messages.
-pub const FAMILIES: [&str; 18] = [
-    "t3", "t3a", "t4g", "m5", "m5a", "m6i", "m6a", "m6g", "m7i", "m7g", "c5", "c6i", "c6g", "c7g",
-    "r5", "r6i", "r6g", "r7g",
-];
+/// Every EC2 instance type ECS runs, as AWS describes them (`scripts/instance-types` writes
+/// it from AWS's DescribeInstanceTypes answers, as moto bundles them): type, vCPUs, memory
+/// MiB, network interfaces, architecture, whether burstable.
+const TABLE: &str = include_str!("instance_types.tsv");
 
-/// The resources of `name` (`t3.small`, `m6g.xlarge`…), when exo-deploy knows the type.
-pub fn lookup(name: &str) -> Option<InstanceType> {
-    let (family, size) = name.split_once('.')?;
-    if !FAMILIES.contains(&family) {
+fn table() -> &'static std::collections::HashMap<&'static str, InstanceType> {
+    static TABLE_MAP: std::sync::OnceLock<std::collections::HashMap<&'static str, InstanceType>> =
+        std::sync::OnceLock::new();
+    TABLE_MAP.get_or_init(|| {
+        TABLE
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|line| {
+                let f: Vec<&str> = line.split('\t').collect();
+                let [name, vcpus, memory, interfaces, arch, burstable] = f.as_slice() else {
+                    return None;
+                };
+                let arch = if *arch == "arm64" {
+                    Arch::Arm64
+                } else {
+                    Arch::X86_64
+                };
+                let (family, size) = name.split_once('.')?;
+                Some((
+                    *name,
+                    InstanceType {
+                        interfaces: interfaces.parse().ok()?,
+                        vcpus: vcpus.parse().ok()?,
+                        memory_mib: memory.parse().ok()?,
+                        arch,
+                        trunk_tasks: trunk_tasks(family, size, *burstable == "burstable"),
+                    },
+                ))
+            })
+            .collect()
+    })
+}
+
+/// Tasks per instance with ENI trunking, from the table "Supported Amazon EC2 instance types"
+/// of the ECS Developer Guide's ENI trunking page, for the families read there (its "without
+/// trunking" column equals `interfaces - 1` for each). Burstable types cannot trunk; AWS lists
+/// r5.8xlarge as unsupported; other families are counted without trunking rather than guessed.
+fn trunk_tasks(family: &str, size: &str, burstable: bool) -> Option<u32> {
+    const READ: [&str; 12] = [
+        "m5", "m5a", "m6i", "m6a", "m6g", "c5", "c6i", "c6g", "c7g", "r5", "r6i", "r6g",
+    ];
+    if burstable || !READ.contains(&family) || (family, size) == ("r5", "8xlarge") {
         return None;
     }
-    let arch = if family.ends_with('g') {
-        Arch::Arm64
-    } else {
-        Arch::X86_64
-    };
-    let gib = |g: u32| g * 1024;
-    // (interfaces, vCPUs, memory MiB)
-    let (interfaces, vcpus, memory_mib) = match (family, size) {
-        ("t3" | "t3a" | "t4g", "nano") => (2, 2, 512),
-        ("t3" | "t3a" | "t4g", "micro") => (2, 2, gib(1)),
-        ("t3" | "t3a" | "t4g", "small") => (3, 2, gib(2)),
-        ("t3" | "t3a" | "t4g", "medium") => (3, 2, gib(4)),
-        ("t3" | "t3a" | "t4g", "large") => (3, 2, gib(8)),
-        ("t3" | "t3a" | "t4g", "xlarge") => (4, 4, gib(16)),
-        ("t3" | "t3a" | "t4g", "2xlarge") => (4, 8, gib(32)),
-        ("t3" | "t3a" | "t4g", _) => return None,
-        // c5 goes from 4xlarge to 9xlarge: there is no c5.8xlarge
-        ("c5", "8xlarge") => return None,
-        (f, s) => {
-            // general purpose 4 GiB a vCPU, compute 2, memory 8
-            let per_vcpu = match &f[..1] {
-                "m" => 4,
-                "c" => 2,
-                _ => 8,
-            };
-            let (interfaces, vcpus) = match s {
-                "medium" if arch == Arch::Arm64 => (2, 1),
-                "large" => (3, 2),
-                "xlarge" => (4, 4),
-                "2xlarge" => (4, 8),
-                "4xlarge" => (8, 16),
-                "8xlarge" => (8, 32),
-                _ => return None,
-            };
-            (interfaces, vcpus, gib(per_vcpu * vcpus))
-        }
-    };
-    // Tasks per instance with ENI trunking, from the table "Supported Amazon EC2 instance
-    // types" of the ECS Developer Guide's ENI trunking page (its "without trunking" column
-    // equals `interfaces - 1` for every type here). Burstable types cannot trunk, AWS lists
-    // r5.8xlarge as unsupported, and m7i, m7g and r7g are missing from the version of the
-    // table read: counted without trunking rather than guessed.
-    let trunk_tasks = match (family, size) {
-        ("t3" | "t3a" | "t4g" | "m7i" | "m7g" | "r7g", _) | ("r5", "8xlarge") => None,
+    match (family, size) {
         (_, "medium") => Some(4),
         (_, "large") => Some(10),
         (_, "xlarge") => Some(20),
         (_, "2xlarge") => Some(40),
         ("m6i" | "m6a" | "c6i" | "r6i", "8xlarge") => Some(90),
-        _ => Some(60),
-    };
-    Some(InstanceType {
-        interfaces,
-        vcpus,
-        memory_mib,
-        arch,
-        trunk_tasks,
-    })
+        (_, "4xlarge" | "8xlarge") => Some(60),
+        _ => None,
+    }
+}
+
+/// The resources of `name` (`t3.small`, `m6g.xlarge`…), when the table has the type.
+pub fn lookup(name: &str) -> Option<InstanceType> {
+    table().get(name).copied()
+}
+
+/// Whether the table has any type of `name`'s family: a size it lacks is then no type AWS
+/// sells, while a family it lacks may be newer than the table.
+pub fn family_known(name: &str) -> bool {
+    let family = name.split('.').next().unwrap_or_default();
+    table().keys().any(|k| k.split('.').next() == Some(family))
+}
+
+/// The known types closest to `name`, for a "did you mean".
+pub fn closest(name: &str) -> Option<&'static str> {
+    crate::config::closest(name, table().keys().copied())
+}
+
+/// The sizes the table has of `name`'s family, smallest first by vCPUs.
+pub fn sizes_of(name: &str) -> Vec<&'static str> {
+    let family = name.split('.').next().unwrap_or_default();
+    let mut sizes: Vec<(&'static str, u32, u32)> = table()
+        .iter()
+        .filter(|(k, _)| k.split('.').next() == Some(family))
+        .map(|(k, t)| (*k, t.vcpus, t.memory_mib))
+        .collect();
+    sizes.sort_by_key(|(k, v, m)| (*v, *m, *k));
+    sizes.into_iter().map(|(k, _, _)| k).collect()
 }
 
 #[cfg(test)]
@@ -178,6 +195,13 @@ mod tests {
             (8, 16, 65536)
         );
         assert_eq!(lookup("t4g.large").map(|t| t.arch), Some(Arch::Arm64));
+        // the families of Exosphere's days and the newest alike
+        let t2 = lookup("t2.nano").expect("t2.nano");
+        assert_eq!((t2.interfaces, t2.vcpus, t2.memory_mib), (2, 1, 512));
+        assert_eq!(lookup("t2.medium").map(|t| t.vcpus), Some(2));
+        assert!(lookup("x2iedn.xlarge").is_some());
+        assert_eq!(lookup("m8g.large").map(|t| t.arch), Some(Arch::Arm64));
+        assert!(family_known("t3.4xlarge") && !family_known("z99.large"));
         // ENI trunking: AWS's example, a c5.large runs 10 tasks instead of 2; burstable
         // types cannot trunk
         let c5 = lookup("c5.large").expect("c5.large");
@@ -192,10 +216,10 @@ mod tests {
             ("c6g.8xlarge", Some(60)),
             ("r5.8xlarge", None),
             ("m7i.large", None),
+            ("t2.micro", None),
         ] {
             assert_eq!(lookup(name).and_then(|t| t.trunk_tasks), tasks, "{name}");
         }
-        assert_eq!(lookup("x2iedn.xlarge"), None);
         assert_eq!(lookup("m5.medium"), None, "there is no m5.medium");
         assert_eq!(lookup("t3.4xlarge"), None, "there is no t3.4xlarge");
     }
