@@ -1,9 +1,12 @@
-//! Whether each cluster can hold its services: every service at its largest count, all of
-//! them deploying at once (Terraform updates every service in parallel, and a deployment runs
-//! up to [`DEPLOY_MAX_PERCENT`] of a service's tasks), at the cluster's largest size. Counted
-//! by network interfaces (each awsvpc task takes one), CPU units and the memory ECS registers
-//! ([`instance_types`]). An exact fit passes. The sums do not see how tasks pack onto single
-//! instances; a task that fits no instance at all is an error of its own.
+//! Whether each cluster can hold its services, at the cluster's largest size: every service at
+//! its largest count, plus the extra tasks of the largest single deployment (a deployment runs
+//! up to [`DEPLOY_MAX_PERCENT`] of a service's tasks). That is what must fit for anything to
+//! deploy at all; a config that would run is never refused. When every service's deployment
+//! together does not fit (Terraform updates them in parallel), ECS places the new tasks as
+//! room frees up, in rounds: [`rounds`] says how many, for a warning and the rollout wait.
+//! Counted by network interfaces (each awsvpc task takes one), CPU units and the memory ECS
+//! registers ([`instance_types`]). An exact fit passes. The sums do not see how tasks pack onto
+//! single instances; a task that fits no instance at all is an error of its own.
 
 use std::collections::BTreeMap;
 
@@ -17,8 +20,11 @@ use super::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Demand {
     pub role: String,
-    /// Tasks at once: the largest count, times the deployment's maximum percent.
+    /// Tasks in the steady state: the largest count.
     pub tasks: u32,
+    /// Extra tasks while it deploys: the count times the deployment's maximum percent, less
+    /// the count.
+    pub surge: u32,
     pub cpu: u32,
     pub memory: u32,
 }
@@ -32,7 +38,8 @@ pub fn demands(services: &[Service], public: bool) -> Vec<Demand> {
             let most = s.autoscaling.as_ref().map_or(s.desired_count, |a| a.max);
             Demand {
                 role: s.role.clone(),
-                tasks: (most * DEPLOY_MAX_PERCENT).div_ceil(100),
+                tasks: most,
+                surge: (most * DEPLOY_MAX_PERCENT).div_ceil(100) - most,
                 cpu: s.cpu,
                 memory: s.memory,
             }
@@ -43,6 +50,7 @@ pub fn demands(services: &[Service], public: bool) -> Vec<Demand> {
         out.push(Demand {
             role: EXOCOM_ROLE.into(),
             tasks: 1,
+            surge: 0,
             cpu: EXOCOM_CPU,
             memory: EXOCOM_MEMORY,
         });
@@ -111,8 +119,110 @@ pub struct Shortfall {
     pub help: String,
 }
 
-/// Checks `demands` against `cluster` of type `it`; `name` is `public` or `private`;
-/// `trunking` when the account's ENI trunking is on (`eni-trunking`).
+/// What `demands` need of a cluster: network interfaces (tasks), CPU units, MiB.
+type Need = (u32, u32, u32);
+
+fn steady(demands: &[Demand]) -> Need {
+    demands.iter().fold((0, 0, 0), |(t, c, m), d| {
+        (t + d.tasks, c + d.tasks * d.cpu, m + d.tasks * d.memory)
+    })
+}
+
+/// The extra of the largest single deployment, in each measure.
+fn largest_surge(demands: &[Demand]) -> Need {
+    demands.iter().fold((0, 0, 0), |(t, c, m), d| {
+        (
+            t.max(d.surge),
+            c.max(d.surge * d.cpu),
+            m.max(d.surge * d.memory),
+        )
+    })
+}
+
+fn all_surges(demands: &[Demand]) -> Need {
+    demands.iter().fold((0, 0, 0), |(t, c, m), d| {
+        (t + d.surge, c + d.surge * d.cpu, m + d.surge * d.memory)
+    })
+}
+
+fn have(cluster: &Cluster, it: &InstanceType, trunking: bool) -> Need {
+    let n = cluster.max;
+    (
+        n * it.slots(trunking),
+        n * it.cpu_units(),
+        n * it.task_memory(),
+    )
+}
+
+fn plus(a: Need, b: Need) -> Need {
+    (a.0 + b.0, a.1 + b.1, a.2 + b.2)
+}
+
+fn fits(need: Need, have: Need) -> bool {
+    need.0 <= have.0 && need.1 <= have.1 && need.2 <= have.2
+}
+
+/// How many rounds ECS needs to place every service's new tasks when they all deploy at once:
+/// 1 when they fit together, else how many times the room beside the steady state holds
+/// their extra tasks (at least 2). Meaningful only when [`check`] passes.
+pub fn rounds(cluster: &Cluster, it: &InstanceType, demands: &[Demand], trunking: bool) -> u32 {
+    let have = have(cluster, it, trunking);
+    let steady = steady(demands);
+    let surges = all_surges(demands);
+    if fits(plus(steady, surges), have) {
+        return 1;
+    }
+    let room = (
+        have.0.saturating_sub(steady.0),
+        have.1.saturating_sub(steady.1),
+        have.2.saturating_sub(steady.2),
+    );
+    [(surges.0, room.0), (surges.1, room.1), (surges.2, room.2)]
+        .into_iter()
+        .map(|(need, room)| need.div_ceil(room.max(1)))
+        .max()
+        .unwrap_or(1)
+        .max(2)
+}
+
+/// When the services' deployments do not fit at once: what they need against what the cluster
+/// has, and the `max` that would hold them all at once.
+pub fn crowding(
+    cluster: &Cluster,
+    it: &InstanceType,
+    demands: &[Demand],
+    trunking: bool,
+) -> Option<(String, u32)> {
+    let have = have(cluster, it, trunking);
+    let all = plus(steady(demands), all_surges(demands));
+    if fits(all, have) {
+        return None;
+    }
+    let needed = needed(all, it, trunking);
+    Some((
+        format!(
+            "{} tasks, {} CPU units and {} MiB when every service deploys at once, and {} × {} have room for {}, {} and {}",
+            all.0, all.1, all.2, cluster.max, cluster.instance_type, have.0, have.1, have.2
+        ),
+        needed,
+    ))
+}
+
+/// The fewest instances that hold `need`.
+fn needed(need: Need, it: &InstanceType, trunking: bool) -> u32 {
+    [
+        need.0.div_ceil(it.slots(trunking).max(1)),
+        need.1.div_ceil(it.cpu_units().max(1)),
+        need.2.div_ceil(it.task_memory().max(1)),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(1)
+}
+
+/// Checks `demands` against `cluster` of type `it`: the steady state plus the largest single
+/// deployment must fit. `name` is `public` or `private`; `trunking` when the account's ENI
+/// trunking is on (`eni-trunking`).
 pub fn check(
     name: &str,
     cluster: &Cluster,
@@ -121,27 +231,27 @@ pub fn check(
     trunking: bool,
 ) -> Option<Shortfall> {
     let slots = it.slots(trunking);
-    let tasks: u32 = demands.iter().map(|d| d.tasks).sum();
-    let cpu: u32 = demands.iter().map(|d| d.tasks * d.cpu).sum();
-    let memory: u32 = demands.iter().map(|d| d.tasks * d.memory).sum();
-    let n = cluster.max;
-    let have = (n * slots, n * it.cpu_units(), n * it.task_memory());
-    if tasks <= have.0 && cpu <= have.1 && memory <= have.2 {
+    let have = have(cluster, it, trunking);
+    let need = plus(steady(demands), largest_surge(demands));
+    if fits(need, have) {
         return None;
     }
-    let needed = [
-        tasks.div_ceil(slots.max(1)),
-        cpu.div_ceil(it.cpu_units()),
-        memory.div_ceil(it.task_memory()),
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(n);
+    let (tasks, cpu, memory) = need;
+    let n = cluster.max;
+    let needed = needed(need, it, trunking);
+    let deploying = demands
+        .iter()
+        .rev()
+        .max_by_key(|d| d.surge)
+        .filter(|d| d.surge > 0)
+        .map(|d| format!(", plus {} while `{}` deploys", d.surge, d.role))
+        .unwrap_or_default();
     let each = demands
         .iter()
         .map(|d| format!("{} {}", d.role, d.tasks))
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(", ")
+        + &deploying;
     let short = if tasks > have.0 {
         let why = if slots == it.task_slots() {
             "one per awsvpc task, the instance keeps one"
@@ -189,7 +299,7 @@ pub fn check(
     help.push_str(", or lower the services' counts");
     Some(Shortfall {
         message: format!(
-            "the {name} cluster cannot hold its services while they deploy: they need {short}"
+            "the {name} cluster cannot hold its services while one of them deploys: they need {short}"
         ),
         need: short,
         help,
@@ -200,44 +310,43 @@ pub fn check(
 mod tests {
     use super::*;
 
+    /// `tasks` in the steady state, as many again while it deploys (200%).
     fn demand(role: &str, tasks: u32) -> Demand {
         Demand {
             role: role.into(),
             tasks,
+            surge: tasks,
             cpu: 256,
             memory: 512,
         }
     }
 
-    #[test]
-    fn an_exact_fit_passes_and_one_task_more_fails_with_the_numbers() {
+    fn t3_small(max: u32) -> (Cluster, InstanceType) {
         let it = instance_types::lookup("t3.small").expect("t3.small");
         let cluster = Cluster {
             instance_type: "t3.small".into(),
             min: 1,
-            max: 3,
+            max,
         };
-        // 3 × 2 slots
-        assert_eq!(
-            check(
-                "private",
-                &cluster,
-                &it,
-                &[demand("a", 2), demand("b", 4)],
-                false
-            ),
-            None
-        );
+        (cluster, it)
+    }
+
+    #[test]
+    fn an_exact_fit_passes_and_one_task_more_fails_with_the_numbers() {
+        // 3 × 2 slots: 4 steady tasks and the largest deployment's 2 more fit exactly
+        let (cluster, it) = t3_small(3);
+        let fits = [demand("a", 2), demand("b", 2)];
+        assert_eq!(check("private", &cluster, &it, &fits, false), None);
         let short = check(
             "private",
             &cluster,
             &it,
-            &[demand("a", 2), demand("b", 4), demand("exocom", 1)],
+            &[demand("a", 2), demand("b", 2), demand("exocom", 1)],
             false,
         )
         .expect("too many");
         assert!(
-            short.message.contains("7 tasks at once (a 2, b 4, exocom 1), and 3 × t3.small have network interfaces for 6"),
+            short.message.contains("7 tasks at once (a 2, b 2, exocom 1, plus 2 while `a` deploys), and 3 × t3.small have network interfaces for 6"),
             "{}",
             short.message
         );
@@ -256,6 +365,31 @@ mod tests {
     }
 
     #[test]
+    fn a_config_that_would_run_deploys_in_rounds_instead_of_being_refused() {
+        // four steady tasks on six task slots: every deployment at once needs 8, one at a time
+        // 6 (the capacity rule refused this before, though ECS runs it)
+        let (cluster, it) = t3_small(3);
+        let four = [demand("a", 2), demand("b", 2)];
+        assert_eq!(check("private", &cluster, &it, &four, false), None);
+        let (need, max) = crowding(&cluster, &it, &four, false).expect("crowded");
+        assert!(
+            need.starts_with("8 tasks, 2048 CPU units and 4096 MiB when every service deploys at once, and 3 × t3.small have room for 6,"),
+            "{need}"
+        );
+        assert_eq!(max, 4, "four t3.small hold them all at once");
+        assert_eq!(rounds(&cluster, &it, &four, false), 2);
+        // with room for all, one round and nothing to say
+        let (roomy, _) = t3_small(4);
+        assert_eq!(crowding(&roomy, &it, &four, false), None);
+        assert_eq!(rounds(&roomy, &it, &four, false), 1);
+        // three services of 2 on 7 slots' worth: 6 steady, 1 room, 6 extra: six rounds
+        let (tight, _) = t3_small(4);
+        let six = [demand("a", 2), demand("b", 2), demand("c", 2)];
+        assert_eq!(check("private", &tight, &it, &six, false), None);
+        assert_eq!(rounds(&tight, &it, &six, false), 3);
+    }
+
+    #[test]
     fn eni_trunking_counts_its_own_task_limit_and_is_suggested_where_it_helps() {
         let it = instance_types::lookup("m5.large").expect("m5.large");
         let cluster = Cluster {
@@ -263,8 +397,9 @@ mod tests {
             min: 1,
             max: 2,
         };
-        // 2 × 2 slots without trunking, 2 × 10 with it; CPU (2 × 2048) holds 16 × 256
-        let demands = [demand("a", 8), demand("b", 8)];
+        // 2 × 2 slots without trunking, 2 × 10 with it; CPU (2 × 2048) holds 16 × 256: 8
+        // steady tasks and the 4 of one deployment
+        let demands = [demand("a", 4), demand("b", 4)];
         let short = check("public", &cluster, &it, &demands, false).expect("too many");
         assert!(
             short
@@ -274,10 +409,14 @@ mod tests {
             short.help
         );
         assert_eq!(check("public", &cluster, &it, &demands, true), None);
-        let more = [demand("a", 10), demand("b", 11)];
+        let small_cpu = |role: &str, n: u32| Demand {
+            cpu: 64,
+            ..demand(role, n)
+        };
+        let more = [small_cpu("a", 7), small_cpu("b", 7)];
         let short = check("public", &cluster, &it, &more, true).expect("too many");
         assert!(
-            short.message.contains("21 tasks at once (a 10, b 11), and 2 × m5.large have network interfaces for 20 (10 each: with ENI trunking)"),
+            short.message.contains("21 tasks at once (a 7, b 7, plus 7 while `a` deploys), and 2 × m5.large have network interfaces for 20 (10 each: with ENI trunking)"),
             "{}",
             short.message
         );
@@ -302,7 +441,7 @@ mod tests {
         // 2 × 1024 = 2048 MiB installed, but ECS gives tasks 1920
         let big = Demand {
             memory: 1024,
-            ..demand("a", 2)
+            ..demand("a", 1)
         };
         let short = check("public", &cluster, &it, &[big], false).expect("too much memory");
         assert!(
