@@ -53,7 +53,7 @@ pub struct Cli {
 
     /// AWS endpoint for an emulator such as moto or LocalStack: exo-deploy's own calls and the
     /// rendered Terraform's provider and state backend use it
-    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL", value_parser = endpoint_url)]
+    #[arg(long, global = true, value_name = "URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
 
     /// Terraform image to run (default: hashicorp/terraform 1.13.3, pinned by digest)
@@ -285,8 +285,8 @@ pub enum Command {
 }
 
 /// An emulator's endpoint: an http(s) url without credentials (it is written into the rendered
-/// Terraform).
-fn endpoint_url(value: &str) -> Result<String, String> {
+/// Terraform). `--endpoint-url`, or `AWS_ENDPOINT_URL` (checked when settings are resolved).
+pub fn endpoint_url(value: &str) -> Result<String, String> {
     if value.is_empty() {
         return Ok(String::new());
     }

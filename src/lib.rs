@@ -192,6 +192,10 @@ pub fn run() -> ExitCode {
 /// Runs the intent; `Ok` carries the exit code (`plan --detailed-exitcode` exits 3 when there
 /// are changes).
 fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<u8, Error> {
+    if let Some(url) = &settings.endpoint_url {
+        cli::endpoint_url(url)
+            .map_err(|e| Error::Usage(format!("--endpoint-url / AWS_ENDPOINT_URL: {e}")))?;
+    }
     // services that are only an image: their service.yml is read out of it, again on runs
     // that deploy, from the cache of an earlier read otherwise
     // (a rollback runs recorded images: it keeps what was read before)
@@ -218,6 +222,7 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
     }
     let raw = loaded?;
     let app = model::resolve(&raw, settings.env.as_deref())?;
+    reporter.config_warnings(&app.warnings);
     // a promotion reads the release of another environment, with that environment's access
     let source = match intent {
         Intent::Promote { from, .. } if *from == app.env.name => {

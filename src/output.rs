@@ -117,7 +117,7 @@ impl Reporter {
         self.event(
             "app",
             json!({ "app": app.name, "version": app.version, "format": app.format, "env": env.name,
-            "region": env.region, "services": app.services }),
+            "region": env.region, "services": app.services, "databases": app.databases }),
         );
         let mut text = format!(
             "{} {} ({}), environment `{}` in {}\n",
@@ -160,6 +160,13 @@ impl Reporter {
                 ServiceKind::Worker => "over ExoCom only".to_string(),
             };
             let image = match &s.image {
+                ImageSource::Build {
+                    context,
+                    dockerfile,
+                    ..
+                } if dockerfile != "Dockerfile" => {
+                    format!("build {} from {dockerfile}", relative(app, context))
+                }
                 ImageSource::Build { context, .. } => format!("build {}", relative(app, context)),
                 ImageSource::Prebuilt { image } => format!("image {image}"),
             };
@@ -181,6 +188,22 @@ impl Reporter {
             app.bus.version,
             crate::render::private_domain(app)
         ));
+        if !app.databases.is_empty() {
+            text.push_str("  databases:\n");
+            for d in &app.databases {
+                text.push_str(&format!(
+                    "    {}: RDS {} {}, {}, {} GiB {}; database `{}`, for {}\n",
+                    d.id,
+                    d.engine,
+                    d.engine_version,
+                    d.instance_class,
+                    d.allocated_storage,
+                    d.storage_type,
+                    d.db_name,
+                    d.clients.join(", ")
+                ));
+            }
+        }
         if app.has_public_services() {
             let c = &env.public_cluster;
             text.push_str(&format!(
@@ -656,8 +679,31 @@ impl Reporter {
         }
     }
 
+    /// The config's warnings and notes: what runs, but not as its author may expect, or in a
+    /// way worth knowing. Each at its place, with its help; `--json`: one `warning` or `note`
+    /// event each.
+    pub fn config_warnings(&self, warnings: &[crate::config::ConfigDiagnostic]) {
+        for d in warnings {
+            if self.json {
+                let (file, line, column) = d.position();
+                self.event(
+                    d.severity_name(),
+                    json!({ "kind": "config", "file": file, "line": line, "column": column,
+                    "message": d.message, "help": d.help }),
+                );
+            }
+            self.say(&format!(
+                "{}\n",
+                format!("{:?}", miette::Report::new(d.clone())).trim_end()
+            ));
+        }
+    }
+
     /// A finished error.
     pub fn error(&self, error: &Error) {
+        if let Error::Config(errors) = error {
+            self.config_warnings(&errors.warnings);
+        }
         if self.json {
             match error {
                 Error::Config(errors) => {

@@ -222,8 +222,11 @@ impl Cli {
             json: self.json,
             yes: self.yes,
             dry_run,
-            // an empty AWS_ENDPOINT_URL means no emulator
-            endpoint_url: self.endpoint_url.filter(|u| !u.is_empty()),
+            // the flag, else the SDK's own variable; an empty one means no emulator
+            endpoint_url: self
+                .endpoint_url
+                .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+                .filter(|u| !u.is_empty()),
             terraform_image: self
                 .terraform_image
                 .unwrap_or_else(|| crate::terraform::DEFAULT_IMAGE.to_string()),

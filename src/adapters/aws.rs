@@ -28,6 +28,9 @@ pub struct Aws {
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub region: String,
+    /// The configuration the clients were made from: credentials and endpoint, for the one
+    /// call made without an SDK client (`adapters::ec2`).
+    pub conf: aws_config::SdkConfig,
 }
 
 /// Whose credentials an environment deploys with, beside the default chain: a profile of the
@@ -115,6 +118,7 @@ impl Aws {
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(conf),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(conf),
             region: region.to_string(),
+            conf: conf.clone(),
         }
     }
 

@@ -66,13 +66,14 @@ pub async fn build(
     docker: &Docker,
     tar: Vec<u8>,
     image: &str,
+    dockerfile: &str,
     platform: &str,
     labels: &std::collections::BTreeMap<String, String>,
     on: &(dyn Fn(Event) + Sync),
 ) -> Result<()> {
     let labels: std::collections::HashMap<&String, &String> = labels.iter().collect();
     let options = BuildImageOptionsBuilder::default()
-        .dockerfile("Dockerfile")
+        .dockerfile(dockerfile)
         .t(image)
         .platform(platform)
         .labels(&labels)

@@ -97,6 +97,11 @@ pub trait Cloud {
     ) -> impl Future<Output = Result<Vec<DnsRecord>>> + Send;
     /// Whether the account's default for new container instances has ENI trunking on.
     fn eni_trunking(&self, account: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// What EC2 says of an instance type newer than exo-deploy's table (`None`: no such type).
+    fn instance_type(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<crate::model::instance_types::InstanceType>>> + Send;
     /// The snapshots of the databases named `names` (their identifiers' start).
     fn database_snapshots(
         &self,
@@ -255,6 +260,12 @@ impl Cloud for Aws {
     }
     fn eni_trunking(&self, account: &str) -> impl Future<Output = Result<bool>> + Send {
         objects::eni_trunking(self, account)
+    }
+    async fn instance_type(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::model::instance_types::InstanceType>> {
+        Ok(crate::adapters::ec2::describe_instance_type(&self.conf, &self.region, name).await?)
     }
     fn database_snapshots(
         &self,

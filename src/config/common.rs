@@ -70,7 +70,8 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
                 Ok(Entries(out))
             }
         }
-        d.deserialize_map(Vis(PhantomData))
+        // any: an empty value (`default:`) reads as no entries, as Exosphere read it
+        d.deserialize_any(Vis(PhantomData))
     }
 }
 

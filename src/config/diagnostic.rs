@@ -102,7 +102,22 @@ fn offset_of(text: &str, line: u64, column: u64) -> Option<usize> {
     Some(start + col)
 }
 
-/// One thing wrong with the configuration.
+/// How much a diagnostic matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    /// The run stops: the config cannot be deployed as written.
+    #[default]
+    Error,
+    /// The run goes on, but something written will not do what its author may expect (a key
+    /// exo-deploy reads differently or not at all, an environment not being deployed that
+    /// would not deploy).
+    Warning,
+    /// The run goes on and does what was written, in a way worth knowing (a value adjusted to
+    /// what AWS accepts, a variable exo-deploy sets itself).
+    Note,
+}
+
+/// One thing wrong with the configuration, or worth a word about.
 #[derive(Debug, Clone)]
 pub struct ConfigDiagnostic {
     /// What is wrong, as one sentence.
@@ -115,6 +130,8 @@ pub struct ConfigDiagnostic {
     pub place: Option<Place>,
     /// The file path when there is no place with text to show.
     pub path: Option<PathBuf>,
+    /// Whether it stops the run.
+    pub severity: Severity,
 }
 
 impl ConfigDiagnostic {
@@ -126,6 +143,37 @@ impl ConfigDiagnostic {
             help: None,
             place: Some(place),
             path: None,
+            severity: Severity::Error,
+        }
+    }
+
+    /// A warning at a place in a file: the run goes on.
+    pub fn warning(place: Place, message: impl Into<String>, label: impl Into<String>) -> Self {
+        ConfigDiagnostic {
+            severity: Severity::Warning,
+            ..Self::at(place, message, label)
+        }
+    }
+
+    /// A note at a place in a file: the run goes on and does what was written.
+    pub fn note(place: Place, message: impl Into<String>, label: impl Into<String>) -> Self {
+        ConfigDiagnostic {
+            severity: Severity::Note,
+            ..Self::at(place, message, label)
+        }
+    }
+
+    /// Whether it stops the run.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `error`, `warning` or `note`, for `--json`.
+    pub fn severity_name(&self) -> &'static str {
+        match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
         }
     }
 
@@ -137,6 +185,7 @@ impl ConfigDiagnostic {
             help: None,
             place: None,
             path: Some(path),
+            severity: Severity::Error,
         }
     }
 
@@ -195,6 +244,14 @@ impl fmt::Display for ConfigDiagnostic {
 impl std::error::Error for ConfigDiagnostic {}
 
 impl Diagnostic for ConfigDiagnostic {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
+        })
+    }
+
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.help
             .as_ref()
@@ -224,6 +281,8 @@ impl Diagnostic for ConfigDiagnostic {
 pub struct ConfigErrors {
     /// The problems, in file order.
     pub diagnostics: Vec<ConfigDiagnostic>,
+    /// The warnings and notes found beside them, shown with them.
+    pub warnings: Vec<ConfigDiagnostic>,
 }
 
 fn count(n: usize) -> String {
@@ -247,7 +306,10 @@ impl Diagnostic for ConfigErrors {
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
         Some(Box::new(
-            self.diagnostics.iter().map(|d| d as &dyn Diagnostic),
+            self.diagnostics
+                .iter()
+                .chain(&self.warnings)
+                .map(|d| d as &dyn Diagnostic),
         ))
     }
 }
@@ -256,6 +318,18 @@ impl From<ConfigDiagnostic> for ConfigErrors {
     fn from(d: ConfigDiagnostic) -> Self {
         ConfigErrors {
             diagnostics: vec![d],
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl ConfigErrors {
+    /// Every diagnostic of the list, errors first.
+    pub fn new(all: Vec<ConfigDiagnostic>) -> Self {
+        let (diagnostics, warnings) = all.into_iter().partition(ConfigDiagnostic::is_error);
+        ConfigErrors {
+            diagnostics,
+            warnings,
         }
     }
 }
@@ -267,30 +341,46 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
-    /// Records one problem.
+    /// Records one problem, once: the same message at the same place (a variable every
+    /// service inherits, say) is said once.
     pub fn push(&mut self, d: ConfigDiagnostic) {
-        self.list.push(d);
+        let known = self
+            .list
+            .iter()
+            .any(|k| k.message == d.message && k.location() == d.location());
+        if !known {
+            self.list.push(d);
+        }
     }
 
-    /// True when nothing was recorded.
+    /// True when no error was recorded (warnings and notes do not count).
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        !self.list.iter().any(ConfigDiagnostic::is_error)
     }
 
-    /// `Ok(value)` when nothing was recorded, else every recorded problem.
+    /// The warnings and notes recorded so far.
+    pub fn warnings(&self) -> Vec<ConfigDiagnostic> {
+        self.list
+            .iter()
+            .filter(|d| !d.is_error())
+            .cloned()
+            .collect()
+    }
+
+    /// `Ok(value)` when no error was recorded, else every recorded problem (with the
+    /// warnings and notes, shown beside them).
     pub fn finish<T>(self, value: T) -> Result<T, ConfigErrors> {
-        if self.list.is_empty() {
+        if self.is_empty() {
             Ok(value)
         } else {
-            Err(ConfigErrors {
-                diagnostics: self.list,
-            })
+            Err(ConfigErrors::new(self.list))
         }
     }
 
     /// Moves another collection's problems into this one.
     pub fn extend(&mut self, other: ConfigErrors) {
         self.list.extend(other.diagnostics);
+        self.list.extend(other.warnings);
     }
 }
 

@@ -1,13 +1,14 @@
-//! The Exosphere format: `remote.environments`, a flat `services` map, and a
-//! `service.yml` whose `type` is `public`, `private` or `worker`.
+//! The Exosphere format (0.35 and later, its last): `remote.environments`, a flat `services`
+//! map, and a `service.yml` whose `type` is `public`, `private` or `worker`. What Exosphere's
+//! Go code read (Originate/exosphere master, `src/types/*.go`) is read here; keys it dropped
+//! along the way (`description`, `version`, `author`, `templates`) and keys that only mattered
+//! to `exo run` (`local`, `development`, `shared-directories`) are accepted and ignored.
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
-use super::common::{
-    Entries, Messages, Scalar, Secrets, aws_environment_settings, service_deploy_settings,
-};
+use super::common::{Entries, Scalar, Secrets, aws_environment_settings, service_deploy_settings};
 
 /// `application.yml`.
 #[derive(Debug, Deserialize)]
@@ -15,11 +16,15 @@ use super::common::{
 pub struct AppFile {
     pub name: Spanned<String>,
     pub version: Option<Spanned<Scalar>>,
-    pub remote: Spanned<Remote>,
+    /// None: an app without deployment settings (reported as such).
+    pub remote: Option<Spanned<Remote>>,
     pub services: Spanned<Entries<ServiceRef>>,
     pub description: Option<IgnoredAny>,
+    pub author: Option<IgnoredAny>,
+    pub templates: Option<IgnoredAny>,
     pub local: Option<IgnoredAny>,
     pub development: Option<IgnoredAny>,
+    pub shared_directories: Option<IgnoredAny>,
 }
 
 /// `remote`.
@@ -69,6 +74,9 @@ aws_environment_settings! {
         pub url: Option<Spanned<String>>,
         #[serde(default)]
         pub environment_variables: Entries<Spanned<Scalar>>,
+        /// The name before 0.35 (`environment-variables` since): Exosphere 0.35+ ignored it;
+        /// read as `environment-variables`, with a warning.
+        pub environment: Option<Spanned<Entries<Spanned<Scalar>>>>,
         #[serde(default)]
         pub secrets: Secrets,
     }
@@ -80,6 +88,14 @@ aws_environment_settings! {
 pub struct ServiceRef {
     pub location: Option<Spanned<String>>,
     pub docker_image: Option<Spanned<String>>,
+    /// What ExoCom needs to know of the service: its message `translations`.
+    #[serde(default)]
+    pub dependency_data: super::exosphere_early::AppDependencyData,
+    /// The original format's ExoCom namespace and image spelling, which the Go tool ignored.
+    pub namespace: Option<IgnoredAny>,
+    #[serde(rename = "docker_image")]
+    pub docker_image_underscored: Option<IgnoredAny>,
+    pub silent: Option<IgnoredAny>,
 }
 
 /// A service's `service.yml`.
@@ -100,6 +116,13 @@ pub struct ServiceFile {
     pub setup: Option<IgnoredAny>,
     pub tests: Option<IgnoredAny>,
     pub docker: Option<IgnoredAny>,
+    pub restart: Option<IgnoredAny>,
+    pub user_data: Option<IgnoredAny>,
+    /// Some 2016 example apps name the service here.
+    pub name: Option<IgnoredAny>,
+    /// To 0.32: ExoCom's messages (`dependency-data.exocom` since).
+    #[serde(default)]
+    pub messages: super::common::Messages,
 }
 
 /// `production` in service.yml.
@@ -138,5 +161,5 @@ service_deploy_settings! {
 #[derive(Debug, Default, Deserialize)]
 pub struct DependencyData {
     #[serde(default)]
-    pub exocom: Messages,
+    pub exocom: Option<super::exosphere_early::ExocomData>,
 }

@@ -8,11 +8,13 @@ pub mod common;
 pub mod diagnostic;
 pub mod exo_deploy;
 pub mod exosphere;
+pub mod exosphere_early;
 pub mod external;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_saphyr::Spanned;
 
@@ -27,9 +29,11 @@ pub const SERVICE_FILE: &str = "service.yml";
 /// An app as written on disk, in the format it was written in.
 #[derive(Debug)]
 pub enum RawApp {
-    /// The original exo-deploy format.
+    /// The original exo-deploy format (2016–17; 0.22's `dependencies` list too).
     ExoDeploy(Loaded<exo_deploy::AppFile, exo_deploy::ServiceFile>),
-    /// The Exosphere format.
+    /// Exosphere 0.23–0.34: one deployed environment in `production:` or `remote:`.
+    ExosphereEarly(Box<Loaded<exosphere_early::AppFile, exosphere_early::ServiceFile>>),
+    /// The Exosphere format (0.35+, `remote.environments`).
     Exosphere(Loaded<exosphere::AppFile, exosphere::ServiceFile>),
 }
 
@@ -60,6 +64,71 @@ pub struct LoadedService<S> {
     pub file: SourceFile,
 }
 
+/// What application.yml's top-level keys say about its generation, read before the file is
+/// read as one: `environments` (the original exo-deploy format), `remote.environments` (the
+/// final Exosphere format), `production` or a `remote` without environments (Exosphere
+/// 0.23–0.34). Without any of those the app has no deployment settings; `bus` and grouped
+/// services then tell its generation, for the help.
+#[derive(Debug, Deserialize)]
+struct Probe {
+    environments: Option<IgnoredAny>,
+    remote: Option<Option<RemoteProbe>>,
+    production: Option<IgnoredAny>,
+    bus: Option<IgnoredAny>,
+    services: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RemoteProbe {
+    environments: Option<IgnoredAny>,
+}
+
+/// The services of an app that has no deployment block, only for telling its generation.
+#[derive(Debug, Deserialize)]
+struct GroupsProbe {
+    services: BTreeMap<String, IgnoredAny>,
+}
+
+/// Which raw shape an application.yml is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    ExoDeploy,
+    ExosphereEarly,
+    Exosphere,
+}
+
+impl Probe {
+    fn shape(&self, text: &str) -> Shape {
+        match (&self.environments, &self.remote, &self.production) {
+            (Some(_), _, _) => Shape::ExoDeploy,
+            (
+                _,
+                Some(Some(RemoteProbe {
+                    environments: Some(_),
+                })),
+                _,
+            ) => Shape::Exosphere,
+            (_, Some(_), _) | (_, _, Some(_)) => Shape::ExosphereEarly,
+            // no deployment settings: the generation the rest of the file is written in
+            _ if self.bus.is_some() => Shape::ExoDeploy,
+            _ => {
+                let grouped = self.services.is_some()
+                    && serde_saphyr::from_str::<GroupsProbe>(text).is_ok_and(|g| {
+                        !g.services.is_empty()
+                            && g.services
+                                .keys()
+                                .all(|k| exosphere_early::GROUPS.contains(&k.as_str()))
+                    });
+                if grouped {
+                    Shape::ExosphereEarly
+                } else {
+                    Shape::Exosphere
+                }
+            }
+        }
+    }
+}
+
 /// Reads the app in `dir`: application.yml, then each service's service.yml (no image is
 /// read: see [`load_with`]).
 pub fn load(dir: &Path) -> Result<RawApp, ConfigErrors> {
@@ -70,82 +139,168 @@ pub fn load(dir: &Path) -> Result<RawApp, ConfigErrors> {
 /// `images`.
 pub fn load_with(dir: &Path, images: &dyn ExternalServices) -> Result<RawApp, ConfigErrors> {
     let app_file = read_source(dir, Path::new(APP_FILE))?;
-    let keys: BTreeMap<String, IgnoredAny> =
+    let probe: Probe =
         serde_saphyr::from_str(&app_file.text).map_err(|e| yaml_error(&app_file, &e))?;
-    if keys.contains_key("environments") {
-        let app: exo_deploy::AppFile = parse(&app_file)?;
-        let refs = app.services.value.public.0.iter();
-        let refs = refs
-            .chain(&app.services.value.private.0)
-            .chain(&app.services.value.worker.0);
-        let locations = refs.filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
-        let (services, problems) = load_services(dir, &app_file, locations);
-        Ok(RawApp::ExoDeploy(Loaded {
-            dir: dir.to_path_buf(),
-            app,
-            app_file,
-            services,
-            problems,
-        }))
-    } else if keys.contains_key("remote") {
-        let app: exosphere::AppFile = parse(&app_file)?;
-        let locations = app
-            .services
-            .value
-            .0
-            .iter()
-            .filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
-        let (mut services, mut problems) = load_services(dir, &app_file, locations);
-        let external = app.services.value.0.iter().filter_map(|(role, r)| {
-            match (&r.location, &r.docker_image) {
-                (None, Some(image)) => Some((role, image)),
-                _ => None,
-            }
-        });
-        for (role, image) in external {
-            let place = Place::at(&app_file, &image.referenced);
-            match images.service_file(&role.value, &image.value) {
-                Ok(external) => {
-                    // the image's name stands where a file's path would
-                    let file = SourceFile::new(
-                        PathBuf::from(&image.value),
-                        image.value.clone(),
-                        external.text,
-                    );
-                    match parse::<exosphere::ServiceFile>(&file) {
-                        Ok(service) => {
-                            services.insert(
-                                role.value.clone(),
-                                LoadedService {
-                                    dir: None,
-                                    service,
-                                    file,
-                                },
-                            );
+    match probe.shape(&app_file.text) {
+        Shape::ExoDeploy => {
+            let app: exo_deploy::AppFile = parse_app::<_, exo_deploy::ServiceFile>(dir, &app_file)?;
+            let groups = &app.services.value;
+            let refs = groups
+                .public
+                .0
+                .iter()
+                .chain(&groups.private.0)
+                .chain(&groups.worker.0);
+            let locations = refs.filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
+            let (services, problems) = load_services(dir, &app_file, locations);
+            Ok(RawApp::ExoDeploy(Loaded {
+                dir: dir.to_path_buf(),
+                app,
+                app_file,
+                services,
+                problems,
+            }))
+        }
+        Shape::ExosphereEarly => {
+            let app: exosphere_early::AppFile =
+                parse_app::<_, exosphere_early::ServiceFile>(dir, &app_file)?;
+            let refs: Vec<_> = app
+                .services
+                .value
+                .groups
+                .iter()
+                .flat_map(|(_, g)| &g.0)
+                .chain(&app.services.value.flat.0)
+                .collect();
+            let locations = refs
+                .iter()
+                .filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
+            let (mut services, mut problems) = load_services(dir, &app_file, locations);
+            let external =
+                refs.iter()
+                    .filter_map(|(role, r)| match (&r.location, &r.docker_image) {
+                        (None, Some(image)) => Some((role, image)),
+                        _ => None,
+                    });
+            load_external(images, &app_file, external, &mut services, &mut problems);
+            Ok(RawApp::ExosphereEarly(Box::new(Loaded {
+                dir: dir.to_path_buf(),
+                app,
+                app_file,
+                services,
+                problems,
+            })))
+        }
+        Shape::Exosphere => {
+            let app: exosphere::AppFile = parse_app::<_, exosphere::ServiceFile>(dir, &app_file)?;
+            let locations = app
+                .services
+                .value
+                .0
+                .iter()
+                .filter_map(|(role, r)| r.location.as_ref().map(|l| (role, l)));
+            let (mut services, mut problems) = load_services(dir, &app_file, locations);
+            let external = app.services.value.0.iter().filter_map(|(role, r)| {
+                match (&r.location, &r.docker_image) {
+                    (None, Some(image)) => Some((role, image)),
+                    _ => None,
+                }
+            });
+            load_external(images, &app_file, external, &mut services, &mut problems);
+            Ok(RawApp::Exosphere(Loaded {
+                dir: dir.to_path_buf(),
+                app,
+                app_file,
+                services,
+                problems,
+            }))
+        }
+    }
+}
+
+/// Reads application.yml as `A`. When it cannot be read so, the services' own files are still
+/// read (their folders found as far as the file says), so one run reports the problems of
+/// every file together.
+fn parse_app<A: DeserializeOwned, S: DeserializeOwned>(
+    dir: &Path,
+    app_file: &SourceFile,
+) -> Result<A, ConfigErrors> {
+    parse::<A>(app_file).map_err(|mut errors| {
+        #[derive(Deserialize)]
+        struct Services {
+            services: Option<BTreeMap<String, Option<serde_json::Value>>>,
+        }
+        let Ok(Services {
+            services: Some(services),
+        }) = serde_saphyr::from_str(&app_file.text)
+        else {
+            return errors;
+        };
+        let location = |v: &serde_json::Value| v.get("location")?.as_str().map(str::to_string);
+        let mut folders = Vec::new();
+        for (key, value) in &services {
+            let Some(value) = value else { continue };
+            match location(value) {
+                Some(l) => folders.push((key.clone(), l)),
+                None if exosphere_early::GROUPS.contains(&key.as_str()) => {
+                    for (role, v) in value.as_object().into_iter().flatten() {
+                        if let Some(l) = location(v) {
+                            folders.push((role.clone(), l));
                         }
-                        Err(e) => problems.extend(e.diagnostics),
                     }
                 }
-                Err(why) if why.skipped => {}
-                Err(why) => problems
-                    .push(ConfigDiagnostic::at(place, why.message, "this image").help(why.help)),
+                None => {}
             }
         }
-        Ok(RawApp::Exosphere(Loaded {
-            dir: dir.to_path_buf(),
-            app,
-            app_file,
-            services,
-            problems,
-        }))
-    } else {
-        Err(ConfigDiagnostic::at(
-            Place::file(&app_file),
-            "found neither `environments` (the original exo-deploy format) nor `remote` (the Exosphere format)",
-            "",
-        )
-        .help("add the deployment settings: see docs/config.md for both formats side by side")
-        .into())
+        for (_, location) in folders {
+            let rel = Path::new(&location).join(SERVICE_FILE);
+            if let Ok(file) = read_source(dir, &rel)
+                && let Err(e) = parse::<S>(&file)
+            {
+                errors.diagnostics.extend(e.diagnostics);
+            }
+        }
+        errors
+    })
+}
+
+/// Reads the service.yml of each service that is only an image, out of the image.
+fn load_external<'a, S: DeserializeOwned>(
+    images: &dyn ExternalServices,
+    app_file: &SourceFile,
+    external: impl Iterator<Item = (&'a Spanned<String>, &'a Spanned<String>)>,
+    services: &mut BTreeMap<String, LoadedService<S>>,
+    problems: &mut Vec<ConfigDiagnostic>,
+) {
+    for (role, image) in external {
+        let place = Place::at(app_file, &image.referenced);
+        match images.service_file(&role.value, &image.value) {
+            Ok(external) => {
+                // the image's name stands where a file's path would
+                let file = SourceFile::new(
+                    PathBuf::from(&image.value),
+                    image.value.clone(),
+                    external.text,
+                );
+                match parse::<S>(&file) {
+                    Ok(service) => {
+                        services.insert(
+                            role.value.clone(),
+                            LoadedService {
+                                dir: None,
+                                service,
+                                file,
+                            },
+                        );
+                    }
+                    Err(e) => problems.extend(e.diagnostics),
+                }
+            }
+            Err(why) if why.skipped => {}
+            Err(why) => {
+                problems.push(ConfigDiagnostic::at(place, why.message, "this image").help(why.help))
+            }
+        }
     }
 }
 
@@ -255,11 +410,39 @@ fn yaml_error(file: &SourceFile, err: &serde_saphyr::Error) -> ConfigDiagnostic 
         _ => Place::file(file),
     };
     let (message, help) = explain_unknown_key(&message);
-    let d = ConfigDiagnostic::at(place, message, "here");
-    match help {
-        Some(h) => d.help(h),
-        None => d,
+    let (message, help) = match help {
+        Some(h) => (message, h),
+        None => explain_shape(&message),
+    };
+    ConfigDiagnostic::at(place, message, "here").help(help)
+}
+
+/// A YAML shape serde refused, in our words, always with what to write instead.
+fn explain_shape(message: &str) -> (String, String) {
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some((key, _)) = rest.split_once('`')
+    {
+        return (
+            format!("`{key}` is missing here"),
+            format!("add `{key}:` with its value (docs/config.md describes it)"),
+        );
     }
+    let lower = message.to_ascii_lowercase();
+    let help = if lower.contains("mapping") || lower.contains("a map") || lower.contains("struct") {
+        "write a mapping here: `key: value` lines indented under this key, or nothing at all"
+    } else if lower.contains("sequence") || lower.contains("a list") {
+        "write a list here: one `- item` line per entry"
+    } else if lower.contains("integer") || lower.contains("u32") || lower.contains("u16") {
+        "write a whole number here"
+    } else if lower.contains("boolean") || lower.contains("bool") {
+        "write `true` or `false` here"
+    } else if lower.starts_with("invalid ") || lower.contains("expected ") {
+        "check this value's shape against docs/config.md"
+    } else {
+        // the YAML parser's own words (an unclosed bracket, a stray `:`)
+        "this is not valid YAML here: check the brackets, quotes and indentation on this line and the lines above it"
+    };
+    (message.to_string(), help.to_string())
 }
 
 /// Serde says "unknown field `x`, expected one of a, b": say it in our words, with the

@@ -32,6 +32,45 @@ pub const EXOCOM_MEMORY: u32 = 512;
 /// ecs-service module's default); ExoCom runs at most 100%.
 pub const DEPLOY_MAX_PERCENT: u32 = 200;
 
+impl App {
+    /// The clusters (`public`, `private`) whose instance type exo-deploy's table lacks: their
+    /// capacity is checked against what EC2 says of it, in preflight.
+    pub fn clusters_beyond_the_table(&self) -> Vec<(&'static str, &Cluster)> {
+        let public = self.has_public_services();
+        [
+            ("public", &self.env.public_cluster, public),
+            ("private", &self.env.private_cluster, true),
+        ]
+        .into_iter()
+        .filter(|(_, c, used)| *used && instance_types::lookup(&c.instance_type).is_none())
+        .map(|(name, c, _)| (name, c))
+        .collect()
+    }
+}
+
+/// The least CPU units ECS gives a task (a container may have fewer).
+pub const MIN_TASK_CPU: u32 = 128;
+
+/// The Dockerfiles a service is built from for deploying, in order: `Dockerfile`, else
+/// `Dockerfile.prod`, which Exosphere 0.24+ built deploy images from
+/// (`ex@v0.26.0:src/docker/composebuilder/production.go`). `Dockerfile.dev` never: Exosphere ran
+/// services locally from it.
+pub const DEPLOY_DOCKERFILES: [&str; 2] = ["Dockerfile", "Dockerfile.prod"];
+
+/// `name` when it has at most `max` characters (names here are ASCII), else its start and a
+/// short hash of the whole, so that two long names never meet.
+pub fn shortened(name: String, max: usize) -> String {
+    use sha2::{Digest, Sha256};
+    if name.len() <= max {
+        return name;
+    }
+    let hash: String = Sha256::digest(name.as_bytes())[..3]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{}-{hash}", name[..max - 7].trim_end_matches('-'))
+}
+
 /// An app, resolved for one environment.
 #[derive(Debug, Clone, Serialize)]
 pub struct App {
@@ -57,6 +96,13 @@ pub struct App {
     /// per-environment overrides) and where: `exo-deploy config --show-origin`.
     #[serde(skip)]
     pub origins: Vec<Origin>,
+    /// What the config says that runs, but not as its author may expect (warnings), or in a way
+    /// worth knowing (notes): shown before anything is done.
+    #[serde(skip)]
+    pub warnings: Vec<crate::config::ConfigDiagnostic>,
+    /// How many rounds ECS needs to start every service's new tasks when a deploy changes
+    /// them all (1: at once); the rollout wait allows its timeout for each.
+    pub rollout_rounds: u32,
 }
 
 /// A webhook of `notify`: the release record (or the failed step) is posted to `url` as JSON,
@@ -190,7 +236,11 @@ impl App {
 pub enum Format {
     /// The original exo-deploy format (`environments`, grouped services).
     ExoDeploy,
-    /// The Exosphere format (`remote`, flat services).
+    /// Exosphere 0.23–0.31: one environment, its settings in `production:`.
+    ExosphereProduction,
+    /// Exosphere 0.32–0.34: one environment, its settings in `remote:`.
+    ExosphereRemote,
+    /// The Exosphere format (`remote.environments`, flat services).
     Exosphere,
 }
 
@@ -198,8 +248,77 @@ impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Format::ExoDeploy => "original exo-deploy format",
+            Format::ExosphereProduction => "Exosphere 0.23–0.31 format",
+            Format::ExosphereRemote => "Exosphere 0.32–0.34 format",
             Format::Exosphere => "Exosphere format",
         })
+    }
+}
+
+impl Format {
+    /// Where an environment's `key` (`region`, `account-id`, …) is written, for help texts.
+    pub fn env_key(self, key: &str) -> String {
+        match self {
+            Format::ExoDeploy if key == "url" => "domain".into(),
+            Format::ExoDeploy => format!("providers.aws.{key}"),
+            Format::ExosphereProduction => format!("production.{key}"),
+            Format::ExosphereRemote => format!("remote.{key}"),
+            Format::Exosphere => key.to_string(),
+        }
+    }
+
+    /// Where a service's container port is written in its service.yml.
+    pub fn port_key(self) -> &'static str {
+        match self {
+            Format::ExoDeploy => "production.aws.public-port",
+            _ => "production.port",
+        }
+    }
+
+    /// Where a public service's url is written in its service.yml.
+    pub fn url_key(self, env: &str) -> String {
+        match self {
+            Format::ExoDeploy | Format::ExosphereProduction => "production.url".into(),
+            Format::ExosphereRemote => "remote.url".into(),
+            Format::Exosphere => format!("remote.environments.{env}.url"),
+        }
+    }
+
+    /// Where a service's exo-deploy settings (`priority`, `desired-count`, …) are written.
+    pub fn service_settings_key(self, key: &str) -> String {
+        match self {
+            Format::ExoDeploy | Format::ExosphereProduction => format!("production.{key}"),
+            Format::ExosphereRemote | Format::Exosphere => format!("remote.{key}"),
+        }
+    }
+
+    /// The smallest deployment block of application.yml, for an app that has none.
+    pub fn minimal_block(self, public: bool) -> String {
+        let url = |indent: &str, key: &str| {
+            if public {
+                format!(
+                    "{indent}{key}: example.com         # the domain the public services' urls are in\n"
+                )
+            } else {
+                String::new()
+            }
+        };
+        match self {
+            Format::ExoDeploy => format!(
+                "environments:\n  production:\n{}    providers:\n      aws:\n        region: us-east-1\n",
+                url("    ", "domain")
+            ),
+            Format::ExosphereProduction => {
+                format!("production:\n{}  region: us-east-1\n", url("  ", "url"))
+            }
+            Format::ExosphereRemote => {
+                format!("remote:\n{}  region: us-east-1\n", url("  ", "url"))
+            }
+            Format::Exosphere => format!(
+                "remote:\n  environments:\n    production:\n{}      region: us-east-1\n",
+                url("      ", "url")
+            ),
+        }
     }
 }
 
@@ -208,6 +327,26 @@ impl fmt::Display for Format {
 pub struct Bus {
     /// The ExoCom image tag.
     pub version: String,
+}
+
+impl Bus {
+    /// Whether the version is `major.minor` or later; a tag that is not a version counts as
+    /// the newest.
+    pub fn version_at_least(&self, major: u64, minor: u64) -> bool {
+        let mut parts = self.version.trim_start_matches('v').split('.');
+        let (Some(Ok(ma)), Some(Ok(mi))) = (
+            parts.next().map(str::parse::<u64>),
+            parts.next().map(|p| {
+                p.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse::<u64>()
+            }),
+        ) else {
+            return true;
+        };
+        (ma, mi) >= (major, minor)
+    }
 }
 
 /// One deployment environment's settings.
@@ -424,8 +563,11 @@ pub struct Service {
     /// The load balancer listener rule's priority, for public services: the config's
     /// `priority`, else [`listener_priority`] of the role.
     pub priority: Option<u32>,
-    /// CPU units (1024 = one vCPU).
+    /// CPU units (1024 = one vCPU) of its task.
     pub cpu: u32,
+    /// The container's own CPU units, when fewer than its task's (at least
+    /// [`MIN_TASK_CPU`]).
+    pub container_cpu: Option<u32>,
     /// Memory in MiB.
     pub memory: u32,
     /// Tasks to run (the autoscaling minimum when autoscaling is on).
@@ -445,6 +587,17 @@ pub struct Service {
     pub receives: Vec<String>,
     /// The ExoCom namespace (original format).
     pub namespace: Option<String>,
+    /// ExoCom message translations: the service's own names for messages the others know
+    /// under another.
+    pub translations: Vec<Translation>,
+}
+
+/// One ExoCom message translation: the service sends and receives `internal` for the message
+/// everyone else knows as `public`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Translation {
+    pub public: String,
+    pub internal: String,
 }
 
 /// Highest priority an application load balancer's listener rule may have.
@@ -467,6 +620,9 @@ pub enum ImageSource {
     Build {
         /// The build context.
         context: PathBuf,
+        /// The Dockerfile in it: `Dockerfile`, else `Dockerfile.prod` (what Exosphere 0.24+
+        /// built deploy images from).
+        dockerfile: String,
         /// The repository to push to, when the config names the image (`docker_image` beside
         /// `location`): under the configured registry, or on its own host when it names one.
         /// Else `<app>-<role>`.

@@ -14,6 +14,10 @@ use crate::model::{
 };
 use crate::model::{capacity, instance_types};
 
+/// Variables exo-deploy sets in every service as Exosphere did: an app that sets them too is
+/// told its value is not used.
+const SET_AS_EXOSPHERE_DID: [&str; 3] = ["ROLE", "EXOCOM_HOST", "EXOCOM_PORT"];
+
 /// Variables exo-deploy sets in every service.
 pub const RESERVED_VARIABLES: [&str; 4] = [
     "ROLE",
@@ -22,27 +26,88 @@ pub const RESERVED_VARIABLES: [&str; 4] = [
     "EXO_DEPLOY_SERVICE_COMMIT",
 ];
 
-/// Longest app name: the load balancer's name is `<app>-<env>` cut to 32 characters.
-pub const MAX_APP_NAME: usize = 28;
+/// Longest app name: a DNS label (`<env>.<app>.internal` names the private namespace). Names
+/// AWS limits more (the load balancer, the state bucket, databases, IAM roles) are shortened
+/// with a hash of the whole.
+pub const MAX_APP_NAME: usize = 63;
 /// Longest environment name.
 pub const MAX_ENV_NAME: usize = 16;
 /// Longest role: a DNS label in the private namespace, with room for resource suffixes.
 pub const MAX_ROLE: usize = 40;
 
-/// Resolves `raw` for the environment `env` (or the only one there is).
+/// Resolves `raw` for the environment `env` (or the only one there is). What would stop the
+/// app's other environments is reported too, as warnings (they are not being deployed).
 pub fn resolve(raw: &RawApp, env: Option<&str>) -> Result<App, ConfigErrors> {
-    let select = |names: &[Field<String>], place: &Place| select_env(names, place, env);
-    let draft = match raw {
-        RawApp::ExoDeploy(l) => draft::from_exo_deploy(l, &select, &unknown_env)?,
-        RawApp::Exosphere(l) => draft::from_exosphere(l, &select, &unknown_env)?,
+    let chosen = resolve_one(raw, env);
+    let (names, name) = match draft_of(raw, env) {
+        Ok(d) => (d.env_names, d.env_name.value),
+        Err(_) => return chosen,
     };
-    Resolver::default().app(draft)
+    let known: HashSet<(String, String)> = match &chosen {
+        Ok(app) => app
+            .warnings
+            .iter()
+            .map(|d| (d.location(), d.message.clone()))
+            .collect(),
+        Err(e) => e
+            .diagnostics
+            .iter()
+            .chain(&e.warnings)
+            .map(|d| (d.location(), d.message.clone()))
+            .collect(),
+    };
+    let mut others = Vec::new();
+    for other in names.iter().filter(|n| n.value != name) {
+        let Err(e) = resolve_one(raw, Some(&other.value)) else {
+            continue;
+        };
+        for d in e.diagnostics {
+            if known.contains(&(d.location(), d.message.clone())) {
+                continue;
+            }
+            let mut w = d.clone();
+            w.severity = crate::config::diagnostic::Severity::Warning;
+            w.message = format!(
+                "environment `{}` (not deployed now) would not deploy: {}",
+                other.value, d.message
+            );
+            others.push(w);
+        }
+    }
+    match chosen {
+        Ok(mut app) => {
+            app.warnings.extend(others);
+            Ok(app)
+        }
+        Err(mut e) => {
+            e.warnings.extend(others);
+            Err(e)
+        }
+    }
+}
+
+fn draft_of(raw: &RawApp, env: Option<&str>) -> Result<AppDraft, ConfigErrors> {
+    let select = |names: &[Field<String>], place: &Place| select_env(names, place, env);
+    match raw {
+        RawApp::ExoDeploy(l) => draft::from_exo_deploy(l, &select, &unknown_env),
+        RawApp::ExosphereEarly(l) => draft::from_exosphere_early(l, &select),
+        RawApp::Exosphere(l) => draft::from_exosphere(l, &select, &unknown_env),
+    }
+}
+
+fn resolve_one(raw: &RawApp, env: Option<&str>) -> Result<App, ConfigErrors> {
+    Resolver::default().app(draft_of(raw, env)?)
 }
 
 /// The state bucket's name when the config names none: globally unique through the account
-/// id, and stable across runs.
+/// id, and stable across runs. At most 63 characters (S3's limit): a longer `<app>-<env>` keeps
+/// its start and gets a short hash of the whole.
 pub fn default_state_bucket(account_id: &str, app: &str, env: &str) -> String {
-    format!("{account_id}-{app}-{env}-terraform")
+    let room = 63 - account_id.len() - "--terraform".len();
+    format!(
+        "{account_id}-{}-terraform",
+        crate::model::shortened(format!("{app}-{env}"), room)
+    )
 }
 
 fn select_env(
@@ -110,6 +175,8 @@ fn unknown_env(name: &Field<String>, envs: &[Field<String>]) -> ConfigDiagnostic
 #[derive(Default)]
 struct Resolver {
     diags: Diagnostics,
+    /// The most rounds a cluster needs to start every new task of a deploy.
+    rounds: u32,
 }
 
 impl Resolver {
@@ -218,6 +285,7 @@ impl Resolver {
                 origin: place.to_string(),
             })
             .collect();
+        let warnings = self.diags.warnings();
         self.diags.finish(App {
             name: d.name.value.clone(),
             version: d.version.map(|v| v.value).unwrap_or_else(|| "0.0.0".into()),
@@ -234,6 +302,8 @@ impl Resolver {
             services,
             databases,
             origins,
+            warnings,
+            rollout_rounds: self.rounds.max(1),
         })
     }
 
@@ -245,17 +315,16 @@ impl Resolver {
                 self.check(r, "region", v::region);
                 r.value.clone()
             }
+            None if d.undeployable => String::new(),
             None => {
                 self.error(
                     at,
                     format!("environment `{}` has no region", d.env_name.value),
                     "this environment",
-                    match d.format {
-                        crate::model::Format::ExoDeploy => {
-                            "add `providers.aws.region`, e.g. `region: us-east-1`"
-                        }
-                        crate::model::Format::Exosphere => "add `region`, e.g. `region: us-east-1`",
-                    },
+                    format!(
+                        "add `{}`, e.g. `region: us-east-1`",
+                        d.format.env_key("region")
+                    ),
                 );
                 String::new()
             }
@@ -807,14 +876,31 @@ impl Resolver {
                     );
                 }
             }
+            let place = instances
+                .as_ref()
+                .map(|(_, max)| &max.place)
+                .or(size.as_ref().map(|s| &s.place))
+                .unwrap_or(&d.env_name.place)
+                .clone();
             if let Some(short) = capacity::check(name, cluster, &it, &demands, env.eni_trunking) {
-                let place = instances
-                    .as_ref()
-                    .map(|(_, max)| &max.place)
-                    .or(size.as_ref().map(|s| &s.place))
-                    .unwrap_or(&d.env_name.place)
-                    .clone();
                 self.error(&place, short.message, "this cluster", short.help);
+            } else if let Some((need, max)) =
+                capacity::crowding(cluster, &it, &demands, env.eni_trunking)
+            {
+                let rounds = capacity::rounds(cluster, &it, &demands, env.eni_trunking);
+                self.rounds = self.rounds.max(rounds);
+                self.diags.push(
+                    ConfigDiagnostic::warning(
+                        place,
+                        format!(
+                            "the {name} cluster cannot start every service's new tasks at once: they need {need}; ECS starts them in about {rounds} rounds when a deploy changes them all, and a deploy waits up to {rounds} × --rollout-timeout"
+                        ),
+                        "this cluster",
+                    )
+                    .help(format!(
+                        "to deploy them all at once, raise `{name}-cluster-instances` max to {max}"
+                    )),
+                );
             }
         }
     }
@@ -829,15 +915,37 @@ impl Resolver {
                 return None;
             }
             if instance_types::lookup(&s.value).is_none() {
-                self.error(
-                    &s.place,
-                    format!("exo-deploy does not know the instance type `{}`", s.value),
-                    "here",
-                    format!(
-                        "it checks capacity and picks the CPU architecture from its table of families: {} (sizes from nano to 8xlarge, as each family has them)",
-                        instance_types::FAMILIES.join(", ")
-                    ),
-                );
+                if instance_types::family_known(&s.value) {
+                    // the table holds every size of its families: this one AWS does not sell
+                    self.error(
+                        &s.place,
+                        format!("there is no instance type `{}`", s.value),
+                        "here",
+                        format!(
+                            "its family comes in {}",
+                            instance_types::sizes_of(&s.value).join(", ")
+                        ),
+                    );
+                } else if let Some(near) = instance_types::closest(&s.value) {
+                    self.error(
+                        &s.place,
+                        format!("there is no instance type `{}`", s.value),
+                        "here",
+                        format!("did you mean `{near}`?"),
+                    );
+                } else {
+                    self.diags.push(
+                        ConfigDiagnostic::note(
+                            s.place.clone(),
+                            format!(
+                                "the instance type `{}` is newer than exo-deploy's table: its capacity is checked against what EC2 says of it when deploying",
+                                s.value
+                            ),
+                            "not in the table",
+                        )
+                        .help("a dry run cannot ask EC2: the capacity check of this cluster waits for the deploy's preflight"),
+                    );
+                }
             }
             Some(s.value.clone())
         });
@@ -939,10 +1047,7 @@ impl Resolver {
                     "derived from its role"
                 }
             };
-            let key = match d.format {
-                crate::model::Format::ExoDeploy => "production.priority",
-                crate::model::Format::Exosphere => "remote.priority",
-            };
+            let key = d.format.service_settings_key("priority");
             let place = this
                 .priority
                 .as_ref()
@@ -982,7 +1087,7 @@ impl Resolver {
         // what it would have said cannot be checked
         let unread = s.file.is_none()
             && (s.location.is_some()
-                || (d.format == crate::model::Format::Exosphere && s.docker_image.is_some()));
+                || (d.format != crate::model::Format::ExoDeploy && s.docker_image.is_some()));
         if unread {
             return None;
         }
@@ -1026,11 +1131,8 @@ impl Resolver {
             self.check(u, "url", v::hostname)
                 .then(|| u.value.trim_end_matches('.').to_ascii_lowercase())
         });
-        if kind == ServiceKind::Public {
-            let port_key = match d.format {
-                crate::model::Format::ExoDeploy => "production.aws.public-port",
-                crate::model::Format::Exosphere => "production.port",
-            };
+        if kind == ServiceKind::Public && !d.undeployable {
+            let port_key = d.format.port_key();
             if s.port.is_none() {
                 self.error(
                     &s.place(),
@@ -1039,10 +1141,7 @@ impl Resolver {
                     format!("set `{port_key}` to the port the container listens on"),
                 );
             }
-            let url_key = match d.format {
-                crate::model::Format::ExoDeploy => "production.url".to_string(),
-                crate::model::Format::Exosphere => format!("remote.environments.{}.url", env.name),
-            };
+            let url_key = d.format.url_key(&env.name);
             match (&url, &env.domain) {
                 (None, _) if s.url.is_none() => self.error(
                     &s.place(),
@@ -1067,14 +1166,10 @@ impl Resolver {
                         env.name
                     ),
                     "this environment",
-                    match d.format {
-                        crate::model::Format::ExoDeploy => {
-                            "add `domain: example.com` to the environment"
-                        }
-                        crate::model::Format::Exosphere => {
-                            "add `url: example.com` to the environment"
-                        }
-                    },
+                    format!(
+                        "add `{}: example.com` to the environment",
+                        d.format.env_key("url")
+                    ),
                 ),
                 _ => {}
             }
@@ -1108,10 +1203,29 @@ impl Resolver {
                     .then(|| h.value.clone())
             })
             .unwrap_or_else(|| "/".into());
-        let cpu = s
-            .cpu
-            .as_ref()
-            .map_or(256, |c| self.in_range(c, "cpu", 128, 16384));
+        // ECS gives a task at least 128 CPU units; a container may have fewer (Exosphere's
+        // documented default was 100): it keeps them, inside a task of 128
+        let container_cpu = s.cpu.as_ref().map(|c| self.in_range(c, "cpu", 0, 16384));
+        let cpu = container_cpu.map_or(256, |c| c.max(crate::model::MIN_TASK_CPU));
+        if let (Some(f), Some(c)) = (&s.cpu, container_cpu)
+            && c < crate::model::MIN_TASK_CPU
+        {
+            self.diags.push(
+                ConfigDiagnostic::note(
+                    f.place.clone(),
+                    format!(
+                        "the container of `{}` gets {c} CPU units, its task {} (the least ECS gives a task)",
+                        s.role.value,
+                        crate::model::MIN_TASK_CPU
+                    ),
+                    "rounded up for the task",
+                )
+                .help(format!(
+                    "write `cpu: {}` to say so yourself",
+                    crate::model::MIN_TASK_CPU
+                )),
+            );
+        }
         let memory = s
             .memory
             .as_ref()
@@ -1198,6 +1312,14 @@ impl Resolver {
         };
         let sends = messages(&s.sends, self);
         let receives = messages(&s.receives, self);
+        let translations = s
+            .translations
+            .iter()
+            .map(|(public, internal)| crate::model::Translation {
+                public: public.value.clone(),
+                internal: internal.value.clone(),
+            })
+            .collect();
         let image = image.filter(|_| role_ok)?;
         Some(Service {
             role: s.role.value.clone(),
@@ -1220,6 +1342,8 @@ impl Resolver {
             sends,
             receives,
             namespace: s.namespace.as_ref().map(|n| n.value.clone()),
+            translations,
+            container_cpu: container_cpu.filter(|c| *c != cpu),
         })
     }
 
@@ -1227,10 +1351,16 @@ impl Resolver {
     /// an image is named: it names where the build is pushed, as Exosphere read it); an image
     /// without a folder to build is used as it is.
     fn image(&mut self, s: &ServiceDraft) -> Option<ImageSource> {
+        let dockerfile = s.dir.as_ref().and_then(|dir| {
+            crate::model::DEPLOY_DOCKERFILES
+                .into_iter()
+                .find(|f| dir.join(f).is_file())
+        });
         let buildable = s
             .dir
             .as_ref()
-            .filter(|dir| s.location.is_some() && dir.join("Dockerfile").is_file());
+            .filter(|_| s.location.is_some() && dockerfile.is_some());
+        let dockerfile = dockerfile.unwrap_or_default().to_string();
         if let Some(img) = &s.docker_image {
             if !self.check(img, "image reference", v::image_reference) {
                 return None;
@@ -1258,6 +1388,7 @@ impl Resolver {
             }
             return Some(ImageSource::Build {
                 context: dir.clone(),
+                dockerfile,
                 repository: Some(img.value.clone()),
             });
         }
@@ -1266,10 +1397,29 @@ impl Resolver {
                 if buildable.is_some() {
                     Some(ImageSource::Build {
                         context: dir.clone(),
+                        dockerfile,
                         repository: None,
                     })
                 } else {
-                    self.error(&loc.place, format!("service `{}` has no Dockerfile in `{}`", s.role.value, loc.value), "no Dockerfile here", "add a Dockerfile to build it, or name an existing image with `docker-image`");
+                    let dev_only = dir.join("Dockerfile.dev").is_file();
+                    let (message, help) = if dev_only {
+                        (
+                            format!(
+                                "service `{}` has only a Dockerfile.dev in `{}`, which Exosphere used to run it locally, never to deploy it",
+                                s.role.value, loc.value
+                            ),
+                            "add the Dockerfile it is deployed from: `Dockerfile` (or `Dockerfile.prod`, as Exosphere named it), or name an existing image with `docker-image`",
+                        )
+                    } else {
+                        (
+                            format!(
+                                "service `{}` has no Dockerfile in `{}`",
+                                s.role.value, loc.value
+                            ),
+                            "add a Dockerfile (or a Dockerfile.prod) to build it, or name an existing image with `docker-image`",
+                        )
+                    };
+                    self.error(&loc.place, message, "no Dockerfile here", help);
                     None
                 }
             }
@@ -1285,8 +1435,21 @@ impl Resolver {
     fn variables(&mut self, env_wide: &Pairs, own: &Pairs) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for (k, val) in env_wide.iter().chain(own) {
+            if SET_AS_EXOSPHERE_DID.contains(&k.value.as_str()) {
+                // Exosphere set these too, and from 0.33.3 on asked apps to set EXOCOM_HOST
+                // themselves (`ex@v0.33.3:remote-dependency-templates/exocom/README.md`)
+                self.diags.push(
+                    ConfigDiagnostic::note(
+                        k.place.clone(),
+                        format!("`{}` is set by exo-deploy: this value is not used", k.value),
+                        "set by exo-deploy",
+                    )
+                    .help("ROLE, EXOCOM_HOST and EXOCOM_PORT tell a service who it is and where ExoCom listens, as Exosphere told it; you may remove the line"),
+                );
+                continue;
+            }
             if RESERVED_VARIABLES.contains(&k.value.as_str()) {
-                self.error(&k.place, format!("`{}` is set by exo-deploy", k.value), "reserved", "rename the variable: ROLE, EXOCOM_HOST and EXOCOM_PORT tell a service who it is and where ExoCom listens, EXO_DEPLOY_SERVICE_COMMIT which commit it runs");
+                self.error(&k.place, format!("`{}` is set by exo-deploy", k.value), "reserved", "rename the variable: EXO_DEPLOY_SERVICE_COMMIT tells a service which commit it runs");
                 continue;
             }
             if self.check(k, "environment variable name", v::env_var_name) {

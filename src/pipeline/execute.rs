@@ -464,7 +464,8 @@ impl Run<'_> {
                     super::rollout::wait(
                         cloud,
                         self.app,
-                        self.settings.rollout_timeout,
+                        // a cluster that cannot start every new task at once deploys in rounds
+                        self.settings.rollout_timeout * self.app.rollout_rounds.max(1),
                         self.settings.rollout_poll,
                         &say,
                     ),
@@ -882,6 +883,9 @@ impl Run<'_> {
                 }
             }
         }
+        if checks.contains(&Check::InstanceTypes) {
+            problems.extend(self.instance_types(ports.cloud).await);
+        }
         if checks.contains(&Check::Terraform)
             && let Err(e) = ports.terraform.check().await
         {
@@ -892,6 +896,72 @@ impl Run<'_> {
         } else {
             Err(Error::Preflight(problems))
         }
+    }
+
+    /// The capacity check of each cluster whose instance type is newer than exo-deploy's
+    /// table, by what EC2 says of the type (the config check left it for now).
+    async fn instance_types(&self, cloud: &impl Cloud) -> Vec<PreflightProblem> {
+        use crate::model::capacity;
+        let mut problems = Vec::new();
+        for (name, cluster) in self.app.clusters_beyond_the_table() {
+            let it = match cloud.instance_type(&cluster.instance_type).await {
+                Ok(Some(it)) => it,
+                Ok(None) => {
+                    problems.push(PreflightProblem {
+                        area: "instance type",
+                        message: format!(
+                            "EC2 knows no instance type `{}` in {} (the {name} cluster's)",
+                            cluster.instance_type, self.app.env.region
+                        ),
+                        help: Some(format!(
+                            "choose a `{name}-cluster-size` EC2 sells in {}",
+                            self.app.env.region
+                        )),
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    problems.push(PreflightProblem::of("instance type", &e));
+                    continue;
+                }
+            };
+            let public = name == "public";
+            for s in self
+                .app
+                .services
+                .iter()
+                .filter(|s| (s.kind == ServiceKind::Public) == public)
+            {
+                if s.cpu > it.cpu_units() || s.memory > it.task_memory() {
+                    problems.push(PreflightProblem {
+                        area: "instance type",
+                        message: format!(
+                            "`{}` asks for {} CPU units and {} MiB, and EC2 says a {} gives tasks {} and {}",
+                            s.role,
+                            s.cpu,
+                            s.memory,
+                            cluster.instance_type,
+                            it.cpu_units(),
+                            it.task_memory()
+                        ),
+                        help: Some(format!(
+                            "lower the service's size, or choose a larger `{name}-cluster-size`"
+                        )),
+                    });
+                }
+            }
+            let demands = capacity::demands(&self.app.services, public);
+            if let Some(short) =
+                capacity::check(name, cluster, &it, &demands, self.app.env.eni_trunking)
+            {
+                problems.push(PreflightProblem {
+                    area: "instance type",
+                    message: format!("{} (by what EC2 says of the type)", short.message),
+                    help: Some(short.help),
+                });
+            }
+        }
+        problems
     }
 
     /// Records at the public services' urls that exo-deploy did not create (the Terraform

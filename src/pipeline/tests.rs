@@ -49,6 +49,8 @@ struct FakeCloud {
     trunking: bool,
     /// The databases the Terraform state records with deletion protection on.
     protected_databases: Vec<String>,
+    /// What EC2 says of instance types, by name.
+    instance_types: std::collections::BTreeMap<String, crate::model::instance_types::InstanceType>,
 }
 
 impl Cloud for FakeCloud {
@@ -96,6 +98,12 @@ impl Cloud for FakeCloud {
     }
     async fn eni_trunking(&self, _: &str) -> bootstrap::Result<bool> {
         Ok(self.trunking)
+    }
+    async fn instance_type(
+        &self,
+        name: &str,
+    ) -> bootstrap::Result<Option<crate::model::instance_types::InstanceType>> {
+        Ok(self.instance_types.get(name).copied())
     }
     async fn set_desired_count(&self, _: &str, service: &str, count: u32) -> bootstrap::Result<()> {
         note(&self.log, format!("scale {service} {count}"));
@@ -1414,7 +1422,11 @@ fn effects_of(step: &Step) -> Vec<String> {
                 Check::Docker => Some("check docker".to_string()),
                 Check::Registry => Some("check registry".to_string()),
                 Check::Terraform => Some("check terraform".to_string()),
-                Check::Aws | Check::Images | Check::Records | Check::EniTrunking => None,
+                Check::Aws
+                | Check::Images
+                | Check::Records
+                | Check::EniTrunking
+                | Check::InstanceTypes => None,
             })
             .collect(),
         Step::PushImage { role, .. } => vec![format!("push {role}")],
@@ -1759,6 +1771,69 @@ fn eni_trunking_in_the_config_is_verified_on_the_account_never_changed() {
 }
 
 #[test]
+fn a_cluster_of_a_type_newer_than_the_table_is_checked_by_what_ec2_says_of_it() {
+    use crate::model::instance_types::{Arch, InstanceType};
+    let mut w = World::new();
+    w.app.env.private_cluster.instance_type = "z9g.large".into();
+    let steps = planning::plan(&w.app, &Intent::Deploy, w.out.path().into());
+    assert!(
+        matches!(&steps[0], Step::Preflight { checks } if checks.contains(&Check::InstanceTypes)),
+        "{steps:?}"
+    );
+    let ec2_says = |types: &[(&str, InstanceType)]| Fakes {
+        cloud: FakeCloud {
+            instance_types: types.iter().map(|(n, t)| (n.to_string(), *t)).collect(),
+            ..w.cloud()
+        },
+        ..w.fakes(true)
+    };
+    // EC2 knows no such type: nothing is done
+    let err = w.deploy(&ec2_says(&[])).expect_err("no such type");
+    let Error::Preflight(problems) = &err else {
+        panic!("a preflight error: {err:?}");
+    };
+    assert_eq!(problems[0].area, "instance type");
+    assert_eq!(
+        problems[0].message,
+        "EC2 knows no instance type `z9g.large` in us-west-2 (the private cluster's)"
+    );
+    assert!(w.effects().is_empty(), "nothing done: {:?}", w.effects());
+    // a type with no interface to spare for a task: the capacity check's numbers
+    let small = InstanceType {
+        interfaces: 1,
+        vcpus: 2,
+        memory_mib: 8192,
+        arch: Arch::Arm64,
+        trunk_tasks: None,
+    };
+    let err = w
+        .deploy(&ec2_says(&[("z9g.large", small)]))
+        .expect_err("too small");
+    let Error::Preflight(problems) = &err else {
+        panic!("a preflight error: {err:?}");
+    };
+    assert!(
+        problems[0]
+            .message
+            .starts_with("the private cluster cannot hold its services while one of them deploys")
+            && problems[0]
+                .message
+                .ends_with("(by what EC2 says of the type)"),
+        "{problems:?}"
+    );
+    assert!(w.effects().is_empty(), "nothing done: {:?}", w.effects());
+    // room enough: the deploy goes on
+    let roomy = InstanceType {
+        interfaces: 8,
+        vcpus: 16,
+        memory_mib: 65536,
+        ..small
+    };
+    w.deploy(&ec2_says(&[("z9g.large", roomy)]))
+        .expect("EC2's figures hold the services");
+}
+
+#[test]
 fn an_image_tasks_could_not_pull_stops_the_deploy_in_preflight_with_the_fix() {
     let w = World::new();
     let mut f = w.fakes(true);
@@ -2074,11 +2149,13 @@ fn seed_override(cloud: &FakeCloud, service: &str, n: u32) {
 #[test]
 fn overrides_are_checked_against_the_cluster_together_by_scale_and_by_every_deploy() {
     // spacetweet's private cluster: up to 6 × t3.medium, 2 tasks each = 12 at once; the config
-    // needs users 2, tweets 2, notifier 2 (deploying at 200%) and ExoCom 1
+    // runs users 2, tweets 2, notifier 2 and ExoCom 1, and one deployment at a time adds as
+    // many tasks again as the service has
     let w = World::new();
     let f = w.fakes(true);
-    seed_override(&f.cloud, "users", 3);
-    // tweets 3 alone fits (2 + 6 + 2 + 1 = 11), not beside users' 3 (6 + 6 + 2 + 1 = 15)
+    seed_override(&f.cloud, "users", 4);
+    // tweets 3 alone fits (2 + 3 + 2 + 1, plus 3 = 11), not beside users' 4 (4 + 3 + 2 + 1,
+    // plus 4 = 14)
     let err = block(w.run().scale(
         &f.cloud,
         "bucket",
@@ -2089,7 +2166,7 @@ fn overrides_are_checked_against_the_cluster_together_by_scale_and_by_every_depl
     let message = err.to_string();
     assert!(
         message.contains(
-            "the private cluster cannot hold 3 tasks of `tweets` while it deploys beside the overrides in effect (users 3 tasks)"
+            "the private cluster cannot hold 3 tasks of `tweets` while it deploys beside the overrides in effect (users 4 tasks)"
         ) && message.contains("(nothing was changed)"),
         "{message}"
     );
@@ -2113,14 +2190,14 @@ fn overrides_are_checked_against_the_cluster_together_by_scale_and_by_every_depl
     // side by side): a deploy stops before anything is pushed or changed
     let w = World::new();
     let f = w.fakes(true);
-    seed_override(&f.cloud, "users", 3);
+    seed_override(&f.cloud, "users", 4);
     seed_override(&f.cloud, "tweets", 3);
     let err = w.deploy(&f).expect_err("overrides that do not fit");
     let message = err.to_string();
     assert!(matches!(err, Error::Usage(_)), "{err:?}");
     assert!(
-        message.contains("the scale overrides in effect no longer fit beside the config: the private cluster cannot hold its services while they deploy")
-            && message.contains("(with the overrides tweets 3 tasks, users 3 tasks)")
+        message.contains("the scale overrides in effect no longer fit beside the config: the private cluster cannot hold its services while one of them deploys")
+            && message.contains("(with the overrides tweets 3 tasks, users 4 tasks)")
             && message.contains("`exo-deploy scale SERVICE --reset`"),
         "{message}"
     );
@@ -2131,7 +2208,7 @@ fn overrides_are_checked_against_the_cluster_together_by_scale_and_by_every_depl
         .resolve()
         .1;
     let f = w.fakes(true);
-    seed_override(&f.cloud, "users", 3);
+    seed_override(&f.cloud, "users", 4);
     seed_override(&f.cloud, "tweets", 3);
     let steps = planning::dry_run(&planning::plan(
         &w.app,

@@ -32,6 +32,9 @@ pub enum Check {
     Records,
     /// The account has ENI trunking on, as the config says (`eni-trunking`).
     EniTrunking,
+    /// EC2 knows the clusters' instance types newer than exo-deploy's table, and the clusters
+    /// hold their services by what it says of them.
+    InstanceTypes,
 }
 
 impl fmt::Display for Check {
@@ -44,6 +47,7 @@ impl fmt::Display for Check {
             Check::Images => "images pullable",
             Check::Records => "DNS records",
             Check::EniTrunking => "ENI trunking",
+            Check::InstanceTypes => "instance types newer than exo-deploy's table",
         })
     }
 }
@@ -82,7 +86,12 @@ pub enum Step {
     Preflight { checks: Vec<Check> },
     /// Build a service's image from its folder and push it (consecutive pushes run together,
     /// a few at once).
-    PushImage { role: String, context: PathBuf },
+    PushImage {
+        role: String,
+        context: PathBuf,
+        /// The Dockerfile it is built from (`Dockerfile` or `Dockerfile.prod`).
+        dockerfile: String,
+    },
     /// Use an existing image (a prebuilt service's, ExoCom's), pinned to its digest.
     UseImage { role: String, image: String },
     /// Use the image digests a release recorded (rollback): nothing is built or pushed.
@@ -289,10 +298,19 @@ impl fmt::Display for Step {
                 let checks: Vec<String> = checks.iter().map(ToString::to_string).collect();
                 write!(f, "preflight: {}", checks.join(", "))
             }
-            Step::PushImage { role, context } => write!(
+            Step::PushImage {
+                role,
+                context,
+                dockerfile,
+            } => write!(
                 f,
-                "build and push the image of `{role}` from {}",
-                context.display()
+                "build and push the image of `{role}` from {}{}",
+                context.display(),
+                if dockerfile == "Dockerfile" {
+                    String::new()
+                } else {
+                    format!(" ({dockerfile})")
+                }
             ),
             Step::UseImage { role, image } => {
                 write!(f, "use the existing image {image} for `{role}`, pinned by digest")
@@ -470,9 +488,14 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             image: app.exocom_image(),
         })
         .chain(app.services.iter().map(|s| match &s.image {
-            ImageSource::Build { context, .. } => Step::PushImage {
+            ImageSource::Build {
+                context,
+                dockerfile,
+                ..
+            } => Step::PushImage {
                 role: s.role.clone(),
                 context: context.clone(),
+                dockerfile: dockerfile.clone(),
             },
             ImageSource::Prebuilt { image } => Step::UseImage {
                 role: s.role.clone(),
@@ -536,6 +559,9 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             }
             if env.eni_trunking {
                 checks.push(Check::EniTrunking);
+            }
+            if !app.clusters_beyond_the_table().is_empty() {
+                checks.push(Check::InstanceTypes);
             }
             checks.push(Check::Terraform);
             steps.push(Step::Preflight { checks });

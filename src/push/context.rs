@@ -60,12 +60,13 @@ fn walk(root: &Path, dir: &Path, rules: &Gitignore, out: &mut Vec<PathBuf>) -> s
     Ok(())
 }
 
-/// Reads `dir` into a build context. The Dockerfile and `.dockerignore` are always included.
-pub fn read(dir: &Path) -> std::io::Result<Context> {
+/// Reads `dir` into a build context. Its `dockerfile` and `.dockerignore` are always
+/// included; a Dockerfile other than `Dockerfile` is part of the content hash.
+pub fn read(dir: &Path, dockerfile: &str) -> std::io::Result<Context> {
     let rules = dockerignore(dir)?;
     let mut files = Vec::new();
     walk(dir, dir, &rules, &mut files)?;
-    for always in ["Dockerfile", ".dockerignore"] {
+    for always in [dockerfile, ".dockerignore"] {
         let p = dir.join(always);
         if p.is_file() && !files.contains(&p) {
             files.push(p);
@@ -73,6 +74,11 @@ pub fn read(dir: &Path) -> std::io::Result<Context> {
     }
     files.sort();
     let mut hasher = Sha256::new();
+    if dockerfile != "Dockerfile" {
+        hasher.update(b"dockerfile\0");
+        hasher.update(dockerfile.as_bytes());
+        hasher.update([0]);
+    }
     let mut tar = tar::Builder::new(Vec::new());
     tar.mode(tar::HeaderMode::Deterministic);
     for path in &files {
@@ -146,31 +152,31 @@ mod tests {
         // exo-deploy's working folder, as a service at `location: .` has it
         std::fs::create_dir_all(d.join(".exo-deploy/production")).expect("w");
         std::fs::write(d.join(".exo-deploy/production/main.tf"), "x").expect("w");
-        let ctx = read(d).expect("context");
+        let ctx = read(d, "Dockerfile").expect("context");
         assert_eq!(
             names(&ctx),
             [".dockerignore", "Dockerfile", "keep.log", "src/app.js"]
         );
-        let again = read(d).expect("context");
+        let again = read(d, "Dockerfile").expect("context");
         assert_eq!(ctx.hash, again.hash, "same files, same hash");
         assert_eq!(ctx.tar, again.tar, "same files, same tar");
         std::fs::write(d.join("src/app.js"), "2").expect("w");
         assert_ne!(
-            read(d).expect("context").hash,
+            read(d, "Dockerfile").expect("context").hash,
             ctx.hash,
             "changed content, new hash"
         );
         std::fs::write(d.join("debug.log"), "changed").expect("w");
-        let ignored = read(d).expect("context");
+        let ignored = read(d, "Dockerfile").expect("context");
         std::fs::write(d.join("debug.log"), "changed again").expect("w");
         assert_eq!(
-            read(d).expect("context").hash,
+            read(d, "Dockerfile").expect("context").hash,
             ignored.hash,
             "ignored files do not count"
         );
         std::fs::write(d.join(".exo-deploy/production/main.tf"), "rendered again").expect("w");
         assert_eq!(
-            read(d).expect("context").hash,
+            read(d, "Dockerfile").expect("context").hash,
             ignored.hash,
             "nor does exo-deploy's working folder, without any .dockerignore line"
         );

@@ -206,17 +206,29 @@ impl Shared {
             async move { lookup(registry, &target.host, looked_up, role, &repo, &tag).await }
         };
         bar.set_message("reading the build context");
+        let dockerfile = self
+            .app
+            .services
+            .iter()
+            .find(|s| s.role == role)
+            .and_then(|s| match &s.image {
+                ImageSource::Build { dockerfile, .. } => Some(dockerfile.clone()),
+                ImageSource::Prebuilt { .. } => None,
+            })
+            .unwrap_or_else(|| "Dockerfile".to_string());
         let dir_for_read = dir.to_path_buf();
-        let ctx = tokio::task::spawn_blocking(move || context::read(&dir_for_read))
-            .await
-            .map_err(|e| PushError::Context {
-                role: role.into(),
-                detail: e.to_string(),
-            })?
-            .map_err(|e| PushError::Context {
-                role: role.into(),
-                detail: e.to_string(),
-            })?;
+        let dockerfile_for_read = dockerfile.clone();
+        let ctx =
+            tokio::task::spawn_blocking(move || context::read(&dir_for_read, &dockerfile_for_read))
+                .await
+                .map_err(|e| PushError::Context {
+                    role: role.into(),
+                    detail: e.to_string(),
+                })?
+                .map_err(|e| PushError::Context {
+                    role: role.into(),
+                    detail: e.to_string(),
+                })?;
         // built for the architecture of the instances the service runs on
         let arch = self
             .app
@@ -295,16 +307,24 @@ impl Shared {
                 bar.set_message(format!("pushing: {}", indicatif::HumanBytes(n)))
             }
         };
-        docker::build(&self.docker, ctx.tar, &image, arch.platform(), &labels, &on)
-            .await
-            .map_err(|e| match e {
-                DockerError::Build(output) => PushError::BuildFailed {
-                    role: role.into(),
-                    context: dir.display().to_string(),
-                    output,
-                },
-                other => other.into(),
-            })?;
+        docker::build(
+            &self.docker,
+            ctx.tar,
+            &image,
+            &dockerfile,
+            arch.platform(),
+            &labels,
+            &on,
+        )
+        .await
+        .map_err(|e| match e {
+            DockerError::Build(output) => PushError::BuildFailed {
+                role: role.into(),
+                context: dir.display().to_string(),
+                output,
+            },
+            other => other.into(),
+        })?;
         bar.set_message(format!("pushing {image}"));
         let upload = docker::Upload {
             registry: &target.host,

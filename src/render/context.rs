@@ -138,6 +138,8 @@ struct ServiceCtx {
     health_check: String,
     priority: Option<u32>,
     cpu: u32,
+    /// The container's CPU units when fewer than the task's.
+    container_cpu: Option<u32>,
     memory: u32,
     desired_count: u32,
     autoscaling: Option<crate::model::Autoscaling>,
@@ -373,27 +375,83 @@ fn module_name(role: &str) -> String {
     format!("service_{}", role.replace('-', "_"))
 }
 
+/// The variable ExoCom reads its routes from, and their JSON, in the shape its version reads
+/// (Originate/exocom): `SERVICE_DATA`, a map by role with `translations` (0.27+,
+/// `go/exocom/src/exocom/parse_service_data.go`); `SERVICE_ROUTES`, a list with
+/// `messageTranslations` (0.23–0.26, `parse_service_routes.go`); `SERVICE_ROUTES`, a list with
+/// the original format's `namespace` (the LiveScript ExoCom, to 0.22).
+pub fn exocom_routes(app: &App) -> (&'static str, String) {
+    #[derive(Serialize)]
+    struct Translation<'a> {
+        public: &'a str,
+        internal: &'a str,
+    }
+    fn translations(s: &Service) -> Vec<Translation<'_>> {
+        s.translations
+            .iter()
+            .map(|t| Translation {
+                public: &t.public,
+                internal: &t.internal,
+            })
+            .collect()
+    }
+    let json = if app.bus.version_at_least(0, 27) {
+        #[derive(Serialize)]
+        struct Data<'a> {
+            receives: &'a [String],
+            sends: &'a [String],
+            translations: Vec<Translation<'a>>,
+        }
+        let data: BTreeMap<&str, Data<'_>> = app
+            .services
+            .iter()
+            .map(|s| {
+                (
+                    s.role.as_str(),
+                    Data {
+                        receives: &s.receives,
+                        sends: &s.sends,
+                        translations: translations(s),
+                    },
+                )
+            })
+            .collect();
+        return (
+            "SERVICE_DATA",
+            serde_json::to_string(&data).unwrap_or_else(|_| "{}".to_string()),
+        );
+    } else {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Route<'a> {
+            role: &'a str,
+            receives: &'a [String],
+            sends: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            namespace: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            message_translations: Option<Vec<Translation<'a>>>,
+        }
+        let go = app.bus.version_at_least(0, 23);
+        let routes: Vec<Route<'_>> = app
+            .services
+            .iter()
+            .map(|s| Route {
+                role: &s.role,
+                receives: &s.receives,
+                sends: &s.sends,
+                namespace: s.namespace.as_deref().filter(|_| !go),
+                message_translations: go.then(|| translations(s)),
+            })
+            .collect();
+        serde_json::to_string(&routes).unwrap_or_else(|_| "[]".to_string())
+    };
+    ("SERVICE_ROUTES", json)
+}
+
 /// ExoCom runs like a private service, with the routes of every service's messages.
 fn exocom(app: &App, namespace: &str) -> ServiceCtx {
-    #[derive(Serialize)]
-    struct Route<'a> {
-        role: &'a str,
-        receives: &'a [String],
-        sends: &'a [String],
-        #[serde(skip_serializing_if = "Option::is_none")]
-        namespace: Option<&'a str>,
-    }
-    let routes: Vec<Route<'_>> = app
-        .services
-        .iter()
-        .map(|s| Route {
-            role: &s.role,
-            receives: &s.receives,
-            sends: &s.sends,
-            namespace: s.namespace.as_deref(),
-        })
-        .collect();
-    let routes = serde_json::to_string(&routes).unwrap_or_else(|_| "[]".to_string());
+    let (routes_variable, routes) = exocom_routes(app);
     ServiceCtx {
         module: EXOCOM_ROLE.to_string(),
         comment: format!(
@@ -410,6 +468,7 @@ fn exocom(app: &App, namespace: &str) -> ServiceCtx {
         health_check: "/".into(),
         priority: None,
         cpu: crate::model::EXOCOM_CPU,
+        container_cpu: None,
         memory: crate::model::EXOCOM_MEMORY,
         desired_count: 1,
         autoscaling: None,
@@ -422,7 +481,7 @@ fn exocom(app: &App, namespace: &str) -> ServiceCtx {
         environment: BTreeMap::from([
             ("PORT".to_string(), EXOCOM_PORT.to_string()),
             ("ROLE".to_string(), EXOCOM_ROLE.to_string()),
-            ("SERVICE_ROUTES".to_string(), routes),
+            (routes_variable.to_string(), routes),
         ]),
         secrets: Vec::new(),
         repository_credentials: None,
@@ -482,6 +541,7 @@ impl ServiceCtx {
             health_check: s.health_check.clone(),
             priority: s.priority,
             cpu: s.cpu,
+            container_cpu: s.container_cpu,
             memory: s.memory,
             desired_count: s.desired_count,
             autoscaling: s.autoscaling.clone(),
@@ -524,21 +584,7 @@ fn pull_credentials<'a>(app: &'a App, role: &str, image: &str) -> Option<&'a Str
 /// within 63; a longer one keeps its start and a short hash of the whole, as load balancer
 /// names do. Its final snapshot is `<name>-final`.
 pub fn database_name(prefix: &str, id: &str) -> String {
-    shortened(format!("{prefix}-{id}"), 36)
-}
-
-/// `name` when it has at most `max` characters (names here are ASCII), else its start and a
-/// short hash of the whole, so that two long names never meet.
-fn shortened(name: String, max: usize) -> String {
-    use sha2::{Digest, Sha256};
-    if name.len() <= max {
-        return name;
-    }
-    let hash: String = Sha256::digest(name.as_bytes())[..3]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{}-{hash}", name[..max - 7].trim_end_matches('-'))
+    crate::model::shortened(format!("{prefix}-{id}"), 36)
 }
 
 /// The load balancer's name for `<app>-<env>`: AWS wants at most 32 letters, digits and
@@ -551,7 +597,7 @@ pub fn load_balancer_name(prefix: &str) -> String {
     } else {
         prefix.to_string()
     };
-    shortened(base, 32)
+    crate::model::shortened(base, 32)
 }
 
 /// Names padded to the longest, for `name = value` lines aligned as `terraform fmt` aligns them.
@@ -563,6 +609,52 @@ fn padded<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::load_balancer_name;
+
+    #[test]
+    fn exocom_gets_its_routes_in_the_shape_its_version_reads() {
+        // Originate/exocom: 0.27 reads SERVICE_DATA, a map by role with `translations`
+        // (go/exocom/src/exocom/parse_service_data.go); 0.23–0.26 SERVICE_ROUTES, a list with
+        // `messageTranslations` (parse_service_routes.go); the LiveScript ExoCom to 0.22
+        // SERVICE_ROUTES with the original format's `namespace` (exocom-server/src/cli.ls)
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/spacetweet");
+        let raw = crate::config::load(&dir).expect("fixture loads");
+        let mut app = crate::model::resolve(&raw, None).expect("fixture resolves");
+        app.services.retain(|s| s.role == "users");
+        app.services[0].sends = vec!["users.created".into()];
+        app.services[0].receives = vec!["users.create".into()];
+        app.services[0].namespace = Some("mongo".into());
+        app.services[0].translations = vec![crate::model::Translation {
+            public: "users create".into(),
+            internal: "mongo create".into(),
+        }];
+        app.bus.version = "0.27.0".into();
+        assert_eq!(
+            super::exocom_routes(&app),
+            (
+                "SERVICE_DATA",
+                r#"{"users":{"receives":["users.create"],"sends":["users.created"],"translations":[{"public":"users create","internal":"mongo create"}]}}"#.to_string()
+            )
+        );
+        app.bus.version = "0.26.3".into();
+        assert_eq!(
+            super::exocom_routes(&app),
+            (
+                "SERVICE_ROUTES",
+                r#"[{"role":"users","receives":["users.create"],"sends":["users.created"],"messageTranslations":[{"public":"users create","internal":"mongo create"}]}]"#.to_string()
+            )
+        );
+        app.bus.version = "0.21.3".into();
+        assert_eq!(
+            super::exocom_routes(&app),
+            (
+                "SERVICE_ROUTES",
+                r#"[{"role":"users","receives":["users.create"],"sends":["users.created"],"namespace":"mongo"}]"#.to_string()
+            )
+        );
+        // a tag that is not a version is taken as the newest
+        app.bus.version = "latest".into();
+        assert_eq!(super::exocom_routes(&app).0, "SERVICE_DATA");
+    }
 
     #[test]
     fn an_emulator_endpoint_covers_every_aws_resource_type_the_modules_use() {

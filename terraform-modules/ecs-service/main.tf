@@ -183,7 +183,7 @@ resource "aws_ecs_task_definition" "this" {
     name         = var.name
     image        = var.image
     essential    = true
-    cpu          = var.cpu
+    cpu          = coalesce(var.container_cpu, var.cpu)
     memory       = var.memory
     privileged   = false
     portMappings = local.port_mappings

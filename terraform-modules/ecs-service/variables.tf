@@ -43,6 +43,12 @@ variable "cpu" {
   type        = number
 }
 
+variable "container_cpu" {
+  description = "CPU units of the container when fewer than the task's (ECS gives a task at least 128); null: the task's"
+  type        = number
+  default     = null
+}
+
 variable "memory" {
   description = "Memory for the task, MiB"
   type        = number

@@ -540,12 +540,16 @@ fn apply_and_destroy(fixture: &str, envs: &[&str]) -> Vec<Measured> {
 fn every_fixture_applies_in_one_apply_and_destroys_to_an_empty_state() {
     // Every fixture and environment under fixtures/ (the valid ones), each app in its own moto
     // account and thread; the environments of one app side by side in one account.
-    let mut apps: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut apps: Vec<(String, Vec<&str>)> = Vec::new();
     for (fixture, env) in crate::VALID_FIXTURES {
-        match apps.iter_mut().find(|(f, _)| *f == fixture) {
+        match apps.iter_mut().find(|(f, _)| f == fixture) {
             Some((_, envs)) => envs.push(env),
-            None => apps.push((fixture, vec![env])),
+            None => apps.push((fixture.to_string(), vec![env])),
         }
+    }
+    // and the SpaceTweets deployed with Exosphere, as their authors wrote them
+    for deployed in crate::corpus::DEPLOYED {
+        apps.push((format!("corpus/{deployed}"), vec!["production"]));
     }
     let fixtures_dir: Vec<String> = std::fs::read_dir(repo().join("fixtures"))
         .expect("fixtures")

@@ -93,10 +93,36 @@ fn json_mode_prints_one_event_per_line_on_stdout() {
         .iter()
         .map(|e| e["event"].as_str().expect("event name"))
         .collect();
+    // the fixture's services say `startup.command`, which the original exo-deploy ran: each is
+    // a warning event at its place, before anything else
     assert_eq!(
         kinds,
-        ["app", "plan", "step-started", "rendered", "step-finished"]
+        [
+            "warning",
+            "warning",
+            "warning",
+            "app",
+            "plan",
+            "step-started",
+            "rendered",
+            "step-finished"
+        ]
     );
+    let warning = &events[0];
+    assert_eq!(warning["kind"], "config");
+    assert!(
+        warning["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("`startup.command` is not the container's command")),
+        "{warning}"
+    );
+    assert!(
+        warning["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("service.yml"))
+    );
+    assert!(warning["line"].as_u64().is_some() && warning["help"].is_string());
+    let events = &events[3..];
     assert_eq!(events[0]["app"], "space-tweet");
     assert_eq!(events[0]["services"].as_array().expect("services").len(), 4);
     assert_eq!(events[1]["dry_run"], true);

@@ -5,6 +5,7 @@ mod apply_changes;
 mod bootstrap;
 mod cli;
 mod config_errors;
+mod corpus;
 mod deploy;
 mod environments;
 mod exec;

@@ -313,3 +313,27 @@ pub async fn register_task_definition(
         .await
         .expect("task definition");
 }
+
+/// The one EC2 call exo-deploy signs itself (DescribeInstanceTypes, for an instance type newer
+/// than its table), against moto's EC2: a type moto knows, and one it does not.
+#[test]
+fn ec2_describes_an_instance_type_through_the_signed_query_call() {
+    let moto = Moto::start();
+    block_on(async {
+        let conf = moto.config("us-east-1").await;
+        let it = exo_deploy::adapters::ec2::describe_instance_type(&conf, "us-east-1", "m8g.large")
+            .await
+            .expect("EC2 answers")
+            .expect("a type EC2 knows");
+        assert_eq!(
+            (it.interfaces, it.vcpus, it.memory_mib, it.arch),
+            (3, 2, 8192, exo_deploy::model::instance_types::Arch::Arm64),
+            "as AWS describes an m8g.large"
+        );
+        let none =
+            exo_deploy::adapters::ec2::describe_instance_type(&conf, "us-east-1", "z99.large")
+                .await
+                .expect("EC2 answers");
+        assert_eq!(none, None, "no such type");
+    });
+}

@@ -9,6 +9,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::VALID_FIXTURES;
+
+/// The fixtures and the SpaceTweets deployed with Exosphere, as rendered for each check.
+fn checked() -> Vec<(String, &'static str)> {
+    VALID_FIXTURES
+        .iter()
+        .map(|(f, e)| (f.to_string(), *e))
+        .chain(
+            crate::corpus::DEPLOYED
+                .iter()
+                .map(|d| (format!("corpus/{d}"), "production")),
+        )
+        .collect()
+}
 use crate::harness::{Test, repo};
 
 fn tool(env: &str, default: PathBuf, install: &str) -> PathBuf {
@@ -57,8 +70,8 @@ fn run(cmd: &mut Command) -> (bool, String) {
 #[test]
 fn rendered_terraform_is_fmt_clean() {
     let terraform = crate::terraform_moto::terraform();
-    for (fixture, env) in VALID_FIXTURES {
-        let (_keep, out) = rendered(fixture, env);
+    for (fixture, env) in checked() {
+        let (_keep, out) = rendered(&fixture, env);
         let (ok, text) = run(Command::new(terraform)
             .args(["fmt", "-check", "-recursive", "-diff"])
             .arg(&out));
@@ -74,12 +87,12 @@ fn rendered_terraform_validates_on_the_aws_5_provider() {
     use crate::terraform_moto::{cli_config, mirror, terraform};
     let version = crate::terraform_moto::aws_provider_version(mirror()).expect("aws 5.x");
     let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = VALID_FIXTURES
-            .iter()
+        let handles: Vec<_> = checked()
+            .into_iter()
             .map(|(fixture, env)| {
                 let version = &version;
                 s.spawn(move || {
-                    let (_keep, out) = rendered(fixture, env);
+                    let (_keep, out) = rendered(&fixture, env);
                     let tf = |args: &[&str]| {
                         run(Command::new(terraform())
                             .args(args)
@@ -120,8 +133,8 @@ fn rendered_terraform_matches_the_aws_provider_schema() {
         default,
         "it ships in shared/tools beside the repo",
     );
-    for (fixture, env) in VALID_FIXTURES {
-        let (_keep, out) = rendered(fixture, env);
+    for (fixture, env) in checked() {
+        let (_keep, out) = rendered(&fixture, env);
         let (ok, text) = run(Command::new(&check).arg(&out));
         assert!(
             ok && text.contains("0 problems"),
@@ -136,8 +149,8 @@ fn checkov_finds_nothing_but_documented_exceptions() {
     let security =
         std::fs::read_to_string(repo().join("docs/security.md")).expect("docs/security.md");
     let mut skipped_ids = BTreeSet::new();
-    for (fixture, env) in VALID_FIXTURES {
-        let (_keep, out) = rendered(fixture, env);
+    for (fixture, env) in checked() {
+        let (_keep, out) = rendered(&fixture, env);
         let output = Command::new(&checkov)
             .args([
                 "--framework",
