@@ -326,3 +326,13 @@ fn hooks_run_when_the_app_folder_is_given_relative_to_the_working_directory() {
     );
     assert!(stderr.contains("  [post-render] in production"), "{stderr}");
 }
+
+#[test]
+fn the_dry_run_summary_lists_the_databases_it_will_create() {
+    Test::new()
+        .app("bookshop")
+        .args(["--dry-run", "-e", "staging"])
+        .run()
+        .code(0)
+        .stderr_contains("  databases:\n    postgres: RDS postgres ");
+}

@@ -403,3 +403,22 @@ fn release_settings_are_checked_where_they_are_written_and_webhook_paths_never_s
         "{text}"
     );
 }
+
+#[test]
+fn an_unreadable_application_yml_does_not_hide_the_problems_of_the_service_files() {
+    // application.yml cannot be read as written (a misspelt key), and neither can a
+    // service.yml: both are reported in one run
+    let out = Test::new()
+        .app("minimal")
+        .edit("application.yml", |t| {
+            t.replace("name: hello", "name: hello\nversoin: 1")
+        })
+        .edit("web/service.yml", |t| format!("{t}\nhealthcheck: /\n"))
+        .args(["--dry-run"])
+        .run();
+    out.code(2)
+        .stderr_contains("unknown key `versoin`")
+        .stderr_contains("did you mean `version`?")
+        .stderr_contains("unknown key `healthcheck`")
+        .stderr_contains("the app's configuration has 2 errors");
+}
