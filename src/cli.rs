@@ -270,6 +270,15 @@ pub enum Command {
         #[arg(value_name = "SERVICE")]
         service: String,
     },
+    /// Print the shell completion script for SHELL, e.g. `exo-deploy completions bash >
+    /// ~/.local/share/bash-completion/completions/exo-deploy`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `exo-deploy man > ~/.local/share/man/man1/exo-deploy.1`
+    Man,
     /// Run any terraform command in the rendered directory, the same way deploys do
     /// (e.g. `exo-deploy terraform -- state list`)
     Terraform {

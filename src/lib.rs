@@ -178,6 +178,38 @@ impl Error {
 /// Runs exo-deploy with the process's arguments and returns its exit code.
 pub fn run() -> ExitCode {
     let (intent, settings) = Cli::parse_args().resolve();
+    // generated from the command line's own definition: no app is read
+    let generated = match intent {
+        Intent::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "exo-deploy", &mut text);
+            Some(Ok(text))
+        }
+        Intent::Man => {
+            use clap::CommandFactory;
+            let mut text = Vec::new();
+            Some(
+                clap_mangen::Man::new(Cli::command())
+                    .render(&mut text)
+                    .map(|()| text),
+            )
+        }
+        _ => None,
+    };
+    if let Some(text) = generated {
+        use std::io::Write;
+        let written = text.and_then(|t| std::io::stdout().lock().write_all(&t));
+        return match written {
+            // a reader that went away (`| head`) got what it wanted
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write to stdout: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     output::install_report_style();
     let reporter = Reporter::new(settings.json);
     match execute(&intent, &settings, &reporter) {
@@ -260,11 +292,7 @@ fn execute(intent: &Intent, settings: &Settings, reporter: &Reporter) -> Result<
     ) {
         reporter.plan(&steps, settings.dry_run);
     }
-    let steps = if settings.dry_run {
-        plan::dry_run(&steps)
-    } else {
-        steps
-    };
+    // a dry run gets the whole plan, and reports each step it does not perform as skipped
     let outcome = pipeline::block_on(run.command(intent, &steps))?;
     // 2 means a usage or config error for every command, so changes are 3, never 2
     Ok(match intent {

@@ -11,6 +11,11 @@ use crate::cli::{ChannelCommand, Cli, Command};
 pub enum Intent {
     /// `exo-deploy`: push, bootstrap, render, plan, confirm, apply and record.
     Deploy,
+    /// `completions SHELL`: the shell's completion script, from the command line's own
+    /// definition; no app is read.
+    Completions { shell: clap_complete::Shell },
+    /// `man`: the manual page, likewise.
+    Man,
     /// `--teardown`: destroy the app's infrastructure, keeping state bucket and hosted zone.
     Teardown,
     /// `--nuke`: teardown, then remove the hosted zone, state bucket and managed repositories.
@@ -149,6 +154,8 @@ impl Cli {
             Some(Command::Config { show_origin }) => Intent::Config { show_origin },
             Some(Command::Rollback { release }) => Intent::Rollback { release },
             Some(Command::Terraform { args }) => Intent::Terraform { args },
+            Some(Command::Completions { shell }) => Intent::Completions { shell },
+            Some(Command::Man) => Intent::Man,
             Some(Command::Promote {
                 from,
                 to: _,

@@ -63,6 +63,9 @@ pub enum Condition {
     Unrecorded,
     /// The Terraform state in the state bucket records resources.
     Deployed,
+    /// Not a plan's condition: a dry run performs only what changes nothing remote, and
+    /// reports every other step skipped with this.
+    DryRun,
 }
 
 impl fmt::Display for Condition {
@@ -73,6 +76,7 @@ impl fmt::Display for Condition {
                 "when something was applied, or the last release record does not match what is deployed"
             }
             Condition::Deployed => "only when the state records resources",
+            Condition::DryRun => "a dry run changes nothing remote",
         })
     }
 }
@@ -238,6 +242,55 @@ impl Step {
             self.inner(),
             Step::ConfirmApply | Step::ConfirmDestroy { .. }
         )
+    }
+
+    /// The step's id: the same string as `step` in the plan's JSON (its kebab-case kind), which
+    /// every run event about it carries too (docs/events.md). For a conditional step, the id of
+    /// the step under its conditions.
+    pub fn id(&self) -> &'static str {
+        match self {
+            Step::Preflight { .. } => "preflight",
+            Step::PushImage { .. } => "push-image",
+            Step::UseImage { .. } => "use-image",
+            Step::UseRecordedImages { .. } => "use-recorded-images",
+            Step::UsePromotedRelease { .. } => "use-promoted-release",
+            Step::CopyImages { .. } => "copy-images",
+            Step::EnsureStateBucket { .. } => "ensure-state-bucket",
+            Step::EnsureHostedZone { .. } => "ensure-hosted-zone",
+            Step::Render { .. } => "render",
+            Step::TerraformInit => "terraform-init",
+            Step::TerraformPlan => "terraform-plan",
+            Step::ConfirmApply => "confirm-apply",
+            Step::TerraformApply => "terraform-apply",
+            Step::WaitForRollout => "wait-for-rollout",
+            Step::RecordRelease => "record-release",
+            Step::Notify { .. } => "notify",
+            Step::KeepReleasedImages { .. } => "keep-released-images",
+            Step::RunHook { .. } => "run-hook",
+            Step::ConfirmDestroy { .. } => "confirm-destroy",
+            Step::RefuseProtectedDatabases { .. } => "refuse-protected-databases",
+            Step::ReadState => "read-state",
+            Step::TerraformDestroy => "terraform-destroy",
+            Step::CheckStateEmpty => "check-state-empty",
+            Step::DeleteHostedZone { .. } => "delete-hosted-zone",
+            Step::DeleteStateBucket { .. } => "delete-state-bucket",
+            Step::DeleteRepositories => "delete-repositories",
+            Step::ListDatabaseSnapshots => "list-database-snapshots",
+            Step::ShowStatus => "show-status",
+            Step::ShowHistory => "show-history",
+            Step::ShowRelease { .. } => "show-release",
+            Step::SetChannel { .. } => "set-channel",
+            Step::ShowChannels => "show-channels",
+            Step::Scale { .. } => "scale",
+            Step::ShowOverrides => "show-overrides",
+            Step::Restart { .. } => "restart",
+            Step::ShowPs => "show-ps",
+            Step::Exec { .. } => "exec",
+            Step::ShowLogs { .. } => "show-logs",
+            Step::ShowConfig { .. } => "show-config",
+            Step::RunTerraform { .. } => "run-terraform",
+            Step::When { then, .. } => then.id(),
+        }
     }
 
     /// The short name progress events use.
@@ -704,6 +757,8 @@ pub fn plan(app: &App, intent: &Intent, out: PathBuf) -> Vec<Step> {
             since: since.clone(),
             filter: filter.clone(),
         }),
+        // generated from the command line alone, before any app is read
+        Intent::Completions { .. } | Intent::Man => {}
         Intent::Config { show_origin } => steps.push(Step::ShowConfig {
             show_origin: *show_origin,
         }),

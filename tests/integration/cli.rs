@@ -88,7 +88,14 @@ fn json_mode_prints_one_event_per_line_on_stdout() {
         .args(["--dry-run", "--json"])
         .run();
     out.code(0);
+    crate::events::check(&out);
     let events = out.events();
+    // every step a dry run does not perform is reported skipped (`events::check` holds them
+    // to the plan); the rest, in order:
+    let events: Vec<serde_json::Value> = events
+        .into_iter()
+        .filter(|e| e["event"] != "step-skipped")
+        .collect();
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| e["event"].as_str().expect("event name"))
@@ -103,6 +110,8 @@ fn json_mode_prints_one_event_per_line_on_stdout() {
             "warning",
             "app",
             "plan",
+            "step-started",
+            "step-finished",
             "step-started",
             "rendered",
             "step-finished"
@@ -132,8 +141,9 @@ fn json_mode_prints_one_event_per_line_on_stdout() {
     assert_eq!(events[1]["steps"][2]["step"], "use-image");
     assert_eq!(events[1]["steps"][2]["role"], "exocom");
     assert_eq!(events[1]["steps"][3]["step"], "push-image");
-    assert_eq!(events[2]["step"], "render");
-    assert_eq!(events[3]["files"], 30);
+    assert_eq!(events[2]["step"], "show-overrides");
+    assert_eq!(events[4]["step"], "render");
+    assert_eq!(events[5]["files"], 30);
 }
 
 #[test]
@@ -335,4 +345,39 @@ fn the_dry_run_summary_lists_the_databases_it_will_create() {
         .run()
         .code(0)
         .stderr_contains("  databases:\n    postgres: RDS postgres ");
+}
+
+#[test]
+fn completions_and_the_manual_come_from_the_command_line_itself() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Test::new().args(["completions", shell]).run();
+        out.code(0);
+        for word in ["rollback", "promote", "teardown", "endpoint-url"] {
+            assert!(out.stdout.contains(word), "{shell}: {word} missing");
+        }
+    }
+    // the bash script is bash
+    let script = tempfile::NamedTempFile::new().expect("temp file");
+    let out = Test::new().args(["completions", "bash"]).run();
+    std::fs::write(script.path(), &out.stdout).expect("write script");
+    let checked = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(script.path())
+        .output()
+        .expect("bash");
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let man = Test::new().args(["man"]).run();
+    man.code(0);
+    assert!(man.stdout.starts_with(".ie"), "roff: {}", &man.stdout[..80]);
+    assert!(man.stdout.contains(".TH exo-deploy 1"));
+    assert!(man.stdout.contains("rollback") && man.stdout.contains("Exit codes"));
+    Test::new()
+        .args(["completions", "tcsh"])
+        .run()
+        .code(2)
+        .stderr_contains("[possible values: bash, elvish, fish, powershell, zsh]");
 }
