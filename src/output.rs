@@ -469,7 +469,7 @@ impl Reporter {
             let at = jiff::Timestamp::from_millisecond(e.timestamp)
                 .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
                 .unwrap_or_default();
-            json!({ "service": e.service, "task": e.task, "timestamp": at, "message": e.message })
+            json!({ "event": "log", "service": e.service, "task": e.task, "timestamp": at, "message": e.message })
                 .to_string()
         } else {
             printer.line(e)

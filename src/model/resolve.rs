@@ -38,11 +38,9 @@ pub const MAX_ROLE: usize = 40;
 /// Resolves `raw` for the environment `env` (or the only one there is). What would stop the
 /// app's other environments is reported too, as warnings (they are not being deployed).
 pub fn resolve(raw: &RawApp, env: Option<&str>) -> Result<App, ConfigErrors> {
-    let chosen = resolve_one(raw, env);
-    let (names, name) = match draft_of(raw, env) {
-        Ok(d) => (d.env_names, d.env_name.value),
-        Err(_) => return chosen,
-    };
+    let draft = draft_of(raw, env)?;
+    let (names, name) = (draft.env_names.clone(), draft.env_name.value.clone());
+    let chosen = Resolver::default().app(draft);
     let known: HashSet<(String, String)> = match &chosen {
         Ok(app) => app
             .warnings

@@ -140,7 +140,9 @@ impl Run<'_> {
         T: TerraformRunner,
         H: HookRunner,
     {
-        if let Some(asking) = steps.iter().find(|s| s.asks()) {
+        if let Some(asking) = steps.iter().find(|s| s.asks())
+            && !self.settings.dry_run
+        {
             ports.confirm.answerable(asking.inner())?;
         }
         let started = Instant::now();
@@ -150,18 +152,22 @@ impl Run<'_> {
             .any(|s| matches!(s.inner(), Step::Notify { .. }));
         let mut i = 0;
         while i < steps.len() {
-            // consecutive pushes go together, a few at once
+            // consecutive pushes go together, a few at once (not in a dry run)
             let batch: Vec<String> = steps[i..]
                 .iter()
                 .map_while(|s| match s {
-                    Step::PushImage { role, .. } => Some(role.clone()),
+                    Step::PushImage { role, .. } if !self.settings.dry_run => Some(role.clone()),
                     _ => None,
                 })
                 .collect();
+            let count = batch.len().max(1);
+            let tag = super::StepTag::new(&steps[i], (i + 1..=i + count).collect());
             let done = if batch.is_empty() {
-                self.perform(&steps[i], ports, &mut progress, started).await
+                self.run_step(&steps[i], &tag, ports, &mut progress, started)
+                    .await
             } else {
-                self.push(&batch, ports, &mut progress).await
+                self.reported(&tag, None, self.push(&batch, &tag, ports, &mut progress))
+                    .await
             };
             if let Err(e) = done {
                 // a failed run is posted to the webhooks too, and still fails as it did (a
@@ -171,7 +177,7 @@ impl Run<'_> {
                 }
                 return Err(e);
             }
-            i += batch.len().max(1);
+            i += count;
         }
         Ok(Outcome {
             changes: matches!(progress.planned, Some(Some(_))),
@@ -182,6 +188,7 @@ impl Run<'_> {
     async fn push<C, P, T, H>(
         &self,
         roles: &[String],
+        tag: &super::StepTag,
         ports: &Ports<'_, C, P, T, H>,
         progress: &mut Progress,
     ) -> Result<(), Error>
@@ -190,7 +197,7 @@ impl Run<'_> {
     {
         let pushed = self
             .step(
-                "push images",
+                tag,
                 ports
                     .pusher
                     .push(self.app, roles, progress.account.as_deref()),
@@ -212,10 +219,12 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Performs one step, or reports it skipped when a condition does not hold.
-    async fn perform<C, P, T, H>(
+    /// Runs one step of the plan, or reports it skipped (a condition that does not hold, or
+    /// a dry run), or answered (a confirmation). Every step is reported once, by its id.
+    async fn run_step<C, P, T, H>(
         &self,
         step: &Step,
+        tag: &super::StepTag,
         ports: &Ports<'_, C, P, T, H>,
         progress: &mut Progress,
         started: Instant,
@@ -226,37 +235,75 @@ impl Run<'_> {
         T: TerraformRunner,
         H: HookRunner,
     {
+        let skipped = |condition: Condition| {
+            let mut fields = tag.fields();
+            fields["condition"] = json!(condition);
+            self.reporter.event("step-skipped", fields);
+        };
+        // a dry run performs only what changes nothing remote (its plan was cut to that, but
+        // a plan given whole is reported step by step)
+        if self.settings.dry_run
+            && !(step.is_local() || matches!(step.inner(), Step::ShowOverrides))
+        {
+            skipped(Condition::DryRun);
+            return Ok(());
+        }
         let mut inner = step;
         while let Step::When { condition, then } = inner {
+            if self.settings.dry_run {
+                inner = then;
+                continue;
+            }
             if !self.holds(*condition, ports, progress).await? {
-                self.reporter.event(
-                    "step-skipped",
-                    json!({ "step": then.name(), "condition": condition }),
-                );
+                skipped(*condition);
                 self.reporter
                     .say(&format!("- {}: skipped ({condition})", then.name()));
                 return Ok(());
             }
             inner = then;
         }
+        let answered_by = inner.asks().then(|| ports.confirm.by());
+        self.reported(
+            tag,
+            answered_by,
+            self.perform(inner, tag, ports, progress, started),
+        )
+        .await
+    }
+
+    /// Performs one step (its conditions held).
+    async fn perform<C, P, T, H>(
+        &self,
+        inner: &Step,
+        tag: &super::StepTag,
+        ports: &Ports<'_, C, P, T, H>,
+        progress: &mut Progress,
+        started: Instant,
+    ) -> Result<(), Error>
+    where
+        C: Cloud,
+        P: ImagePusher,
+        T: TerraformRunner,
+        H: HookRunner,
+    {
         let Ports {
             cloud,
             terraform: tf,
             confirm,
             ..
         } = *ports;
-        let name = inner.name();
         match inner {
             Step::When { .. } => unreachable!("conditions are unwrapped above"),
             Step::Preflight { checks } => {
-                self.step(&name, self.preflight(checks, ports, progress))
+                self.step(tag, self.preflight(checks, ports, progress))
                     .await
             }
             Step::PushImage { role, .. } => {
-                self.push(std::slice::from_ref(role), ports, progress).await
+                self.push(std::slice::from_ref(role), tag, ports, progress)
+                    .await
             }
             Step::UseImage { role, image } => {
-                self.step(&name, async {
+                self.step(tag, async {
                     let resolved = match progress.resolved.remove(role) {
                         Some(r) => r,
                         None => {
@@ -285,7 +332,7 @@ impl Run<'_> {
             }
             Step::UseRecordedImages { release } => {
                 let found = self
-                    .step(&name, async {
+                    .step(tag, async {
                         let found = self.find_release(cloud, release).await?;
                         self.still_there(&found, ports.pusher).await?;
                         Ok(found)
@@ -304,7 +351,7 @@ impl Run<'_> {
                 allow_dirty,
             } => {
                 let found = self
-                    .step(&name, async {
+                    .step(tag, async {
                         let (Some(app), Some(cloud)) = (self.source, ports.source) else {
                             return Err(bug("a promotion without the environment it promotes"));
                         };
@@ -349,7 +396,7 @@ impl Run<'_> {
                 let account = progress.account.clone();
                 let copied = self
                     .step(
-                        &name,
+                        tag,
                         ports.pusher.copy(self.app, &wanted, account.as_deref()),
                     )
                     .await?;
@@ -363,7 +410,7 @@ impl Run<'_> {
                 Ok(())
             }
             Step::EnsureStateBucket { .. } => {
-                self.step(&name, async {
+                self.step(tag, async {
                     let account = self.account(cloud, progress).await?;
                     let spec = BucketSpec {
                         name: bootstrap::state_bucket(self.app, &account)?,
@@ -380,7 +427,7 @@ impl Run<'_> {
                 .await
             }
             Step::EnsureHostedZone { domain, zone_id } => {
-                self.step(&name, async {
+                self.step(tag, async {
                     let zone = cloud
                         .ensure_zone(&ZoneSpec {
                             domain: domain.clone(),
@@ -411,7 +458,7 @@ impl Run<'_> {
                     scale_read: progress.scale.is_some(),
                     endpoint_url: None,
                 };
-                self.step(&name, async { self.write_rendered(out, learned) })
+                self.step(tag, async { self.write_rendered(out, learned) })
                     .await
             }
             Step::RunHook { hook } => {
@@ -421,7 +468,7 @@ impl Run<'_> {
                     _ => Vec::new(),
                 };
                 let say = |line: &str| self.reporter.say(line);
-                self.step(&name, async { ports.hooks.run(*hook, &extra, &say) })
+                self.step(tag, async { ports.hooks.run(*hook, &extra, &say) })
                     .await
             }
             Step::TerraformInit => {
@@ -430,10 +477,10 @@ impl Run<'_> {
                     Some(_) => None,
                     None => Some(self.bucket(cloud, progress).await?),
                 };
-                self.step(&name, tf.init(bucket.as_deref())).await
+                self.step(tag, tf.init(bucket.as_deref())).await
             }
             Step::TerraformPlan => {
-                let planned = self.step(&name, tf.plan()).await?;
+                let planned = self.step(tag, tf.plan()).await?;
                 match &planned {
                     Some(summary) => self.reporter.plan_summary(summary),
                     None => {
@@ -453,14 +500,14 @@ impl Run<'_> {
                 &["y", "yes"],
             ),
             Step::TerraformApply => {
-                self.step(&name, tf.apply()).await?;
+                self.step(tag, tf.apply()).await?;
                 progress.applied = true;
                 Ok(())
             }
             Step::WaitForRollout => {
                 let say = |line: &str| self.reporter.say(line);
                 self.step(
-                    &name,
+                    tag,
                     super::rollout::wait(
                         cloud,
                         self.app,
@@ -479,10 +526,8 @@ impl Run<'_> {
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 let bucket = self.bucket(cloud, progress).await?;
                 let key = release::key(&self.app.env.name, &release.id);
-                self.step(&name, async {
-                    Ok(cloud.put_new(&bucket, &key, body).await?)
-                })
-                .await?;
+                self.step(tag, async { Ok(cloud.put_new(&bucket, &key, body).await?) })
+                    .await?;
                 self.reporter.released(&release);
                 progress.release = Some(release);
                 Ok(())
@@ -522,8 +567,10 @@ impl Run<'_> {
                         }
                     }
                     Err(e) => {
-                        self.reporter
-                            .event("warning", json!({ "step": name, "message": e.to_string() }));
+                        self.reporter.event(
+                            "warning",
+                            json!({ "step": tag.id, "message": e.to_string() }),
+                        );
                         self.reporter.say(&format!(
                             "warning: the images of the last releases could not be tagged to keep them ({e}); the next deploy tries again"
                         ));
@@ -544,7 +591,7 @@ impl Run<'_> {
             }
             Step::ReadState => {
                 let count = self
-                    .step(&name, async {
+                    .step(tag, async {
                         let bucket = self.bucket(cloud, progress).await?;
                         let state = cloud.state_summary(&bucket, &self.app.state_key()).await?;
                         // deletion protection as last applied: turned off in the config but
@@ -570,7 +617,7 @@ impl Run<'_> {
                 Ok(())
             }
             Step::TerraformDestroy => {
-                self.step(&name, tf.destroy()).await?;
+                self.step(tag, tf.destroy()).await?;
                 self.reporter.event(
                     "teardown",
                     json!({ "destroyed": progress.resources.unwrap_or_default() }),
@@ -578,7 +625,7 @@ impl Run<'_> {
                 Ok(())
             }
             Step::CheckStateEmpty => {
-                self.step(&name, async {
+                self.step(tag, async {
                     let bucket = self.bucket(cloud, progress).await?;
                     let key = self.app.state_key();
                     match cloud.state_summary(&bucket, &key).await?.resources {
@@ -594,7 +641,7 @@ impl Run<'_> {
             }
             Step::DeleteHostedZone { domain } => {
                 let removed = self
-                    .step(&name, async {
+                    .step(tag, async {
                         Ok(cloud
                             .delete_zones(domain, &self.app.name, &self.app.env.name)
                             .await?)
@@ -606,7 +653,7 @@ impl Run<'_> {
             Step::DeleteStateBucket { .. } => {
                 let bucket = self.bucket(cloud, progress).await?;
                 let removed = self
-                    .step(&name, async {
+                    .step(tag, async {
                         Ok(cloud
                             .delete_bucket(&bucket, &self.app.name, &self.app.env.name)
                             .await?)
@@ -617,7 +664,7 @@ impl Run<'_> {
             }
             Step::DeleteRepositories => {
                 let removed = self
-                    .step(&name, async {
+                    .step(tag, async {
                         Ok(cloud
                             .delete_repositories(&self.app.name, &self.app.env.name)
                             .await?)
@@ -664,20 +711,18 @@ impl Run<'_> {
                     release::channel_prefix(&self.app.env.name, Some(channel)),
                     release::stamp(now)
                 );
-                self.step(&name, async {
-                    Ok(cloud.put_new(&bucket, &key, body).await?)
-                })
-                .await?;
+                self.step(tag, async { Ok(cloud.put_new(&bucket, &key, body).await?) })
+                    .await?;
                 self.reporter.channel_set(&entry);
                 Ok(())
             }
             Step::Restart { services } => {
-                self.step(&name, async { self.restart(cloud, services).await })
+                self.step(tag, async { self.restart(cloud, services).await })
                     .await
             }
             Step::Scale { service, to } => {
                 let bucket = self.bucket(cloud, progress).await?;
-                self.step(&name, self.scale(cloud, &bucket, service, *to))
+                self.step(tag, self.scale(cloud, &bucket, service, *to))
                     .await
             }
             Step::ShowOverrides => {
@@ -726,7 +771,7 @@ impl Run<'_> {
                 Ok(())
             }
             Step::ListDatabaseSnapshots => {
-                self.step(&name, async {
+                self.step(tag, async {
                     let prefix = format!("{}-{}", self.app.name, self.app.env.name);
                     let names: Vec<String> = self
                         .app
@@ -764,6 +809,7 @@ impl Run<'_> {
         T: TerraformRunner,
     {
         match condition {
+            Condition::DryRun => Ok(!self.settings.dry_run),
             Condition::PlanHasChanges => match &progress.planned {
                 Some(summary) => Ok(summary.is_some()),
                 None => Err(bug(

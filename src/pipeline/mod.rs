@@ -66,6 +66,17 @@ impl Confirm {
         }
     }
 
+    /// Who answered a confirmation, for the run's events: `--yes`, the terminal, or an answer
+    /// given in advance (tests).
+    pub fn by(&self) -> &'static str {
+        match self {
+            Confirm::Yes => "--yes",
+            Confirm::Ask => "terminal",
+            Confirm::Answer(_) => "answer",
+            Confirm::NoTerminal => "nobody",
+        }
+    }
+
     /// Whether the confirmation `step` asks can be answered: without a terminal and without
     /// `--yes` it cannot, and the run is refused before it pushes or creates anything.
     fn answerable(&self, step: &Step) -> Result<(), Error> {
@@ -107,6 +118,30 @@ impl Confirm {
         } else {
             Err(Error::NotConfirmed)
         }
+    }
+}
+
+/// The step a run is performing, as its events name it: its id (the plan's `step`), its
+/// title (the human lines'), and its places in the plan (1-based; several for pushes run
+/// together).
+#[derive(Debug)]
+pub struct StepTag {
+    pub id: &'static str,
+    pub title: String,
+    pub indexes: Vec<usize>,
+}
+
+impl StepTag {
+    pub fn new(step: &Step, indexes: Vec<usize>) -> Self {
+        StepTag {
+            id: step.id(),
+            title: step.name(),
+            indexes,
+        }
+    }
+
+    pub(crate) fn fields(&self) -> serde_json::Value {
+        json!({ "step": self.id, "title": self.title, "indexes": self.indexes })
     }
 }
 
@@ -185,28 +220,50 @@ impl Run<'_> {
         .await
     }
 
-    /// Runs one step, reporting its start, its end and how long it took.
+    /// Runs one step's work with its human lines: how long it took, or that it failed. (Its
+    /// events are the executor's, around the whole step.)
     async fn step<T>(
         &self,
-        name: &str,
+        tag: &StepTag,
         work: impl std::future::Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        self.reporter.event("step-started", json!({ "step": name }));
         let started = Instant::now();
         let result = work.await;
         let seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+        let name = &tag.title;
         match &result {
-            Ok(_) => {
-                self.reporter
-                    .event("step-finished", json!({ "step": name, "seconds": seconds }));
-                self.reporter.say(&format!("✓ {name} ({seconds:.1} s)"));
+            Ok(_) => self.reporter.say(&format!("✓ {name} ({seconds:.1} s)")),
+            Err(_) => self.reporter.say(&format!("✗ {name} ({seconds:.1} s)")),
+        }
+        result
+    }
+
+    /// Reports a step of the plan around its work: `step-started`, then `step-finished` (or
+    /// `step-answered` for a question) or `step-failed`, each with the step's id and places.
+    async fn reported(
+        &self,
+        tag: &StepTag,
+        answered_by: Option<&str>,
+        work: impl std::future::Future<Output = Result<(), Error>>,
+    ) -> Result<(), Error> {
+        self.reporter.event("step-started", tag.fields());
+        let started = Instant::now();
+        let result = work.await;
+        let seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+        let mut fields = tag.fields();
+        match (&result, answered_by) {
+            (Ok(()), Some(by)) => {
+                fields["by"] = json!(by);
+                self.reporter.event("step-answered", fields);
             }
-            Err(e) => {
-                self.reporter.event(
-                    "step-failed",
-                    json!({ "step": name, "seconds": seconds, "message": e.to_string() }),
-                );
-                self.reporter.say(&format!("✗ {name} ({seconds:.1} s)"));
+            (Ok(()), None) => {
+                fields["seconds"] = json!(seconds);
+                self.reporter.event("step-finished", fields);
+            }
+            (Err(e), _) => {
+                fields["seconds"] = json!(seconds);
+                fields["message"] = json!(e.to_string());
+                self.reporter.event("step-failed", fields);
             }
         }
         result

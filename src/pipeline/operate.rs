@@ -200,7 +200,7 @@ impl Run<'_> {
                 Err(e) => {
                     self.reporter.event(
                         "warning",
-                        json!({ "step": "logs", "message": e.to_string() }),
+                        json!({ "step": "show-logs", "message": e.to_string() }),
                     );
                     self.reporter
                         .say(&format!("warning: {e}; asking again in a moment"));

@@ -112,7 +112,7 @@ impl Lifecycle {
 
     /// `exo-deploy ARGS` on the app, as CI would run it.
     fn run(&self, args: &[&str]) -> Output {
-        Test::new()
+        let out = Test::new()
             .at(&self.app)
             .aws(&self.moto)
             .env("TF_CLI_CONFIG_FILE", crate::terraform_moto::cli_config())
@@ -122,8 +122,12 @@ impl Lifecycle {
                 self.plugins.path().to_str().expect("utf-8"),
             )
             .args(["--local-terraform"])
+            .args((!args.contains(&"--json")).then_some("--json"))
             .args(args)
-            .run()
+            .run();
+        // every event of every run of the lifecycle, held to the documented stream
+        crate::events::check(&out);
+        out
     }
 
     fn records(&self) -> Vec<String> {

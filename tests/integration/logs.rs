@@ -115,8 +115,12 @@ fn logs_merge_the_services_in_time_order_with_their_prefix() {
     // --json: one object per line
     let json = logs(&moto, &["exocom", "--json"]);
     json.code(0);
-    let line: serde_json::Value =
-        serde_json::from_str(json.stdout.lines().next().expect("a line")).expect("JSON");
+    crate::events::check(&json);
+    let line: serde_json::Value = json
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "log")
+        .expect("a log event");
     assert_eq!(line["service"], "exocom");
     assert_eq!(line["task"], BUS);
     assert_eq!(line["message"], "exocom online");

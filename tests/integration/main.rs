@@ -8,6 +8,7 @@ mod config_errors;
 mod corpus;
 mod deploy;
 mod environments;
+mod events;
 mod exec;
 mod external;
 mod harness;
