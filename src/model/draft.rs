@@ -840,6 +840,20 @@ pub fn from_exosphere(
             };
             d.sends = names(sf, &s.messages.sends);
             d.receives = names(sf, &s.messages.receives);
+            if let Some(first) = d.sends.first().or(d.receives.first()) {
+                // Exosphere 0.33+ read ExoCom's messages only from `dependency-data.exocom`
+                problems.push(
+                    ConfigDiagnostic::note(
+                        first.place.clone(),
+                        format!(
+                            "`messages` is how Exosphere to 0.32 listed the messages of `{}`: exo-deploy routes them, Exosphere 0.33 and later did not read them",
+                            role.value
+                        ),
+                        "the older spelling",
+                    )
+                    .help("to keep the app as the later Exosphere read it, move them to `dependency-data: {exocom: {sends: [...], receives: [...]}}`"),
+                );
+            }
             if let Some(x) = &s.dependency_data.exocom {
                 d.sends.extend(names(sf, &x.sends));
                 d.receives.extend(names(sf, &x.receives));
@@ -886,26 +900,7 @@ pub fn from_exosphere(
                 }
             }
         }
-        if d.dir.is_none() && d.file.is_some() && d.location.is_none() {
-            let named: Vec<_> = d.secrets.drain(..).collect();
-            if let (Some((first, _)), Some(sf)) = (named.first(), &d.file) {
-                problems.push(
-                    crate::config::ConfigDiagnostic::at(
-                        first.place.clone(),
-                        format!(
-                            "the service.yml inside the image of `{}` names secrets ({})",
-                            role.value,
-                            named.iter().map(|(k, _)| k.value.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
-                        "here",
-                    )
-                    .help(format!(
-                        "what {} says must not choose which of your secrets its container gets: give the service a `location` with a service.yml of your own",
-                        sf.name
-                    )),
-                );
-            }
-        }
+        refuse_secrets_from_image(&mut d, &role.value, &mut problems);
         services.push(d);
     }
     Ok(AppDraft {
@@ -1279,6 +1274,7 @@ pub fn from_exosphere_early(
                 }
             }
         }
+        refuse_secrets_from_image(&mut d, &role.value, &mut problems);
         services.push(d);
     }
     if !deployable {
@@ -1339,6 +1335,36 @@ fn pairs_written(out: &mut Vec<Origin>, prefix: &str, pairs: &Pairs) {
     }
     for (k, (v, place)) in seen {
         out.push((format!("{prefix}{k}"), v, place));
+    }
+}
+
+/// A service.yml inside an image was written by the image's author: the secrets it names are
+/// dropped and refused, so an image cannot choose which of the account's secrets it receives.
+fn refuse_secrets_from_image(
+    d: &mut ServiceDraft,
+    role: &str,
+    problems: &mut Vec<crate::config::ConfigDiagnostic>,
+) {
+    if d.dir.is_some() || d.file.is_none() || d.location.is_some() {
+        return;
+    }
+    let named: Vec<_> = d.secrets.drain(..).collect();
+    if let (Some((first, _)), Some(sf)) = (named.first(), &d.file) {
+        problems.push(
+            crate::config::ConfigDiagnostic::at(
+                first.place.clone(),
+                format!(
+                    "the service.yml inside the image of `{}` names secrets ({})",
+                    role,
+                    named.iter().map(|(k, _)| k.value.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                "here",
+            )
+            .help(format!(
+                "what {} says must not choose which of your secrets its container gets: give the service a `location` with a service.yml of your own",
+                sf.name
+            )),
+        );
     }
 }
 
@@ -1577,6 +1603,38 @@ mod tests {
         assert_eq!((orders.kind, orders.cpu), (ServiceKind::Worker, 256));
         assert_eq!(orders.translations.len(), 1);
         assert_eq!(orders.translations[0].public, "orders create");
+    }
+
+    #[test]
+    fn an_exosphere_app_is_built_from_dockerfile_prod_before_dockerfile() {
+        // a folder with both: Exosphere 0.24+ deployed Dockerfile.prod (ex@v0.37.0:
+        // src/docker/composebuilder/service_builder.go); the original exo-deploy, Dockerfile
+        let both = |app: &'static str, service: &'static str| {
+            let (_dir, app) = resolved(&[
+                ("application.yml", app),
+                ("web/service.yml", service),
+                ("web/Dockerfile", DOCKERFILE),
+                ("web/Dockerfile.prod", DOCKERFILE),
+            ]);
+            match &app.services[0].image {
+                ImageSource::Build { dockerfile, .. } => dockerfile.clone(),
+                other => panic!("built: {other:?}"),
+            }
+        };
+        assert_eq!(
+            both(
+                "name: shop\nremote:\n  environments:\n    production:\n      region: us-east-1\nservices:\n  web:\n    location: ./web\n",
+                "type: worker\n",
+            ),
+            "Dockerfile.prod"
+        );
+        assert_eq!(
+            both(
+                "name: shop\nbus:\n  type: exocom\n  version: 0.27.0\nenvironments:\n  production:\n    providers:\n      aws:\n        region: us-east-1\nservices:\n  worker:\n    web:\n      location: ./web\n",
+                "type: web\n",
+            ),
+            "Dockerfile"
+        );
     }
 
     #[test]

@@ -158,3 +158,34 @@ fn an_image_may_not_choose_the_secrets_or_databases_its_container_gets() {
         "{text}"
     );
 }
+
+#[test]
+fn an_image_of_an_early_exosphere_app_may_not_choose_its_secrets_either() {
+    // SpaceTweet as deployed in September 2017 (Exosphere 0.2x: services grouped by kind, the
+    // service.yml's `environment.secrets`), with a worker that is only an image
+    require_docker();
+    let registry = Registry::start();
+    let greedy = "type: search\nenvironment:\n  secrets:\n    - STRIPE_KEY\nproduction:\n  cpu: 100\n  memory: 200\n";
+    image(&registry, "acme/early-greedy:1", &[("service.yml", greedy)]);
+    let reference = format!("{}/acme/early-greedy:1", registry.host);
+    let out = Test::new()
+        .app("corpus/spacetweet-2017-09")
+        .edit("application.yml", |t| {
+            t.replace(
+                "  worker:\n",
+                &format!("  worker:\n    search:\n      docker-image: {reference}\n"),
+            )
+        })
+        .args(["--dry-run"])
+        .run();
+    out.code(2);
+    let text = unwrapped(&out.stderr);
+    assert!(
+        text.contains("the service.yml inside the image of `search` names secrets (STRIPE_KEY)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("[{reference}:4:7]")),
+        "the image's file and line: {text}"
+    );
+}
