@@ -307,6 +307,11 @@ pub fn endpoint_url(value: &str) -> Result<String, String> {
     if authority.is_empty() {
         return Err(format!("`{value}` names no host"));
     }
+    if rest.contains(['?', '#']) {
+        return Err(format!(
+            "`{value}` has a query or a fragment: give the emulator's base url, like http://127.0.0.1:5000"
+        ));
+    }
     if authority.contains('@') {
         return Err(
             "the url holds credentials, and it is written into the rendered Terraform: give the emulator's credentials through AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY instead".into(),

@@ -232,7 +232,12 @@ impl Cli {
             // the flag, else the SDK's own variable; an empty one means no emulator
             endpoint_url: self
                 .endpoint_url
-                .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+                // normalised as the flag is; one that is no url is refused before the run
+                .or_else(|| {
+                    std::env::var("AWS_ENDPOINT_URL")
+                        .ok()
+                        .map(|u| crate::cli::endpoint_url(&u).unwrap_or(u))
+                })
                 .filter(|u| !u.is_empty()),
             terraform_image: self
                 .terraform_image

@@ -26,7 +26,15 @@ pub async fn describe_instance_type(
     let endpoint = conf
         .endpoint_url()
         .map(|u| format!("{}/", u.trim_end_matches('/')))
-        .unwrap_or_else(|| format!("https://ec2.{region}.amazonaws.com/"));
+        .unwrap_or_else(|| {
+            // the China partition has its own domain
+            let domain = if region.starts_with("cn-") {
+                "amazonaws.com.cn"
+            } else {
+                "amazonaws.com"
+            };
+            format!("https://ec2.{region}.{domain}/")
+        });
     let body = format!(
         "Action=DescribeInstanceTypes&Version={VERSION}&InstanceType.1={}",
         name.replace(

@@ -75,12 +75,20 @@ struct Probe {
     remote: Option<Option<RemoteProbe>>,
     production: Option<IgnoredAny>,
     bus: Option<IgnoredAny>,
+    dependencies: Option<IgnoredAny>,
     services: Option<IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
 struct RemoteProbe {
     environments: Option<IgnoredAny>,
+}
+
+/// Top-level `dependencies` as a list: `{type, version}` entries are exo-deploy 0.22's bus,
+/// `{name, version}` ones Exosphere 0.23–0.25's dependencies.
+#[derive(Debug, Deserialize)]
+struct DependenciesProbe {
+    dependencies: Vec<BTreeMap<String, IgnoredAny>>,
 }
 
 /// The services of an app that has no deployment block, only for telling its generation.
@@ -111,6 +119,15 @@ impl Probe {
             (_, Some(_), _) | (_, _, Some(_)) => Shape::ExosphereEarly,
             // no deployment settings: the generation the rest of the file is written in
             _ if self.bus.is_some() => Shape::ExoDeploy,
+            _ if self.dependencies.is_some()
+                && serde_saphyr::from_str::<DependenciesProbe>(text).is_ok_and(|d| {
+                    d.dependencies
+                        .iter()
+                        .any(|entry| entry.contains_key("type"))
+                }) =>
+            {
+                Shape::ExoDeploy
+            }
             _ => {
                 let grouped = self.services.is_some()
                     && serde_saphyr::from_str::<GroupsProbe>(text).is_ok_and(|g| {
@@ -495,5 +512,38 @@ mod tests {
     #[test]
     fn other_messages_pass_through() {
         assert_eq!(explain_unknown_key("invalid u16").0, "invalid u16");
+    }
+
+    #[test]
+    fn an_app_without_deployment_settings_is_read_in_its_generation() {
+        let shape = |text: &str| {
+            serde_saphyr::from_str::<Probe>(text)
+                .expect("probe")
+                .shape(text)
+        };
+        // exo-deploy 0.22's bus, before it had environments
+        assert_eq!(
+            shape(
+                "name: a\ndependencies:\n  - type: exocom\n    version: 0.21.8\nservices:\n  public:\n    web:\n      location: ./web\n"
+            ),
+            Shape::ExoDeploy
+        );
+        // Exosphere 0.23-0.25's dependencies, by name
+        assert_eq!(
+            shape(
+                "name: a\ndependencies:\n  - name: exocom\n    version: 0.22.1\nservices:\n  public:\n    web:\n      location: ./web\n"
+            ),
+            Shape::ExosphereEarly
+        );
+        assert_eq!(
+            shape("name: a\nservices:\n  web:\n    location: ./web\n"),
+            Shape::Exosphere
+        );
+        assert_eq!(
+            shape(
+                "name: a\nbus:\n  type: exocom\nservices:\n  public:\n    web:\n      location: ./web\n"
+            ),
+            Shape::ExoDeploy
+        );
     }
 }

@@ -109,6 +109,104 @@ pub fn shortfalls(env: &Environment, services: &[Service]) -> Vec<(&'static str,
     .collect()
 }
 
+/// What a cluster of type `it` makes of the services it runs: the services too large for one
+/// instance, whether it holds them while one deploys, and whether deploys go in rounds. The
+/// config check and the preflight (for a type EC2 describes) both judge by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    pub too_large: Vec<TooLarge>,
+    pub shortfall: Option<Shortfall>,
+    /// When every service's new tasks do not fit at once (and the cluster is not short).
+    pub crowding: Option<Crowding>,
+}
+
+/// A service asking one instance for more than it gives a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLarge {
+    pub role: String,
+    /// `true`: its CPU units; `false`: its memory.
+    pub cpu: bool,
+    pub message: String,
+    pub help: String,
+}
+
+/// Deploys that start their new tasks in rounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crowding {
+    pub message: String,
+    pub help: String,
+    pub rounds: u32,
+}
+
+/// Judges the `public` or `private` cluster named `name` of type `it` for `services`.
+pub fn assess(
+    name: &str,
+    cluster: &Cluster,
+    it: &InstanceType,
+    services: &[Service],
+    trunking: bool,
+) -> Assessment {
+    let public = name == "public";
+    let mut too_large = Vec::new();
+    for s in services
+        .iter()
+        .filter(|s| (s.kind == ServiceKind::Public) == public)
+    {
+        if s.cpu > it.cpu_units() {
+            too_large.push(TooLarge {
+                role: s.role.clone(),
+                cpu: true,
+                message: format!(
+                    "`{}` asks for {} CPU units, and a {} has {}",
+                    s.role,
+                    s.cpu,
+                    cluster.instance_type,
+                    it.cpu_units()
+                ),
+                help: format!("lower the cpu, or choose a larger `{name}-cluster-size`"),
+            });
+        }
+        if s.memory > it.task_memory() {
+            too_large.push(TooLarge {
+                role: s.role.clone(),
+                cpu: false,
+                message: format!(
+                    "`{}` asks for {} MiB, and ECS gives tasks {} MiB of a {} ({} MiB installed)",
+                    s.role,
+                    s.memory,
+                    it.task_memory(),
+                    cluster.instance_type,
+                    it.memory_mib
+                ),
+                help: format!("lower the memory, or choose a larger `{name}-cluster-size`"),
+            });
+        }
+    }
+    let demands = demands(services, public);
+    let shortfall = check(name, cluster, it, &demands, trunking);
+    let crowding = if shortfall.is_some() {
+        None
+    } else {
+        crowding(cluster, it, &demands, trunking).map(|(need, max)| {
+            let rounds = rounds(cluster, it, &demands, trunking);
+            Crowding {
+                message: format!(
+                    "the {name} cluster cannot start every service's new tasks at once: they need {need}; ECS starts them in about {rounds} rounds when a deploy changes them all, and a deploy waits up to {rounds} × --rollout-timeout"
+                ),
+                help: format!(
+                    "to deploy them all at once, raise `{name}-cluster-instances` max to {max}"
+                ),
+                rounds,
+            }
+        })
+    };
+    Assessment {
+        too_large,
+        shortfall,
+        crowding,
+    }
+}
+
 /// Why a cluster cannot hold its demands, with the smallest `max` that would.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shortfall {
@@ -382,7 +480,7 @@ mod tests {
         let (roomy, _) = t3_small(4);
         assert_eq!(crowding(&roomy, &it, &four, false), None);
         assert_eq!(rounds(&roomy, &it, &four, false), 1);
-        // three services of 2 on 7 slots' worth: 6 steady, 1 room, 6 extra: six rounds
+        // three services of 2 on 8 slots: 6 steady tasks leave room for 2 of the 6 new: 3 rounds
         let (tight, _) = t3_small(4);
         let six = [demand("a", 2), demand("b", 2), demand("c", 2)];
         assert_eq!(check("private", &tight, &it, &six, false), None);

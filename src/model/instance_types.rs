@@ -142,6 +142,29 @@ pub fn family_known(name: &str) -> bool {
     table().keys().any(|k| k.split('.').next() == Some(family))
 }
 
+/// The architecture AWS's naming gives a type the table lacks: a `g` among the letters after
+/// the family's generation marks Graviton (`m8g`, `c8gd`, `r8gn`, `hpc7g`), anything else is
+/// x86_64, but for the first Graviton, `a1`. Preflight checks the guess against what EC2
+/// says.
+pub fn arch_by_name(name: &str) -> Arch {
+    let family = name.split('.').next().unwrap_or_default();
+    if family == "a1" {
+        return Arch::Arm64;
+    }
+    let after_generation = family
+        .trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '-')
+        .trim_start_matches(|c: char| c.is_ascii_digit());
+    if after_generation
+        .split('-')
+        .next()
+        .is_some_and(|attrs| attrs.contains('g'))
+    {
+        Arch::Arm64
+    } else {
+        Arch::X86_64
+    }
+}
+
 /// The known types closest to `name`, for a "did you mean".
 pub fn closest(name: &str) -> Option<&'static str> {
     crate::config::closest(name, table().keys().copied())
@@ -230,5 +253,25 @@ mod tests {
         assert!(registered_memory(8192) <= 7985);
         assert_eq!(registered_memory(2048), 1920);
         assert_eq!(registered_memory(512), 384);
+    }
+
+    #[test]
+    fn a_type_newer_than_the_table_gets_its_architecture_from_its_name() {
+        for (name, arch) in [
+            ("m9g.large", Arch::Arm64),
+            ("c9gd.xlarge", Arch::Arm64),
+            ("r9gn.large", Arch::Arm64),
+            ("hpc9g.16xlarge", Arch::Arm64),
+            ("m9i.large", Arch::X86_64),
+            ("g9dn.xlarge", Arch::X86_64),
+            ("c9i-flex.large", Arch::X86_64),
+            ("z9d.large", Arch::X86_64),
+        ] {
+            assert_eq!(arch_by_name(name), arch, "{name}");
+        }
+        // the rule agrees with every type of the table
+        for (name, t) in table() {
+            assert_eq!(arch_by_name(name), t.arch, "{name}");
+        }
     }
 }

@@ -51,11 +51,20 @@ impl App {
 /// The least CPU units ECS gives a task (a container may have fewer).
 pub const MIN_TASK_CPU: u32 = 128;
 
-/// The Dockerfiles a service is built from for deploying, in order: `Dockerfile`, else
-/// `Dockerfile.prod`, which Exosphere 0.24+ built deploy images from
-/// (`ex@v0.26.0:src/docker/composebuilder/production.go`). `Dockerfile.dev` never: Exosphere ran
-/// services locally from it.
-pub const DEPLOY_DOCKERFILES: [&str; 2] = ["Dockerfile", "Dockerfile.prod"];
+/// The Dockerfiles a service of an app in `format` is built from for deploying, in order. The
+/// Exosphere formats: `Dockerfile.prod`, which Exosphere 0.24+ built deploy images from
+/// (`ex@v0.26.0:src/docker/composebuilder/production.go`, `ex@v0.37.0:
+/// src/docker/composebuilder/service_builder.go`), else `Dockerfile` (0.23's one). The original
+/// exo-deploy format: `Dockerfile`, else `Dockerfile.prod`. `Dockerfile.dev` never: Exosphere
+/// ran services locally from it.
+pub fn deploy_dockerfiles(format: Format) -> [&'static str; 2] {
+    match format {
+        Format::ExoDeploy => ["Dockerfile", "Dockerfile.prod"],
+        Format::ExosphereProduction | Format::ExosphereRemote | Format::Exosphere => {
+            ["Dockerfile.prod", "Dockerfile"]
+        }
+    }
+}
 
 /// `name` when it has at most `max` characters (names here are ASCII), else its start and a
 /// short hash of the whole, so that two long names never meet.
@@ -481,10 +490,13 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// The CPU architecture of its instances (x86_64 for a type exo-deploy does not know,
-    /// which the config check refuses anyway).
+    /// The CPU architecture of its instances: the table's, else by AWS's naming (preflight
+    /// checks that guess against what EC2 says of the type).
     pub fn arch(&self) -> instance_types::Arch {
-        instance_types::lookup(&self.instance_type).map_or(instance_types::Arch::X86_64, |t| t.arch)
+        instance_types::lookup(&self.instance_type).map_or_else(
+            || instance_types::arch_by_name(&self.instance_type),
+            |t| t.arch,
+        )
     }
 }
 
@@ -620,8 +632,8 @@ pub enum ImageSource {
     Build {
         /// The build context.
         context: PathBuf,
-        /// The Dockerfile in it: `Dockerfile`, else `Dockerfile.prod` (what Exosphere 0.24+
-        /// built deploy images from).
+        /// The Dockerfile in it ([`deploy_dockerfiles`]: `Dockerfile.prod` first for an
+        /// Exosphere app, as Exosphere 0.24+ built deploy images from it).
         dockerfile: String,
         /// The repository to push to, when the config names the image (`docker_image` beside
         /// `location`): under the configured registry, or on its own host when it names one.

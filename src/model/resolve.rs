@@ -810,69 +810,40 @@ impl Resolver {
                 );
             }
         }
-        for (name, cluster, size, instances, public) in [
+        for (name, cluster, size, instances) in [
             (
                 "public",
                 &env.public_cluster,
                 &d.env.public_cluster_size,
                 &d.env.public_cluster_instances,
-                true,
             ),
             (
                 "private",
                 &env.private_cluster,
                 &d.env.private_cluster_size,
                 &d.env.private_cluster_instances,
-                false,
             ),
         ] {
             let Some(it) = instance_types::lookup(&cluster.instance_type) else {
                 continue; // an unknown type is reported where it is written
             };
-            let demands = capacity::demands(services, public);
-            for s in services
-                .iter()
-                .filter(|s| (s.kind == ServiceKind::Public) == public)
-            {
-                let draft = d.services.iter().find(|x| x.role.value == s.role);
-                let at = |f: &Option<Field<u32>>| {
-                    f.as_ref()
-                        .map(|f| f.place.clone())
-                        .or_else(|| draft.map(|x| x.role.place.clone()))
+            let verdict = capacity::assess(name, cluster, &it, services, env.eni_trunking);
+            for big in verdict.too_large {
+                let draft = d.services.iter().find(|x| x.role.value == big.role);
+                let written = draft.and_then(|x| {
+                    if big.cpu {
+                        x.cpu.clone()
+                    } else {
+                        x.memory.clone()
+                    }
+                });
+                let Some(place) = written
+                    .map(|f| f.place)
+                    .or_else(|| draft.map(|x| x.role.place.clone()))
+                else {
+                    continue;
                 };
-                if s.cpu > it.cpu_units()
-                    && let Some(place) = at(&draft.and_then(|x| x.cpu.clone()))
-                {
-                    self.error(
-                        &place,
-                        format!(
-                            "`{}` asks for {} CPU units, and a {} has {}",
-                            s.role,
-                            s.cpu,
-                            cluster.instance_type,
-                            it.cpu_units()
-                        ),
-                        "here",
-                        format!("lower the cpu, or choose a larger `{name}-cluster-size`"),
-                    );
-                }
-                if s.memory > it.task_memory()
-                    && let Some(place) = at(&draft.and_then(|x| x.memory.clone()))
-                {
-                    self.error(
-                        &place,
-                        format!(
-                            "`{}` asks for {} MiB, and ECS gives tasks {} MiB of a {} ({} MiB installed)",
-                            s.role,
-                            s.memory,
-                            it.task_memory(),
-                            cluster.instance_type,
-                            it.memory_mib
-                        ),
-                        "here",
-                        format!("lower the memory, or choose a larger `{name}-cluster-size`"),
-                    );
-                }
+                self.error(&place, big.message, "here", big.help);
             }
             let place = instances
                 .as_ref()
@@ -880,24 +851,13 @@ impl Resolver {
                 .or(size.as_ref().map(|s| &s.place))
                 .unwrap_or(&d.env_name.place)
                 .clone();
-            if let Some(short) = capacity::check(name, cluster, &it, &demands, env.eni_trunking) {
+            if let Some(short) = verdict.shortfall {
                 self.error(&place, short.message, "this cluster", short.help);
-            } else if let Some((need, max)) =
-                capacity::crowding(cluster, &it, &demands, env.eni_trunking)
-            {
-                let rounds = capacity::rounds(cluster, &it, &demands, env.eni_trunking);
-                self.rounds = self.rounds.max(rounds);
+            } else if let Some(crowd) = verdict.crowding {
+                self.rounds = self.rounds.max(crowd.rounds);
                 self.diags.push(
-                    ConfigDiagnostic::warning(
-                        place,
-                        format!(
-                            "the {name} cluster cannot start every service's new tasks at once: they need {need}; ECS starts them in about {rounds} rounds when a deploy changes them all, and a deploy waits up to {rounds} × --rollout-timeout"
-                        ),
-                        "this cluster",
-                    )
-                    .help(format!(
-                        "to deploy them all at once, raise `{name}-cluster-instances` max to {max}"
-                    )),
+                    ConfigDiagnostic::warning(place, crowd.message, "this cluster")
+                        .help(crowd.help),
                 );
             }
         }
@@ -924,24 +884,21 @@ impl Resolver {
                             instance_types::sizes_of(&s.value).join(", ")
                         ),
                     );
-                } else if let Some(near) = instance_types::closest(&s.value) {
-                    self.error(
-                        &s.place,
-                        format!("there is no instance type `{}`", s.value),
-                        "here",
-                        format!("did you mean `{near}`?"),
-                    );
                 } else {
+                    // a family the table lacks may be newer than it: EC2 decides at preflight
+                    let typo = instance_types::closest(&s.value)
+                        .map(|near| format!("if you meant `{near}`, write that; otherwise "))
+                        .unwrap_or_default();
                     self.diags.push(
                         ConfigDiagnostic::note(
                             s.place.clone(),
                             format!(
-                                "the instance type `{}` is newer than exo-deploy's table: its capacity is checked against what EC2 says of it when deploying",
+                                "the instance type `{}` is not in exo-deploy's table: the deploy's preflight asks EC2 for it and checks the cluster's capacity with what EC2 says",
                                 s.value
                             ),
                             "not in the table",
                         )
-                        .help("a dry run cannot ask EC2: the capacity check of this cluster waits for the deploy's preflight"),
+                        .help(format!("{typo}a dry run cannot ask EC2, so this cluster's capacity is checked when deploying")),
                     );
                 }
             }
@@ -1119,7 +1076,7 @@ impl Resolver {
             }
         };
         // every other check of the service still runs when its image cannot be known
-        let image = self.image(s);
+        let image = self.image(d.format, s);
         let kind = kind?;
         let port = s
             .port
@@ -1203,7 +1160,7 @@ impl Resolver {
             .unwrap_or_else(|| "/".into());
         // ECS gives a task at least 128 CPU units; a container may have fewer (Exosphere's
         // documented default was 100): it keeps them, inside a task of 128
-        let container_cpu = s.cpu.as_ref().map(|c| self.in_range(c, "cpu", 0, 16384));
+        let container_cpu = s.cpu.as_ref().map(|c| self.in_range(c, "cpu", 1, 16384));
         let cpu = container_cpu.map_or(256, |c| c.max(crate::model::MIN_TASK_CPU));
         if let (Some(f), Some(c)) = (&s.cpu, container_cpu)
             && c < crate::model::MIN_TASK_CPU
@@ -1318,6 +1275,30 @@ impl Resolver {
                 internal: internal.value.clone(),
             })
             .collect();
+        if let Some(ns) = &s.namespace {
+            let bus = Bus {
+                version: d
+                    .bus_version
+                    .as_ref()
+                    .map_or_else(|| DEFAULT_EXOCOM_VERSION.into(), |v| v.value.clone()),
+            };
+            if bus.version_at_least(0, 23) {
+                self.diags.push(
+                    ConfigDiagnostic::warning(
+                        ns.place.clone(),
+                        format!(
+                            "ExoCom {} has no namespaces: `{}` sends and receives its messages by the names it uses",
+                            bus.version, s.role.value
+                        ),
+                        "not passed to ExoCom",
+                    )
+                    .help(format!(
+                        "only the LiveScript ExoCom (to 0.22) read `namespace`; to rename the messages of `{}`, give it a `message-translation` of public and internal names, which ExoCom 0.23+ reads, or pin the bus to 0.22",
+                        s.role.value
+                    )),
+                );
+            }
+        }
         let image = image.filter(|_| role_ok)?;
         Some(Service {
             role: s.role.value.clone(),
@@ -1348,9 +1329,9 @@ impl Resolver {
     /// Where the service's image comes from. A folder with a Dockerfile is built (also when
     /// an image is named: it names where the build is pushed, as Exosphere read it); an image
     /// without a folder to build is used as it is.
-    fn image(&mut self, s: &ServiceDraft) -> Option<ImageSource> {
+    fn image(&mut self, format: crate::model::Format, s: &ServiceDraft) -> Option<ImageSource> {
         let dockerfile = s.dir.as_ref().and_then(|dir| {
-            crate::model::DEPLOY_DOCKERFILES
+            crate::model::deploy_dockerfiles(format)
                 .into_iter()
                 .find(|f| dir.join(f).is_file())
         });

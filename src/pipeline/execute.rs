@@ -59,6 +59,8 @@ struct Progress {
     resources: Option<usize>,
     unrecorded: Option<bool>,
     release: Option<Release>,
+    /// Rounds a deploy of every service takes on a cluster of a type EC2 described.
+    rounds: u32,
 }
 
 /// The images of the last `keep` of `releases` (newest first) to tag, and the repositories
@@ -173,7 +175,7 @@ impl Run<'_> {
                 // a failed run is posted to the webhooks too, and still fails as it did (a
                 // deploy nobody confirmed did not fail)
                 if notifies && !matches!(e, Error::NotConfirmed | Error::Usage(_)) {
-                    self.notify_failure(&steps[i].name(), &e, ports.cloud).await;
+                    self.notify_failure(&tag, &e, ports.cloud).await;
                 }
                 return Err(e);
             }
@@ -242,9 +244,7 @@ impl Run<'_> {
         };
         // a dry run performs only what changes nothing remote (its plan was cut to that, but
         // a plan given whole is reported step by step)
-        if self.settings.dry_run
-            && !(step.is_local() || matches!(step.inner(), Step::ShowOverrides))
-        {
+        if self.settings.dry_run && !step.in_dry_run() {
             skipped(Condition::DryRun);
             return Ok(());
         }
@@ -254,7 +254,12 @@ impl Run<'_> {
                 inner = then;
                 continue;
             }
-            if !self.holds(*condition, ports, progress).await? {
+            let held = match self.holds(*condition, ports, progress).await {
+                Ok(held) => held,
+                // what decides the condition failed: the step fails, and is reported so
+                Err(e) => return self.reported(tag, None, async { Err(e) }).await,
+            };
+            if !held {
                 skipped(*condition);
                 self.reporter
                     .say(&format!("- {}: skipped ({condition})", then.name()));
@@ -512,7 +517,8 @@ impl Run<'_> {
                         cloud,
                         self.app,
                         // a cluster that cannot start every new task at once deploys in rounds
-                        self.settings.rollout_timeout * self.app.rollout_rounds.max(1),
+                        self.settings.rollout_timeout
+                            * self.app.rollout_rounds.max(progress.rounds).max(1),
                         self.settings.rollout_poll,
                         &say,
                     ),
@@ -930,7 +936,7 @@ impl Run<'_> {
             }
         }
         if checks.contains(&Check::InstanceTypes) {
-            problems.extend(self.instance_types(ports.cloud).await);
+            problems.extend(self.instance_types(ports.cloud, progress).await);
         }
         if checks.contains(&Check::Terraform)
             && let Err(e) = ports.terraform.check().await
@@ -946,7 +952,11 @@ impl Run<'_> {
 
     /// The capacity check of each cluster whose instance type is newer than exo-deploy's
     /// table, by what EC2 says of the type (the config check left it for now).
-    async fn instance_types(&self, cloud: &impl Cloud) -> Vec<PreflightProblem> {
+    async fn instance_types(
+        &self,
+        cloud: &impl Cloud,
+        progress: &mut Progress,
+    ) -> Vec<PreflightProblem> {
         use crate::model::capacity;
         let mut problems = Vec::new();
         for (name, cluster) in self.app.clusters_beyond_the_table() {
@@ -971,40 +981,50 @@ impl Run<'_> {
                     continue;
                 }
             };
-            let public = name == "public";
-            for s in self
-                .app
-                .services
-                .iter()
-                .filter(|s| (s.kind == ServiceKind::Public) == public)
-            {
-                if s.cpu > it.cpu_units() || s.memory > it.task_memory() {
-                    problems.push(PreflightProblem {
-                        area: "instance type",
-                        message: format!(
-                            "`{}` asks for {} CPU units and {} MiB, and EC2 says a {} gives tasks {} and {}",
-                            s.role,
-                            s.cpu,
-                            s.memory,
-                            cluster.instance_type,
-                            it.cpu_units(),
-                            it.task_memory()
-                        ),
-                        help: Some(format!(
-                            "lower the service's size, or choose a larger `{name}-cluster-size`"
-                        )),
-                    });
-                }
-            }
-            let demands = capacity::demands(&self.app.services, public);
-            if let Some(short) =
-                capacity::check(name, cluster, &it, &demands, self.app.env.eni_trunking)
-            {
+            if it.arch != cluster.arch() {
                 problems.push(PreflightProblem {
                     area: "instance type",
-                    message: format!("{} (by what EC2 says of the type)", short.message),
+                    message: format!(
+                        "EC2 says a {} is {}, and exo-deploy took it for {} by its name (the {name} cluster's)",
+                        cluster.instance_type,
+                        it.arch.platform(),
+                        cluster.arch().platform()
+                    ),
+                    help: Some(format!(
+                        "choose a `{name}-cluster-size` in exo-deploy's table (`exo-deploy` knows every type of scripts/instance-types), and report this type"
+                    )),
+                });
+                continue;
+            }
+            let verdict = capacity::assess(
+                name,
+                cluster,
+                &it,
+                &self.app.services,
+                self.app.env.eni_trunking,
+            );
+            let by_ec2 = |m: String| format!("{m} (by what EC2 says of the type)");
+            for big in verdict.too_large {
+                problems.push(PreflightProblem {
+                    area: "instance type",
+                    message: by_ec2(big.message),
+                    help: Some(big.help),
+                });
+            }
+            if let Some(short) = verdict.shortfall {
+                problems.push(PreflightProblem {
+                    area: "instance type",
+                    message: by_ec2(short.message),
                     help: Some(short.help),
                 });
+            } else if let Some(crowd) = verdict.crowding {
+                // the rollout waits as long as the config check would have had it wait
+                progress.rounds = progress.rounds.max(crowd.rounds);
+                self.reporter.say(&format!(
+                    "warning: {}; {}",
+                    by_ec2(crowd.message),
+                    crowd.help
+                ));
             }
         }
         problems
@@ -1195,12 +1215,14 @@ impl Run<'_> {
     }
 
     /// Posts the failed step of this run to the webhooks.
-    async fn notify_failure(&self, step: &str, error: &Error, cloud: &impl Cloud) {
+    async fn notify_failure(&self, step: &super::StepTag, error: &Error, cloud: &impl Cloud) {
         let body = json!({
             "event": "failure",
             "app": self.app.name,
             "env": self.app.env.name,
-            "step": step,
+            // the step's id, as the events name it (docs/events.md), and what it said
+            "step": step.id,
+            "title": step.title,
             "kind": error.kind(),
             "message": error.to_string(),
             "at": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),

@@ -37,6 +37,8 @@ struct FakeCloud {
     account: String,
     /// Writes fail, as when the run is stopped before its record.
     fail_puts: bool,
+    /// Listing the bucket fails (the release history cannot be read).
+    fail_lists: bool,
     /// This service's rollout fails (the circuit breaker rolls it back).
     failing_rollout: Option<String>,
     /// Rollouts stay in progress for this many more questions (`u32::MAX`: for ever).
@@ -222,7 +224,16 @@ impl Cloud for FakeCloud {
         objects.insert(key.into(), body);
         Ok(())
     }
-    async fn list(&self, _: &str, prefix: &str) -> bootstrap::Result<Vec<String>> {
+    async fn list(&self, bucket: &str, prefix: &str) -> bootstrap::Result<Vec<String>> {
+        if self.fail_lists {
+            return Err(bootstrap::BootstrapError::from(
+                crate::adapters::aws::AwsError::Api {
+                    operation: "s3:ListObjectsV2",
+                    target: bucket.into(),
+                    message: "Access Denied".into(),
+                },
+            ));
+        }
         Ok(self
             .objects
             .lock()
@@ -1310,6 +1321,36 @@ fn a_rollout_that_ecs_rolls_back_fails_the_deploy_shows_why_and_records_nothing(
 }
 
 #[test]
+fn a_step_whose_condition_cannot_be_decided_fails_and_says_so_in_its_events() {
+    // nothing to apply, and the release history (which says whether the last run finished)
+    // cannot be read: the post-apply hook fails with a step-started and a step-failed
+    let w = World::new();
+    let f = Fakes {
+        cloud: FakeCloud {
+            fail_lists: true,
+            ..w.cloud()
+        },
+        ..w.fakes(false)
+    };
+    let err = w.deploy(&f).expect_err("the history is unreadable");
+    assert!(err.to_string().contains("s3:ListObjectsV2"), "{err}");
+    let failed = w.events("step-failed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let started = w.events("step-started");
+    assert_eq!(
+        started.last().map(|e| &e["step"]),
+        Some(&failed[0]["step"]),
+        "the failed step was started: {started:?}"
+    );
+    assert!(
+        failed[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Access Denied")),
+        "{failed:?}"
+    );
+}
+
+#[test]
 fn a_deploy_waits_while_rollouts_run_and_gives_up_at_the_timeout() {
     // in progress for two rounds (two clusters each), then done: the deploy waits and records
     let mut w = World::new();
@@ -1569,7 +1610,7 @@ fn every_intent_of_every_fixture_does_exactly_what_its_plan_says_in_order() {
             };
             for index in 0..intents("").len() {
                 for dry_run in [false, true] {
-                    let s = Scenario::new(fixture, deployed, changes);
+                    let mut s = Scenario::new(fixture, deployed, changes);
                     let release = s.release.clone().unwrap_or_else(|| "none".into());
                     let intent = intents(&release).swap_remove(index);
                     if dry_run
@@ -1577,13 +1618,10 @@ fn every_intent_of_every_fixture_does_exactly_what_its_plan_says_in_order() {
                     {
                         continue;
                     }
+                    // a dry run executes the whole plan, as `--dry-run` does
+                    s.w.settings.dry_run = dry_run;
                     let w = &s.w;
-                    let planned = planning::plan(&w.app, &intent, w.out.path().into());
-                    let steps = if dry_run {
-                        planning::dry_run(&planned)
-                    } else {
-                        planned
-                    };
+                    let steps = planning::plan(&w.app, &intent, w.out.path().into());
                     let what = format!(
                         "{fixture:?} {intent:?} dry run {dry_run}, deployed {deployed}, changes {changes}"
                     );
@@ -1593,6 +1631,16 @@ fn every_intent_of_every_fixture_does_exactly_what_its_plan_says_in_order() {
                     let mut skipped = Vec::new();
                     let mut rendered = false;
                     for step in &steps {
+                        if dry_run {
+                            // performed whatever its condition, or reported skipped
+                            if step.in_dry_run() {
+                                rendered |= matches!(step.inner(), Step::Render { .. });
+                                expected.extend(effects_of(step.inner()));
+                            } else {
+                                skipped.push(step.id().to_string());
+                            }
+                            continue;
+                        }
                         if matches!(
                             step,
                             Step::UseRecordedImages { .. } | Step::SetChannel { .. }
@@ -1837,6 +1885,63 @@ fn a_cluster_of_a_type_newer_than_the_table_is_checked_by_what_ec2_says_of_it() 
     };
     w.deploy(&ec2_says(&[("z9g.large", roomy)]))
         .expect("EC2's figures hold the services");
+    // EC2 says the type is not what its name made exo-deploy build and render for
+    let x86 = InstanceType {
+        arch: Arch::X86_64,
+        ..roomy
+    };
+    let err = w
+        .deploy(&ec2_says(&[("z9g.large", x86)]))
+        .expect_err("another architecture");
+    let Error::Preflight(problems) = &err else {
+        panic!("a preflight error: {err:?}");
+    };
+    assert_eq!(
+        problems[0].message,
+        "EC2 says a z9g.large is linux/amd64, and exo-deploy took it for linux/arm64 by its name (the private cluster's)"
+    );
+}
+
+#[test]
+fn a_cluster_of_a_type_ec2_described_that_deploys_in_rounds_waits_for_every_round() {
+    use crate::model::instance_types::{Arch, InstanceType};
+    // the private cluster (users, tweets, notifier and ExoCom; at most 6 instances) of a type
+    // with one task slot each: 4 tasks and one service deploying fit, all three deploying at
+    // once (7) do not, so ECS starts them in two rounds
+    let mut w = World::new();
+    w.app.env.private_cluster.instance_type = "z9g.large".into();
+    w.settings.rollout_poll = std::time::Duration::from_millis(50);
+    w.settings.rollout_timeout = std::time::Duration::from_secs(1);
+    let one_slot = InstanceType {
+        interfaces: 2,
+        vcpus: 8,
+        memory_mib: 65536,
+        arch: Arch::Arm64,
+        trunk_tasks: None,
+    };
+    let f = Fakes {
+        cloud: FakeCloud {
+            instance_types: [("z9g.large".to_string(), one_slot)].into(),
+            rollout_polls: Mutex::new(u32::MAX),
+            ..w.cloud()
+        },
+        ..w.fakes(true)
+    };
+    let err = w.deploy(&f).expect_err("never rolls out");
+    let lines = w.recorded.lock().expect("recorded").lines.clone();
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "warning: the private cluster cannot start every service's new tasks at once"
+        ) && l.contains("ECS starts them in about 2 rounds")
+            && l.contains("(by what EC2 says of the type)")),
+        "{lines:?}"
+    );
+    // the wait is two rounds of --rollout-timeout
+    assert!(
+        err.to_string()
+            .starts_with("after 2 s, these services have not finished rolling out"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -2216,11 +2321,7 @@ fn overrides_are_checked_against_the_cluster_together_by_scale_and_by_every_depl
     let f = w.fakes(true);
     seed_override(&f.cloud, "users", 4);
     seed_override(&f.cloud, "tweets", 3);
-    let steps = planning::dry_run(&planning::plan(
-        &w.app,
-        &Intent::Deploy,
-        w.out.path().into(),
-    ));
+    let steps = planning::plan(&w.app, &Intent::Deploy, w.out.path().into());
     let hooks = Hooks::new(&w.app, w.out.path(), false);
     w.steps(&steps, &f.cloud, &f.pusher, &f.tf, &hooks, &Confirm::Yes)
         .expect("a dry run goes on");

@@ -93,7 +93,8 @@ pub enum Step {
     PushImage {
         role: String,
         context: PathBuf,
-        /// The Dockerfile it is built from (`Dockerfile` or `Dockerfile.prod`).
+        /// The Dockerfile it is built from (`Dockerfile` or `Dockerfile.prod`, as the app's format
+        /// prefers).
         dockerfile: String,
     },
     /// Use an existing image (a prebuilt service's, ExoCom's), pinned to its digest.
@@ -224,8 +225,10 @@ impl Step {
         }
     }
 
-    /// Whether the step changes nothing outside the app's folder: what a dry run performs.
-    pub fn is_local(&self) -> bool {
+    /// Whether a dry run performs the step, whatever its condition: what changes nothing
+    /// outside the app's folder, and the read-only look at the scale overrides in effect.
+    /// Every other step of the plan is reported skipped.
+    pub fn in_dry_run(&self) -> bool {
         matches!(
             self.inner(),
             Step::Render { .. }
@@ -233,6 +236,7 @@ impl Step {
                 | Step::RunHook {
                     hook: Hook::PostRender
                 }
+                | Step::ShowOverrides
         )
     }
 
@@ -776,16 +780,6 @@ fn pushes_to_ecr(app: &App) -> bool {
         .is_none_or(|r| crate::model::image::is_ecr(&crate::push::Target::parse(r).host))
 }
 
-/// What a dry run of `steps` performs: the local steps alone, whatever their conditions, and
-/// the read-only look at the scale overrides in effect.
-pub fn dry_run(steps: &[Step]) -> Vec<Step> {
-    steps
-        .iter()
-        .filter(|s| s.is_local() || matches!(s.inner(), Step::ShowOverrides))
-        .map(|s| s.inner().clone())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -858,9 +852,14 @@ mod tests {
             destroy.to_string(),
             "terraform destroy the app's infrastructure, only when the state records resources"
         );
+        let in_dry_run: Vec<&Step> = steps
+            .iter()
+            .filter(|s| s.in_dry_run())
+            .map(Step::inner)
+            .collect();
         assert_eq!(
-            dry_run(&steps),
-            [Step::Render {
+            in_dry_run,
+            [&Step::Render {
                 out: PathBuf::from("out")
             }]
         );

@@ -422,3 +422,89 @@ fn an_unreadable_application_yml_does_not_hide_the_problems_of_the_service_files
         .stderr_contains("unknown key `healthcheck`")
         .stderr_contains("the app's configuration has 2 errors");
 }
+
+#[test]
+fn a_namespace_exocom_no_longer_reads_is_a_warning_not_silence() {
+    // the original format's `namespace` went to the LiveScript ExoCom; the Go ExoCom (0.23+)
+    // has none: the config passes, and says the namespace does nothing
+    let out = Test::new()
+        .app("spacetweet")
+        .edit("application.yml", |t| {
+            t.replace(
+                "    users:\n      location: ./users-service\n",
+                "    users:\n      location: ./users-service\n      namespace: mongo-user\n",
+            )
+        })
+        .args(["--dry-run"])
+        .run();
+    out.code(0);
+    let text = unwrapped(&out.stderr);
+    assert!(
+        text.contains("ExoCom 0.27.0 has no namespaces: `users` sends and receives its messages by the names it uses"),
+        "{text}"
+    );
+    assert!(text.contains("application.yml:26:18"), "{}", out.stderr);
+    assert!(text.contains("give it a `message-translation`"), "{text}");
+}
+
+#[test]
+fn an_instance_type_newer_than_the_table_is_left_to_ec2_with_a_note() {
+    // a family the table lacks may be one AWS launched after exo-deploy: a note, and the
+    // deploy's preflight asks EC2; a size its known family lacks is an error
+    let out = Test::new()
+        .app("spacetweet")
+        .edit("application.yml", |t| {
+            t.replace(
+                "private-cluster-size: t3.medium",
+                "private-cluster-size: z9g.large",
+            )
+        })
+        .args(["--dry-run"])
+        .run();
+    out.code(0);
+    let text = unwrapped(&out.stderr);
+    assert!(
+        text.contains("the instance type `z9g.large` is not in exo-deploy's table: the deploy's preflight asks EC2 for it"),
+        "{text}"
+    );
+    let out = Test::new()
+        .app("spacetweet")
+        .edit("application.yml", |t| {
+            t.replace(
+                "private-cluster-size: t3.medium",
+                "private-cluster-size: t3.huge",
+            )
+        })
+        .args(["--dry-run"])
+        .run();
+    out.code(2);
+    let text = unwrapped(&out.stderr);
+    assert!(
+        text.contains("there is no instance type `t3.huge`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("its family comes in t3.nano, t3.micro"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_service_of_no_cpu_is_refused_at_its_value() {
+    let out = Test::new()
+        .app("spacetweet")
+        .edit("users-service/service.yml", |t| {
+            t.replacen("cpu: 128", "cpu: 0", 1)
+        })
+        .args(["--dry-run"])
+        .run();
+    out.code(2);
+    let text = unwrapped(&out.stderr);
+    assert!(
+        text.contains("users-service/service.yml:22:"),
+        "{}",
+        out.stderr
+    );
+    assert!(text.contains("cpu 0 is out of range"), "{text}");
+    assert!(text.contains("use a value from 1 to 16384"), "{text}");
+}

@@ -368,7 +368,8 @@ fn the_whole_lifecycle_runs_end_to_end_on_the_stand_ins() {
     );
     let failure = failed.json();
     assert_eq!(failure["event"], "failure");
-    assert_eq!(failure["step"], "pre-apply hook");
+    assert_eq!(failure["step"], "run-hook");
+    assert_eq!(failure["title"], "pre-apply hook");
     assert_eq!(l.records().len(), 1, "a failed deploy records nothing");
 
     // 5. the changed service's deploy, stopped dead between apply and record...

@@ -225,6 +225,21 @@ fn an_emulator_endpoint_reaches_the_provider_and_the_backend_and_nothing_else() 
         .run()
         .code(2)
         .stderr_contains("the url holds credentials");
+    // the variable is read as the flag is: a query refused, a trailing slash dropped
+    Test::new()
+        .app("minimal")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/?x=1")
+        .args(["render"])
+        .run()
+        .code(2)
+        .stderr_contains("has a query or a fragment");
+    let slashed = rendered_file(
+        Test::new()
+            .app("minimal")
+            .env("AWS_ENDPOINT_URL", &format!("{url}/")),
+        "backend.tf",
+    );
+    assert!(slashed.contains(&format!("s3  = \"{url}\"")), "{slashed}");
 }
 
 #[test]
