@@ -6,7 +6,9 @@ use std::path::Path;
 
 pub fn generate_app(dir: &Path, n: usize) {
     let mut app = String::from(
-        "name: bench\nremote:\n  environments:\n    production:\n      url: bench.example.com\n      region: us-east-1\n      account-id: '123456789012'\nservices:\n",
+        // clusters that hold them all deploying at once: 334 public services autoscaled to 4
+        // tasks and 666 private and worker ones, at 7 awsvpc tasks per m5.8xlarge
+        "name: bench\nremote:\n  environments:\n    production:\n      url: bench.example.com\n      region: us-east-1\n      account-id: '123456789012'\n      public-cluster-size: m5.8xlarge\n      public-cluster-instances: {min: 1, max: 400}\n      private-cluster-size: m5.8xlarge\n      private-cluster-instances: {min: 1, max: 200}\nservices:\n",
     );
     for i in 0..n {
         let role = format!("svc-{i:04}");
